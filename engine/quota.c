@@ -1,0 +1,307 @@
+/*
+ * quota: which quota checks a request triggers, GCRA arithmetic, replies
+ * (see quota.h).  No I/O: the store evaluates QUOTA_LUA atomically.
+ */
+#include "quota.h"
+
+#include "cidr.h"
+#include "log.h"
+#include "num.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * QUOTA_LUA: KEYS holds three keys per check (state, per-subject override,
+ * quota-wide override), ARGV three numbers per check (limit, window in ms,
+ * cost).  It reads every key, and writes the new TATs only when every check
+ * passes, so one subject over quota charges none of the others.  Returns
+ * {1} when allowed, else {0, check index (1-based), retry in us, limit,
+ * window in ms}.  The arithmetic must stay identical to quota_gcra().
+ */
+const char QUOTA_LUA[] =
+    "#!lua\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+    "local n = #ARGV / 3\n"
+    "local newtat = {}\n"
+    "for i = 1, n do\n"
+    "  local limit = tonumber(ARGV[3*i-2])\n"
+    "  local win = tonumber(ARGV[3*i-1])\n"
+    "  local cost = tonumber(ARGV[3*i])\n"
+    "  local o = redis.call('GET', KEYS[3*i-1])\n"
+    "  if not o then o = redis.call('GET', KEYS[3*i]) end\n"
+    "  if o then\n"
+    "    if o == 'unlimited' then limit = -1 else\n"
+    "      local l, w = string.match(o, '^(%d+) (%d+)$')\n"
+    "      if l then limit = tonumber(l); win = tonumber(w) end\n"
+    "    end\n"
+    "  end\n"
+    "  if limit == 0 then return {0, i, win * 1000, 0, win} end\n"
+    "  if limit > 0 then\n"
+    "    local wus = win * 1000\n"
+    "    local tat = tonumber(redis.call('GET', KEYS[3*i-2]) or '0') or 0\n"
+    "    if tat < now then tat = now end\n"
+    "    local step = cost * (wus / limit)\n"
+    "    local nt = tat + step\n"
+    "    if nt - now > wus and tat > now then\n"
+    "      local retry = nt - wus - now\n"
+    "      if step > wus then retry = tat - now end\n"
+    "      return {0, i, math.ceil(retry), limit, win}\n"
+    "    end\n"
+    "    newtat[i] = math.floor(nt)\n"
+    "  end\n"
+    "end\n"
+    "for i = 1, n do\n"
+    "  if newtat[i] then\n"
+    "    redis.call('SET', KEYS[3*i-2], string.format('%d', newtat[i]),\n"
+    "      'PX', math.ceil((newtat[i] - now) / 1000) + 1000)\n"
+    "  end\n"
+    "end\n"
+    "return {1}\n";
+
+void quota_gcra(long long tat_us, long long now_us, long long limit,
+		long long window_us, long long cost, struct gcra *out)
+{
+	double step, nt;
+	long long tat = tat_us < now_us ? now_us : tat_us;
+
+	memset(out, 0, sizeof(*out));
+	if (limit == 0) {
+		out->retry_us = window_us;
+		return;
+	}
+	step = (double)cost * ((double)window_us / (double)limit);
+	nt = (double)tat + step;
+	if (nt - (double)now_us > (double)window_us && tat > now_us) {
+		double retry = nt - (double)window_us - (double)now_us;
+		if (step > (double)window_us)
+			retry = (double)(tat - now_us);
+		out->retry_us = (long long)ceil(retry);
+		return;
+	}
+	out->allowed = 1;
+	out->tat_us = (long long)floor(nt);
+}
+
+long long quota_used(long long tat_us, long long now_us, long long limit,
+		     long long window_us)
+{
+	if (tat_us <= now_us || limit <= 0)
+		return 0;
+	return (long long)ceil((double)(tat_us - now_us) * (double)limit /
+			       (double)window_us);
+}
+
+int quota_override_parse(const char *s, long long *limit, long long *window_ms)
+{
+	const char *sp = strchr(s, ' ');
+	long long l, w;
+
+	if (strcmp(s, "unlimited") == 0) {
+		*limit = -1;
+		*window_ms = 0;
+		return 0;
+	}
+	if (sp == NULL ||
+	    num_parse_ll(s, (size_t)(sp - s), 0, (long long)1 << 50, &l) < 0 ||
+	    num_parse_ll(sp + 1, strlen(sp + 1), 1000, 366LL * 86400000, &w) <
+		0)
+		return -1;
+	*limit = l;
+	*window_ms = w;
+	return 0;
+}
+
+int quota_keys(const char *prefix, const char *quota, const char *subject,
+	       char state[QUOTA_KEY_MAX], char ovr[QUOTA_KEY_MAX],
+	       char ovr_all[QUOTA_KEY_MAX])
+{
+	int a = snprintf(state, QUOTA_KEY_MAX, "%sq:%s:%s", prefix, quota,
+			 subject);
+	int b = snprintf(ovr, QUOTA_KEY_MAX, "%so:%s:%s", prefix, quota,
+			 subject);
+	int c = snprintf(ovr_all, QUOTA_KEY_MAX, "%so:%s:*", prefix, quota);
+
+	if (a < 0 || b < 0 || c < 0 || a >= QUOTA_KEY_MAX ||
+	    b >= QUOTA_KEY_MAX || c >= QUOTA_KEY_MAX)
+		return -1;
+	return 0;
+}
+
+/* Copies s lower-cased and truncated into out. */
+static void quota_lower(char *out, const char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0' && i + 1 < QUOTA_SUBJECT_MAX; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+/* Computes the subject value of q for req into out; 0 if none applies. */
+static int quota_subject(const struct cfg_quota *q,
+			 const struct pp_request *req, char *out)
+{
+	const char *at;
+
+	switch (q->subject) {
+	case SUBJ_SASL_USER:
+		if (req->sasl_username == NULL || *req->sasl_username == '\0')
+			return 0;
+		snprintf(out, QUOTA_SUBJECT_MAX, "%s", req->sasl_username);
+		return 1;
+	case SUBJ_SENDER:
+		if (req->sender == NULL || *req->sender == '\0')
+			return 0;
+		quota_lower(out, req->sender);
+		return 1;
+	case SUBJ_SENDER_DOMAIN:
+		if (req->sender == NULL ||
+		    (at = strrchr(req->sender, '@')) == NULL || at[1] == '\0')
+			return 0;
+		quota_lower(out, at + 1);
+		return 1;
+	case SUBJ_RCPT_DOMAIN:
+		if (req->state != PP_STATE_RCPT || req->recipient == NULL ||
+		    (at = strrchr(req->recipient, '@')) == NULL ||
+		    at[1] == '\0')
+			return 0;
+		quota_lower(out, at + 1);
+		return 1;
+	case SUBJ_CLIENT_IP:
+		if (req->client_address == NULL)
+			return 0;
+		return cidr_group(req->client_address, q->cidr4, q->cidr6, out,
+				  QUOTA_SUBJECT_MAX) == 0;
+	case SUBJ_GLOBAL:
+		strcpy(out, "*");
+		return 1;
+	default:
+		log_panic("quota: unknown subject %d", (int)q->subject);
+	}
+}
+
+/* The raw request value an exemption or class of subject s compares. */
+static const char *quota_raw(const struct pp_request *req, enum subj s)
+{
+	const char *at;
+
+	switch (s) {
+	case SUBJ_SASL_USER:
+		return req->sasl_username;
+	case SUBJ_SENDER:
+		return req->sender;
+	case SUBJ_CLIENT_IP:
+		return req->client_address;
+	case SUBJ_SENDER_DOMAIN:
+		at = req->sender ? strrchr(req->sender, '@') : NULL;
+		return at ? at + 1 : NULL;
+	case SUBJ_RCPT_DOMAIN:
+		at = req->recipient ? strrchr(req->recipient, '@') : NULL;
+		return at ? at + 1 : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static int quota_exempt(const struct config *c, const struct pp_request *req)
+{
+	for (int s = 0; s < SUBJ_N; s++) {
+		const char *v = quota_raw(req, (enum subj)s);
+		if (v != NULL && *v != '\0' &&
+		    config_set_has(&c->exempt[s], (enum subj)s, v))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 if q applies to the request given its class (see quota.h). */
+static int quota_class_applies(const struct config *c,
+			       const struct cfg_quota *q,
+			       const struct pp_request *req)
+{
+	const char *v = quota_raw(req, q->subject);
+
+	if (q->class != NULL)
+		return v != NULL && config_set_has(&q->class->members,
+						   q->subject, v);
+	if (v == NULL)
+		return 1;
+	for (size_t i = 0; i < c->nquotas; i++) {
+		const struct cfg_quota *o = &c->quotas[i];
+		if (o->class != NULL && o->subject == q->subject &&
+		    o->unit == q->unit &&
+		    config_set_has(&o->class->members, o->subject, v))
+			return 0; /* a class quota replaces this default */
+	}
+	return 1;
+}
+
+int quota_plan(const struct config *c, const struct pp_request *req,
+	       struct quota_plan *out)
+{
+	out->n = 0;
+	out->exempt = 0;
+	if (req->state != PP_STATE_RCPT && req->state != PP_STATE_EOM)
+		return 0;
+	if (quota_exempt(c, req)) {
+		out->exempt = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < c->nquotas; i++) {
+		const struct cfg_quota *q = &c->quotas[i];
+		struct quota_check *chk = &out->checks[out->n];
+		long long cost;
+
+		if (req->state == PP_STATE_RCPT)
+			cost = q->unit == UNIT_RECIPIENTS ? 1 : 0;
+		else
+			cost = q->unit == UNIT_MESSAGES ? 1
+			       : q->unit == UNIT_BYTES	? req->size
+							: 0;
+		if (cost <= 0 || !quota_class_applies(c, q, req) ||
+		    !quota_subject(q, req, chk->subject))
+			continue;
+		chk->q = q;
+		chk->cost = cost;
+		out->n++;
+	}
+	return 0;
+}
+
+void quota_reply(const struct quota_plan *plan, const struct quota_verdict *v,
+		 char *out, size_t outsz)
+{
+	const struct quota_check *chk;
+	char subj[120], win[32];
+	long long secs;
+
+	if (v->allowed || v->idx >= plan->n) {
+		snprintf(out, outsz, "DUNNO");
+		return;
+	}
+	chk = &plan->checks[v->idx];
+	log_escape(subj, sizeof(subj), chk->subject, strlen(chk->subject));
+	num_format_duration(v->window_ms, win, sizeof(win));
+	secs = (v->retry_us + 999999) / 1000000;
+	if (secs < 1)
+		secs = 1;
+	snprintf(out, outsz,
+		 "%s Sending quota exceeded: %s %s may send %lld %s per %s "
+		 "(quota %s); try again in %lld s",
+		 chk->q->reject ? "REJECT 5.7.1" : "DEFER_IF_PERMIT 4.7.1",
+		 config_subj_name(chk->q->subject), subj, v->limit,
+		 config_unit_name(chk->q->unit), win, chk->q->name, secs);
+}
+
+const char *quota_fail_action(enum fail_mode mode)
+{
+	return mode == FAIL_CLOSED
+		   ? "DEFER_IF_PERMIT 4.3.0 Sending quota service temporarily "
+		     "unavailable; try again later"
+		   : "DUNNO";
+}

@@ -1,0 +1,683 @@
+/*
+ * store: the Redis client of postlb (see store_redis.h).  The only file
+ * that includes hiredis.h.  Asynchronous face for the daemons (hiredis +
+ * libevent, one connection per process, reconnect with backoff, stall
+ * watchdog) and a blocking face for postlbctl.  No policy decisions here.
+ */
+#include "store_redis.h"
+
+#include "log.h"
+#include "num.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define STORE_TICK_MS 50
+#define STORE_CONNECT_TIMEOUT_MS 1000
+#define STORE_STALL_MS 1000
+#define STORE_BACKOFF_MIN_MS 100
+#define STORE_BACKOFF_MAX_MS 5000
+
+enum store_state { ST_DOWN, ST_CONNECTING, ST_UP };
+
+struct store_call {
+	struct store *s;
+	store_quota_cb cb;
+	void *arg;
+	long long sent_ms;
+	int retried;
+	int argc;
+	char **argv;
+	size_t *lens;
+	struct store_call *prev, *next;
+};
+
+struct store {
+	struct event_base *base;
+	redisAsyncContext *ac;
+	enum store_state state;
+	char *address, *prefix, *password;
+	int db;
+	char sha[41];
+	struct event *tick;
+	long long state_since_ms, next_attempt_ms, backoff_ms;
+	int failures; /* consecutive failed attempts, for logging once */
+	struct store_call *head, *tail;
+	struct store_stats st;
+};
+
+static long long store_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Splits "unix:/path" or "host:port"; host must have room for 256. */
+static int store_parse_address(const char *addr, char *host, int *port,
+			       int *is_unix)
+{
+	const char *colon;
+	long long p;
+	size_t hl;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		*is_unix = 1;
+		snprintf(host, 256, "%s", addr + 5);
+		return 0;
+	}
+	*is_unix = 0;
+	colon = strrchr(addr, ':');
+	if (colon == NULL ||
+	    num_parse_ll(colon + 1, strlen(colon + 1), 1, 65535, &p) < 0)
+		return -1;
+	hl = (size_t)(colon - addr);
+	if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
+		addr++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= 256)
+		return -1;
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+static void store_call_unlink(struct store *s, struct store_call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void store_call_free(struct store_call *c)
+{
+	free(c); /* argv, lens and strings live in the same block */
+}
+
+/* Marks the store down and schedules the next attempt with backoff. */
+static void store_set_down(struct store *s, const char *why)
+{
+	long long now = store_now_ms();
+
+	if (s->state == ST_UP)
+		log_warn("redis: %s is down: %s; answering from the fail mode",
+			 s->address, why);
+	else if (s->failures++ == 0)
+		log_warn("redis: cannot connect to %s: %s; retrying with "
+			 "backoff",
+			 s->address, why);
+	s->state = ST_DOWN;
+	s->state_since_ms = now;
+	s->backoff_ms = s->backoff_ms == 0 ? STORE_BACKOFF_MIN_MS
+			: s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS
+			    ? STORE_BACKOFF_MAX_MS
+			    : s->backoff_ms * 2;
+	s->next_attempt_ms = now + s->backoff_ms;
+	s->st.up = 0;
+}
+
+/* Drops the connection now; hiredis calls every pending callback. */
+static void store_drop(struct store *s, const char *why)
+{
+	redisAsyncContext *ac = s->ac;
+
+	s->ac = NULL;
+	store_set_down(s, why);
+	if (ac != NULL)
+		redisAsyncFree(ac);
+}
+
+static void store_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct store *s = ac->data;
+
+	(void)status;
+	if (s == NULL || s->ac != ac)
+		return;
+	s->ac = NULL;
+	store_set_down(s, ac->errstr[0] ? ac->errstr : "connection closed");
+}
+
+static void store_on_script(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store *s = priv;
+	redisReply *reply = r;
+
+	if (s->ac != ac)
+		return;
+	if (reply == NULL || reply->type != REDIS_REPLY_STRING ||
+	    reply->len != 40) {
+		store_drop(s, reply && reply->type == REDIS_REPLY_ERROR
+				  ? reply->str
+				  : "SCRIPT LOAD failed");
+		return;
+	}
+	memcpy(s->sha, reply->str, 40);
+	s->sha[40] = '\0';
+	s->state = ST_UP;
+	s->st.up = 1;
+	s->failures = 0;
+	s->backoff_ms = 0;
+	s->state_since_ms = store_now_ms();
+	log_info("redis: connected to %s", s->address);
+}
+
+/* AUTH and SELECT replies: an error drops the connection. */
+static void store_on_setup(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store *s = priv;
+	redisReply *reply = r;
+
+	if (s->ac != ac || reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR)
+		store_drop(s, reply->str);
+}
+
+static void store_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct store *s = ac->data;
+	char db[16];
+
+	if (s == NULL || s->ac != ac)
+		return;
+	if (status != REDIS_OK) {
+		s->ac = NULL; /* hiredis frees it */
+		store_set_down(s, ac->errstr);
+		return;
+	}
+	if (s->password != NULL)
+		redisAsyncCommand(s->ac, store_on_setup, s, "AUTH %b",
+				  s->password, strlen(s->password));
+	if (s->db != 0) {
+		snprintf(db, sizeof(db), "%d", s->db);
+		redisAsyncCommand(s->ac, store_on_setup, s, "SELECT %s", db);
+	}
+	redisAsyncCommand(s->ac, store_on_script, s, "SCRIPT LOAD %b",
+			  QUOTA_LUA, strlen(QUOTA_LUA));
+}
+
+static void store_connect(struct store *s)
+{
+	char host[256];
+	int port = 0, is_unix = 0;
+
+	if (store_parse_address(s->address, host, &port, &is_unix) < 0) {
+		store_set_down(s, "bad address");
+		return;
+	}
+	s->ac = is_unix ? redisAsyncConnectUnix(host)
+			: redisAsyncConnect(host, port);
+	if (s->ac == NULL || s->ac->err) {
+		const char *why = s->ac ? s->ac->errstr : "out of memory";
+		char buf[128];
+		snprintf(buf, sizeof(buf), "%s", why);
+		if (s->ac)
+			redisAsyncFree(s->ac);
+		s->ac = NULL;
+		store_set_down(s, buf);
+		return;
+	}
+	s->ac->data = s;
+	s->st.reconnects++;
+	s->state = ST_CONNECTING;
+	s->state_since_ms = store_now_ms();
+	redisLibeventAttach(s->ac, s->base);
+	redisAsyncSetConnectCallback(s->ac, store_on_connect);
+	redisAsyncSetDisconnectCallback(s->ac, store_on_disconnect);
+}
+
+/* Periodic: reconnects when due, times out connects, notices stalls. */
+static void store_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	long long now = store_now_ms();
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case ST_DOWN:
+		if (now >= s->next_attempt_ms)
+			store_connect(s);
+		break;
+	case ST_CONNECTING:
+		if (now - s->state_since_ms > STORE_CONNECT_TIMEOUT_MS)
+			store_drop(s, "connect timed out");
+		break;
+	case ST_UP:
+		if (s->head != NULL &&
+		    now - s->head->sent_ms > STORE_STALL_MS)
+			store_drop(s, "no reply within 1000 ms");
+		break;
+	}
+}
+
+struct store *store_new(struct event_base *base, const struct config *c)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	struct timeval tv = {0, STORE_TICK_MS * 1000};
+
+	if (s == NULL)
+		return NULL;
+	s->base = base;
+	s->state = ST_DOWN;
+	store_reconfigure(s, c);
+	s->tick = event_new(base, -1, EV_PERSIST, store_on_tick, s);
+	if (s->tick == NULL) {
+		store_free(s);
+		return NULL;
+	}
+	event_add(s->tick, &tv);
+	store_connect(s);
+	return s;
+}
+
+static int store_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+void store_reconfigure(struct store *s, const struct config *c)
+{
+	int same = store_streq(s->address, c->redis_address) &&
+		   store_streq(s->password, c->redis_password) &&
+		   s->db == c->redis_db;
+
+	free(s->prefix);
+	s->prefix = strdup(c->redis_prefix);
+	if (same)
+		return;
+	free(s->address);
+	free(s->password);
+	s->address = strdup(c->redis_address);
+	s->password = c->redis_password ? strdup(c->redis_password) : NULL;
+	s->db = c->redis_db;
+	if (s->prefix == NULL || s->address == NULL ||
+	    (c->redis_password && s->password == NULL))
+		log_panic("store: out of memory");
+	if (s->ac != NULL) {
+		store_drop(s, "configuration changed");
+		s->next_attempt_ms = 0;
+	}
+}
+
+void store_free(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->tick)
+		event_free(s->tick);
+	if (s->ac != NULL) {
+		redisAsyncContext *ac = s->ac;
+		s->ac = NULL;
+		redisAsyncFree(ac);
+	}
+	free(s->address);
+	free(s->prefix);
+	free(s->password);
+	free(s);
+}
+
+int store_is_up(const struct store *s)
+{
+	return s->state == ST_UP;
+}
+
+void store_get_stats(const struct store *s, struct store_stats *out)
+{
+	*out = s->st;
+}
+
+/* Turns a script reply into a verdict; -1 if it has the wrong shape. */
+static int store_verdict(const redisReply *r, size_t n,
+			 struct quota_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+		return -1;
+	for (size_t i = 0; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_INTEGER)
+			return -1;
+	if (r->element[0]->integer == 1) {
+		v->allowed = 1;
+		return 0;
+	}
+	if (r->elements != 5 || r->element[1]->integer < 1 ||
+	    (size_t)r->element[1]->integer > n)
+		return -1;
+	v->idx = (size_t)r->element[1]->integer - 1;
+	v->retry_us = r->element[2]->integer;
+	v->limit = r->element[3]->integer;
+	v->window_ms = r->element[4]->integer;
+	return 0;
+}
+
+static void store_send(struct store *s, struct store_call *c);
+
+static void store_on_quota(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store_call *c = priv;
+	struct store *s = c->s;
+	redisReply *reply = r;
+	struct quota_verdict v;
+	int rc = 0;
+
+	(void)ac;
+	store_call_unlink(s, c);
+	if (reply == NULL) {
+		rc = -STORE_EDOWN;
+	} else if (reply->type == REDIS_REPLY_ERROR &&
+		   strncmp(reply->str, "NOSCRIPT", 8) == 0 && !c->retried &&
+		   s->ac != NULL) {
+		/* The script did not run: sending it again charges once. */
+		s->st.noscript++;
+		c->retried = 1;
+		c->argv[0] = "EVAL";
+		c->lens[0] = 4;
+		c->argv[1] = (char *)QUOTA_LUA;
+		c->lens[1] = strlen(QUOTA_LUA);
+		store_send(s, c);
+		return;
+	} else if (store_verdict(reply, (size_t)(c->argc - 3) / 6, &v) < 0) {
+		char esc[120];
+		rc = -STORE_EREPLY;
+		if (s->st.errors++ == 0 || s->st.errors % 1000 == 0)
+			log_warn("redis: unexpected reply to the quota script "
+				 "(%llu so far): %s",
+				 s->st.errors,
+				 reply->type == REDIS_REPLY_ERROR
+				     ? log_escape(esc, sizeof(esc), reply->str,
+						  reply->len)
+				     : "not an integer array");
+	}
+	if (rc == 0)
+		s->st.ok++;
+	c->cb(c->arg, rc, rc == 0 ? &v : NULL);
+	store_call_free(c);
+}
+
+/* Queues c on the connection and in the pending list. */
+static void store_send(struct store *s, struct store_call *c)
+{
+	c->sent_ms = store_now_ms();
+	c->prev = s->tail;
+	c->next = NULL;
+	if (s->tail)
+		s->tail->next = c;
+	else
+		s->head = c;
+	s->tail = c;
+	if (redisAsyncCommandArgv(s->ac, store_on_quota, c, c->argc,
+				  (const char **)c->argv, c->lens) != REDIS_OK) {
+		store_call_unlink(s, c);
+		c->cb(c->arg, -STORE_EDOWN, NULL);
+		store_call_free(c);
+	}
+}
+
+int store_quota_check(struct store *s, const struct quota_plan *plan,
+		      store_quota_cb cb, void *arg)
+{
+	size_t n = plan->n, argc = 3 + 6 * n, i;
+	size_t bytes = sizeof(struct store_call) + argc * sizeof(char *) +
+		       argc * sizeof(size_t) + n * (3 * QUOTA_KEY_MAX + 3 * 24) +
+		       16;
+	struct store_call *c;
+	char *p;
+
+	s->st.calls++;
+	if (s->state != ST_UP || s->ac == NULL || n == 0) {
+		s->st.down_answers++;
+		cb(arg, -STORE_EDOWN, NULL);
+		return 0;
+	}
+	c = calloc(1, bytes);
+	if (c == NULL) {
+		cb(arg, -STORE_EDOWN, NULL);
+		return 0;
+	}
+	c->s = s;
+	c->cb = cb;
+	c->arg = arg;
+	c->argc = (int)argc;
+	c->argv = (char **)(c + 1);
+	c->lens = (size_t *)(c->argv + argc);
+	p = (char *)(c->lens + argc);
+	c->argv[0] = "EVALSHA";
+	c->argv[1] = s->sha;
+	c->argv[2] = p;
+	p += sprintf(p, "%zu", 3 * n) + 1;
+	for (i = 0; i < n; i++) {
+		const struct quota_check *k = &plan->checks[i];
+		char *st = p, *ov = p + QUOTA_KEY_MAX,
+		     *oa = p + 2 * QUOTA_KEY_MAX;
+		if (quota_keys(s->prefix, k->q->name, k->subject, st, ov, oa) <
+		    0)
+			log_panic("store: quota key too long");
+		c->argv[3 + 3 * i] = st;
+		c->argv[4 + 3 * i] = ov;
+		c->argv[5 + 3 * i] = oa;
+		p += 3 * QUOTA_KEY_MAX;
+	}
+	for (i = 0; i < n; i++) {
+		const struct quota_check *k = &plan->checks[i];
+		char **a = &c->argv[3 + 3 * n + 3 * i];
+		a[0] = p;
+		p += sprintf(p, "%lld", k->q->limit) + 1;
+		a[1] = p;
+		p += sprintf(p, "%lld", k->q->window_ms) + 1;
+		a[2] = p;
+		p += sprintf(p, "%lld", k->cost) + 1;
+	}
+	for (i = 0; i < argc; i++)
+		c->lens[i] = strlen(c->argv[i]);
+	store_send(s, c);
+	return 0;
+}
+
+/* --- blocking face --- */
+
+struct store_sync {
+	redisContext *c;
+	char err[256];
+};
+
+/* Runs one command; returns the reply (caller frees) or NULL. */
+static redisReply *store_sync_cmd(struct store_sync *s, int argc,
+				  const char **argv)
+{
+	redisReply *r = redisCommandArgv(s->c, argc, argv, NULL);
+
+	if (r == NULL) {
+		snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(s->err, sizeof(s->err), "%s", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+int store_sync_open(const struct config *c, struct store_sync **out,
+		    char *err, size_t errsz)
+{
+	struct timeval tv = {2, 0};
+	struct store_sync *s;
+	char host[256], db[16];
+	int port = 0, is_unix = 0;
+	redisReply *r;
+
+	if (store_parse_address(c->redis_address, host, &port, &is_unix) < 0) {
+		snprintf(err, errsz, "bad redis address '%s'",
+			 c->redis_address);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	s->c = is_unix ? redisConnectUnixWithTimeout(host, tv)
+		       : redisConnectWithTimeout(host, port, tv);
+	if (s->c == NULL || s->c->err) {
+		snprintf(err, errsz, "cannot connect to redis at %s: %s",
+			 c->redis_address, s->c ? s->c->errstr : "no memory");
+		store_sync_close(s);
+		return -1;
+	}
+	redisSetTimeout(s->c, tv);
+	if (c->redis_password != NULL) {
+		const char *av[] = {"AUTH", c->redis_password};
+		if ((r = store_sync_cmd(s, 2, av)) == NULL)
+			goto fail;
+		freeReplyObject(r);
+	}
+	if (c->redis_db != 0) {
+		const char *av[] = {"SELECT", db};
+		snprintf(db, sizeof(db), "%d", c->redis_db);
+		if ((r = store_sync_cmd(s, 2, av)) == NULL)
+			goto fail;
+		freeReplyObject(r);
+	}
+	*out = s;
+	return 0;
+fail:
+	snprintf(err, errsz, "redis at %s: %s", c->redis_address, s->err);
+	store_sync_close(s);
+	return -1;
+}
+
+void store_sync_close(struct store_sync *s)
+{
+	if (s == NULL)
+		return;
+	if (s->c)
+		redisFree(s->c);
+	free(s);
+}
+
+const char *store_sync_error(const struct store_sync *s)
+{
+	return s->err;
+}
+
+int store_sync_get(struct store_sync *s, const char *key, char *out,
+		   size_t outsz)
+{
+	const char *av[] = {"GET", key};
+	redisReply *r = store_sync_cmd(s, 2, av);
+	int rc;
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	if (r->type == REDIS_REPLY_NIL) {
+		rc = 0;
+	} else if (r->type == REDIS_REPLY_STRING) {
+		snprintf(out, outsz, "%.*s", (int)r->len, r->str);
+		rc = 1;
+	} else {
+		snprintf(s->err, sizeof(s->err), "GET: unexpected reply");
+		rc = -STORE_EREPLY;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int store_sync_set(struct store_sync *s, const char *key, const char *value)
+{
+	const char *av[] = {"SET", key, value};
+	redisReply *r = store_sync_cmd(s, 3, av);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_sync_del(struct store_sync *s, const char *key)
+{
+	const char *av[] = {"DEL", key};
+	redisReply *r = store_sync_cmd(s, 2, av);
+	int n;
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	n = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+	freeReplyObject(r);
+	return n;
+}
+
+int store_sync_time_us(struct store_sync *s, long long *now_us)
+{
+	const char *av[] = {"TIME"};
+	redisReply *r = store_sync_cmd(s, 1, av);
+	long long sec, usec;
+	int rc = -STORE_EREPLY;
+
+	if (r == NULL)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    num_parse_ll(r->element[0]->str, r->element[0]->len, 0, 1LL << 40,
+			 &sec) == 0 &&
+	    num_parse_ll(r->element[1]->str, r->element[1]->len, 0, 999999,
+			 &usec) == 0) {
+		*now_us = sec * 1000000 + usec;
+		rc = 0;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int store_sync_scan(struct store_sync *s, const char *pattern, size_t max,
+		    void (*cb)(void *arg, const char *key), void *arg)
+{
+	char cursor[32] = "0";
+	size_t seen = 0;
+
+	do {
+		const char *av[] = {"SCAN", cursor, "MATCH", pattern, "COUNT",
+				    "1000"};
+		redisReply *r = store_sync_cmd(s, 6, av);
+		if (r == NULL)
+			return -STORE_EREPLY;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			freeReplyObject(r);
+			return -STORE_EREPLY;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements && seen < max;
+		     i++, seen++)
+			cb(arg, r->element[1]->element[i]->str);
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0 && seen < max);
+	return 0;
+}
+
+int store_sync_load_script(struct store_sync *s, char sha[41])
+{
+	const char *av[] = {"SCRIPT", "LOAD", QUOTA_LUA};
+	redisReply *r = store_sync_cmd(s, 3, av);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	snprintf(sha, 41, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return 0;
+}

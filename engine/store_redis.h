@@ -1,0 +1,78 @@
+/*
+ * store: Redis, the shared state of every postlb host.  store_redis.c is
+ * the only file that includes hiredis.h.
+ *
+ * Two faces:
+ *  - struct store: asynchronous (hiredis + libevent), for the daemons.  It
+ *    connects, reconnects with backoff, loads the quota script, notices a
+ *    stalled server (no reply within stall_ms) and drops the connection.
+ *    While it is not up, calls fail at once with -STORE_EDOWN so callers
+ *    answer from their fail mode.  It never retries a quota call that may
+ *    have run; a NOSCRIPT reply (the script did not run) is retried once
+ *    with EVAL.  Single-threaded: use it from the event loop's thread.
+ *  - struct store_sync: blocking, for postlbctl and tests.
+ */
+#ifndef POSTLB_STORE_REDIS_H
+#define POSTLB_STORE_REDIS_H
+
+#include "config.h"
+#include "quota.h"
+
+#include <stddef.h>
+
+struct event_base;
+struct store;
+struct store_sync;
+
+enum { STORE_EDOWN = 1, STORE_EREPLY, STORE_EARG };
+
+struct store_stats {
+	unsigned long long calls, ok, errors, down_answers, reconnects,
+	    noscript;
+	int up;
+};
+
+/* Borrowed: address, prefix, password and db are copied from c. */
+struct store *store_new(struct event_base *base, const struct config *c);
+/* Drops the connection; pending callbacks are called with -STORE_EDOWN. */
+void store_free(struct store *s);
+/* Applies a new config's Redis settings (reconnects if they changed). */
+void store_reconfigure(struct store *s, const struct config *c);
+int store_is_up(const struct store *s);
+void store_get_stats(const struct store *s, struct store_stats *out);
+
+typedef void (*store_quota_cb)(void *arg, int rc,
+			       const struct quota_verdict *v);
+
+/*
+ * Evaluates plan (n > 0) in one script call.  cb(arg, 0, verdict) on an
+ * answer, cb(arg, -STORE_E..., NULL) on failure; cb is always called
+ * exactly once, possibly before this returns (when the store is down, with
+ * -STORE_EDOWN).  Returns 0.
+ */
+int store_quota_check(struct store *s, const struct quota_plan *plan,
+		      store_quota_cb cb, void *arg);
+
+/* --- blocking face --- */
+
+/* Connects to c's Redis; err gets a message on failure (returns -1). */
+int store_sync_open(const struct config *c, struct store_sync **out,
+		    char *err, size_t errsz);
+void store_sync_close(struct store_sync *s);
+/* 1 found (value copied, truncated to outsz), 0 absent, <0 error. */
+int store_sync_get(struct store_sync *s, const char *key, char *out,
+		   size_t outsz);
+int store_sync_set(struct store_sync *s, const char *key, const char *value);
+/* Returns the number of keys deleted (0 or 1) or <0. */
+int store_sync_del(struct store_sync *s, const char *key);
+/* Redis server time in microseconds. */
+int store_sync_time_us(struct store_sync *s, long long *now_us);
+/* Calls cb for every key matching pattern (SCAN; bounded to max keys). */
+int store_sync_scan(struct store_sync *s, const char *pattern, size_t max,
+		    void (*cb)(void *arg, const char *key), void *arg);
+/* Loads QUOTA_LUA; writes its sha1 (41 bytes) to sha. */
+int store_sync_load_script(struct store_sync *s, char sha[41]);
+/* The last error text of s (for messages). */
+const char *store_sync_error(const struct store_sync *s);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * server: policy protocol connections of postlb-policyd (see server.h).
+ *
+ * Each connection holds at most one request in flight (Postfix waits for
+ * each answer).  A request in flight is a struct ticket, shared with the
+ * store until its callback runs: when the budget timer fires first, the
+ * connection answers from the fail mode and forgets the ticket, and the
+ * late verdict is dropped.  The ticket keeps a config reference so a
+ * reload never frees what a pending request points to.
+ */
+#include "server.h"
+
+#include "log.h"
+#include "pp.h"
+#include "quota.h"
+#include "store_redis.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct conn;
+
+struct ticket {
+	struct conn *conn; /* NULL once answered or the conn is gone */
+	struct config *cfg;
+	struct quota_plan plan;
+	char id[64]; /* queue id or instance, for the log */
+};
+
+struct conn {
+	struct server *srv;
+	struct bufferevent *bev;
+	struct event *budget;
+	struct ticket *ticket;
+	int closing; /* answer written, close after flush */
+	int in_read; /* conn_read is on the stack */
+	struct conn *prev, *next;
+};
+
+struct server {
+	struct event_base *base;
+	struct config *cfg;
+	struct store *store;
+	struct evconnlistener **ls;
+	char **unix_paths;
+	size_t nls;
+	struct conn *conns;
+	struct server_stats st;
+};
+
+static void conn_free(struct conn *c)
+{
+	c->srv->st.conns_now--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->ticket != NULL)
+		c->ticket->conn = NULL;
+	if (c->budget)
+		event_free(c->budget);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Writes one answer for the request in flight. */
+static void conn_answer(struct conn *c, const char *action)
+{
+	char buf[1100];
+	int n = pp_format_reply(buf, sizeof(buf), action);
+
+	if (n < 0)
+		n = pp_format_reply(buf, sizeof(buf), "DUNNO");
+	bufferevent_write(c->bev, buf, (size_t)n);
+}
+
+static void conn_read(struct bufferevent *bev, void *arg);
+
+/* Ends the request in flight: answer written, look at the next one. */
+static void conn_done(struct conn *c, const char *action)
+{
+	c->ticket = NULL;
+	event_del(c->budget);
+	conn_answer(c, action);
+	if (!c->in_read)
+		conn_read(c->bev, c);
+}
+
+static void conn_on_verdict(void *arg, int rc, const struct quota_verdict *v)
+{
+	struct ticket *t = arg;
+	struct conn *c = t->conn;
+	char action[1024];
+
+	if (c != NULL) {
+		struct server *srv = c->srv;
+		if (rc < 0) {
+			srv->st.failmode++;
+			snprintf(action, sizeof(action), "%s",
+				 quota_fail_action(t->cfg->fail_mode));
+		} else {
+			quota_reply(&t->plan, v, action, sizeof(action));
+			if (v->allowed) {
+				srv->st.allowed++;
+			} else {
+				srv->st.denied++;
+				log_info("%s: %s", t->id, action);
+			}
+		}
+		conn_done(c, action);
+	}
+	config_unref(t->cfg);
+	free(t);
+}
+
+static void conn_on_budget(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct ticket *t = c->ticket;
+	static unsigned long long logged;
+
+	(void)fd;
+	(void)what;
+	if (t == NULL)
+		return;
+	t->conn = NULL; /* the store's late answer is dropped */
+	c->srv->st.timeouts++;
+	c->srv->st.failmode++;
+	if (logged++ % 1000 == 0)
+		log_warn("policy: no quota verdict within %lld ms (%llu "
+			 "times); answering from the fail mode",
+			 t->cfg->budget_ms, logged);
+	conn_done(c, quota_fail_action(t->cfg->fail_mode));
+}
+
+/* Handles one parsed request (consumed: freed here). */
+static void conn_request(struct conn *c, struct pp_request *req)
+{
+	struct server *srv = c->srv;
+	struct ticket *t = malloc(sizeof(*t));
+	struct timeval tv;
+
+	if (t == NULL) {
+		pp_request_free(req);
+		conn_answer(c, quota_fail_action(srv->cfg->fail_mode));
+		return;
+	}
+	t->cfg = config_ref(srv->cfg);
+	t->conn = c;
+	snprintf(t->id, sizeof(t->id), "%s",
+		 req->queue_id && *req->queue_id ? req->queue_id
+		 : req->instance		 ? req->instance
+						 : "NOQUEUE");
+	quota_plan(t->cfg, req, &t->plan);
+	pp_request_free(req);
+	if (t->plan.n == 0) {
+		srv->st.allowed++;
+		config_unref(t->cfg);
+		free(t);
+		conn_answer(c, "DUNNO");
+		return;
+	}
+	c->ticket = t;
+	tv.tv_sec = t->cfg->budget_ms / 1000;
+	tv.tv_usec = (t->cfg->budget_ms % 1000) * 1000;
+	evtimer_add(c->budget, &tv);
+	store_quota_check(srv->store, &t->plan, conn_on_verdict, t);
+}
+
+/* Answers from the fail mode; closes when the stream cannot be resynced. */
+static void conn_bad(struct conn *c, int rc, int fatal)
+{
+	const char *action = quota_fail_action(c->srv->cfg->fail_mode);
+	static unsigned long long logged;
+
+	c->srv->st.bad++;
+	if (logged++ % 100 == 0)
+		log_warn("policy: bad request (%s; %llu so far); answering %s%s",
+			 pp_strerror(rc), logged, action,
+			 fatal ? " and closing" : "");
+	conn_answer(c, action);
+	if (fatal) {
+		c->closing = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct server *srv = c->srv;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->in_read = 1;
+	while (c->ticket == NULL && !c->closing) {
+		size_t len = evbuffer_get_length(in);
+		struct pp_request req;
+		const char *buf;
+		long n;
+		int rc;
+		if (len == 0)
+			break;
+		buf = (const char *)evbuffer_pullup(in, -1);
+		n = pp_frame(buf, len, &srv->cfg->limits);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			conn_bad(c, (int)n, 1);
+			break;
+		}
+		srv->st.requests++;
+		rc = pp_parse(buf, (size_t)n, &srv->cfg->limits, &req);
+		evbuffer_drain(in, (size_t)n);
+		if (rc < 0)
+			conn_bad(c, rc, 0);
+		else
+			conn_request(c, &req);
+	}
+	c->in_read = 0;
+}
+
+static void conn_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(arg);
+}
+
+static void server_accept(struct evconnlistener *l, evutil_socket_t fd,
+			  struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c;
+	struct timeval idle;
+	int one = 1;
+
+	(void)l;
+	(void)salen;
+	if (srv->st.conns_now >= (unsigned long long)srv->cfg->max_connections) {
+		if (srv->st.conns_refused++ % 1000 == 0)
+			log_warn("policy: %lld connections open; refusing "
+				 "more (max_connections)",
+				 srv->cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->budget = evtimer_new(srv->base, conn_on_budget, c);
+	if (c->bev == NULL || c->budget == NULL) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->budget)
+			event_free(c->budget);
+		free(c);
+		return;
+	}
+	srv->st.conns_now++;
+	srv->st.conns_total++;
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	idle.tv_sec = srv->cfg->idle_timeout_ms / 1000;
+	idle.tv_usec = (srv->cfg->idle_timeout_ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void server_accept_error(struct evconnlistener *l, void *arg)
+{
+	(void)arg;
+	(void)l;
+	log_warn("policy: accept: %s", strerror(errno));
+}
+
+/* Creates the listener for one address; returns 0 or -1 (logged). */
+static int server_listen(struct server *srv, const char *addr, int uid,
+			 int gid)
+{
+	const unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE;
+	struct evconnlistener *l = NULL;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		const char *path = addr + 5;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+		unlink(path);
+		l = evconnlistener_new_bind(srv->base, server_accept, srv, flags,
+					    1024, (struct sockaddr *)&sun,
+					    sizeof(sun));
+		if (l == NULL) {
+			log_err("policy: cannot listen on %s: %s", path,
+				strerror(errno));
+			return -1;
+		}
+		if (chmod(path, srv->cfg->socket_mode) < 0 ||
+		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid,
+						       (gid_t)gid) < 0)) {
+			log_err("policy: %s: %s", path, strerror(errno));
+			evconnlistener_free(l);
+			return -1;
+		}
+		srv->unix_paths[srv->nls] = strdup(path);
+	} else {
+		struct sockaddr_storage ss;
+		int sslen = sizeof(ss);
+		if (evutil_parse_sockaddr_port(addr + 4, (struct sockaddr *)&ss,
+					       &sslen) < 0) {
+			log_err("policy: bad tcp address %s", addr + 4);
+			return -1;
+		}
+		l = evconnlistener_new_bind(srv->base, server_accept, srv, flags,
+					    1024, (struct sockaddr *)&ss,
+					    sslen);
+		if (l == NULL) {
+			log_err("policy: cannot listen on %s: %s", addr + 4,
+				strerror(errno));
+			return -1;
+		}
+	}
+	evconnlistener_set_error_cb(l, server_accept_error);
+	srv->ls[srv->nls++] = l;
+	log_info("policy: listening on %s", addr);
+	return 0;
+}
+
+struct server *server_new(struct event_base *base, struct config *c,
+			  int uid, int gid)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+
+	if (srv == NULL)
+		return NULL;
+	srv->base = base;
+	srv->cfg = config_ref(c);
+	srv->ls = calloc(c->nlisten, sizeof(*srv->ls));
+	srv->unix_paths = calloc(c->nlisten, sizeof(char *));
+	srv->store = store_new(base, c);
+	if (srv->ls == NULL || srv->unix_paths == NULL || srv->store == NULL)
+		goto fail;
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (server_listen(srv, c->listen[i], uid, gid) < 0)
+			goto fail;
+	return srv;
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+void server_set_config(struct server *srv, struct config *c)
+{
+	config_unref(srv->cfg);
+	srv->cfg = config_ref(c);
+	store_reconfigure(srv->store, c);
+}
+
+void server_get_stats(const struct server *srv, struct server_stats *out)
+{
+	*out = srv->st;
+}
+
+void server_free(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	for (size_t i = 0; i < srv->nls; i++) {
+		evconnlistener_free(srv->ls[i]);
+		if (srv->unix_paths[i] != NULL) {
+			unlink(srv->unix_paths[i]);
+			free(srv->unix_paths[i]);
+		}
+	}
+	free(srv->ls);
+	free(srv->unix_paths);
+	store_free(srv->store);
+	config_unref(srv->cfg);
+	free(srv);
+}
