@@ -142,46 +142,25 @@ static void quota_lower(char *out, const char *s)
 	out[i] = '\0';
 }
 
-/* Computes the subject value of q for req into out; 0 if none applies. */
-static int quota_subject(const struct cfg_quota *q,
-			 const struct pp_request *req, char *out)
+int quota_normalize(const struct cfg_quota *q, const char *value, char *out)
 {
-	const char *at;
-
 	switch (q->subject) {
-	case SUBJ_SASL_USER:
-		if (req->sasl_username == NULL || *req->sasl_username == '\0')
-			return 0;
-		snprintf(out, QUOTA_SUBJECT_MAX, "%s", req->sasl_username);
-		return 1;
-	case SUBJ_SENDER:
-		if (req->sender == NULL || *req->sender == '\0')
-			return 0;
-		quota_lower(out, req->sender);
-		return 1;
-	case SUBJ_SENDER_DOMAIN:
-		if (req->sender == NULL ||
-		    (at = strrchr(req->sender, '@')) == NULL || at[1] == '\0')
-			return 0;
-		quota_lower(out, at + 1);
-		return 1;
-	case SUBJ_RCPT_DOMAIN:
-		if (req->state != PP_STATE_RCPT || req->recipient == NULL ||
-		    (at = strrchr(req->recipient, '@')) == NULL ||
-		    at[1] == '\0')
-			return 0;
-		quota_lower(out, at + 1);
-		return 1;
-	case SUBJ_CLIENT_IP:
-		if (req->client_address == NULL)
-			return 0;
-		return cidr_group(req->client_address, q->cidr4, q->cidr6, out,
-				  QUOTA_SUBJECT_MAX) == 0;
 	case SUBJ_GLOBAL:
 		strcpy(out, "*");
 		return 1;
+	case SUBJ_SASL_USER:
+		if (value == NULL || *value == '\0')
+			return 0;
+		snprintf(out, QUOTA_SUBJECT_MAX, "%s", value);
+		return 1;
+	case SUBJ_CLIENT_IP:
+		return value != NULL && cidr_group(value, q->cidr4, q->cidr6,
+						   out, QUOTA_SUBJECT_MAX) == 0;
 	default:
-		log_panic("quota: unknown subject %d", (int)q->subject);
+		if (value == NULL || *value == '\0')
+			return 0;
+		quota_lower(out, value);
+		return 1;
 	}
 }
 
@@ -206,6 +185,15 @@ static const char *quota_raw(const struct pp_request *req, enum subj s)
 	default:
 		return NULL;
 	}
+}
+
+/* Computes the subject value of q for req into out; 0 if none applies. */
+static int quota_subject(const struct cfg_quota *q,
+			 const struct pp_request *req, char *out)
+{
+	if (q->subject == SUBJ_RCPT_DOMAIN && req->state != PP_STATE_RCPT)
+		return 0;
+	return quota_normalize(q, quota_raw(req, q->subject), out);
 }
 
 static int quota_exempt(const struct config *c, const struct pp_request *req)

@@ -51,6 +51,14 @@ int quota_plan(const struct config *c, const struct pp_request *req,
 	       struct quota_plan *out);
 
 /*
+ * Normalises a raw subject value the way requests are keyed: addresses and
+ * domains lower-cased, client addresses grouped by the quota's prefix,
+ * global as "*".  Writes out (QUOTA_SUBJECT_MAX); returns 1, or 0 when the
+ * value is empty or not an address (client_ip).
+ */
+int quota_normalize(const struct cfg_quota *q, const char *value, char *out);
+
+/*
  * Writes the Redis keys of one check: the state key, the per-subject
  * override key and the quota-wide override key ("*").  Returns 0, or -1
  * when a key would exceed QUOTA_KEY_MAX.
