@@ -1,0 +1,46 @@
+#!/bin/sh
+# The whole test suite, from a fresh Debian 12 machine: installs the
+# dependencies, builds with warnings as errors and ASan/UBSan, runs the
+# unit tests and the end-to-end tests against a private redis-server and a
+# private Postfix, smoke-runs every libFuzzer target, then `make distcheck`.
+# A missing Postfix or Redis fails the run (POSTLB_NO_SKIP=1), never skips.
+# Run as root (the end-to-end tests start Postfix).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+sh tools/deps.sh
+autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+
+export POSTLB_NO_SKIP=1
+jobs=$(nproc 2>/dev/null || echo 2)
+fail=0
+
+echo "== build (sanitizers, -Werror) and make check"
+rm -rf build-test && mkdir build-test && cd build-test
+../configure --enable-werror --enable-sanitizers >/dev/null
+make -j"$jobs" >/dev/null
+if ! make -j1 check; then
+	fail=1
+	for f in $(find tests -name '*.log' ! -name 'test-suite.log'); do
+		grep -q '^FAIL' "${f%.log}.trs" 2>/dev/null || continue
+		echo "---- $f"; tail -n 60 "$f"
+	done
+fi
+
+echo "== fuzz smoke (libFuzzer)"
+make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-15}" || fail=1
+
+echo "== make distcheck"
+cd "$top"
+rm -rf build-dist && mkdir build-dist && cd build-dist
+../configure >/dev/null
+make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 ||
+	{ tail -n 80 distcheck.log; fail=1; }
+grep -E '^(# (TOTAL|PASS|FAIL|ERROR)|=+$|postlb-.* archives ready)' distcheck.log | tail -n 8 || true
+
+if [ "$fail" -ne 0 ]; then
+	echo "TESTS FAILED"
+	exit 1
+fi
+echo "ALL TESTS PASSED"
