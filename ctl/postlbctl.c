@@ -8,9 +8,11 @@
  * it.  Subject values are normalised exactly as policyd keys them.
  */
 #include "config.h"
+#include "ctl_route.h"
 #include "log.h"
 #include "num.h"
 #include "quota.h"
+#include "route.h"
 #include "store_redis.h"
 
 #include <stdio.h>
@@ -30,7 +32,18 @@ static void usage(void)
 		"  unset QUOTA SUBJECT             remove a live override\n"
 		"  usage QUOTA SUBJECT             used, limit, refill times\n"
 		"  reset QUOTA SUBJECT             forget SUBJECT's usage\n"
-		"  script                          print the quota script\n");
+		"  script                          print the quota script\n"
+		"routing:\n"
+		"  pools                           pools, algorithms, members\n"
+		"  members                         state, weight, today's count\n"
+		"  member drain|maint|ready|down NAME   set a member's state\n"
+		"  member suspend NAME DOMAIN DURATION  skip NAME for DOMAIN\n"
+		"  member resume NAME DOMAIN       end a suspension\n"
+		"  explain [-s SENDER] [-r RCPT]... [-u SASL_USER] [-i IP]\n"
+		"          [-H 'Name: value']... [-z SIZE] [-m FILE]\n"
+		"                                  which rule, pool and member\n"
+		"  postfix-config [all|master|main|route|strip] [DIR]\n"
+		"                                  Postfix lines for the members\n");
 	exit(2);
 }
 
@@ -46,7 +59,7 @@ static void ctl_connect(struct ctl *x)
 {
 	char err[512];
 
-	if (store_sync_open(x->cfg, &x->st, err, sizeof(err)) < 0) {
+	if (store_sync_open(x->cfg, 2000, &x->st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postlbctl: %s\n", err);
 		exit(1);
 	}
@@ -230,6 +243,27 @@ static int cmd_list(struct ctl *x)
 	return 0;
 }
 
+/* member drain|maint|ready|down NAME, suspend NAME DOMAIN DUR, resume. */
+static int ctl_member(const struct config *c, int argc, char **argv)
+{
+	long long ms;
+
+	if (argc == 2 && route_state_parse(argv[0]) >= 0)
+		return ctl_member_set(c, argv[1], argv[0]);
+	if (argc == 4 && strcmp(argv[0], "suspend") == 0) {
+		if (num_parse_duration_ms(argv[3], &ms) < 0) {
+			fprintf(stderr, "postlbctl: bad duration '%s'\n",
+				argv[3]);
+			return 1;
+		}
+		return ctl_member_suspend(c, argv[1], argv[2], ms);
+	}
+	if (argc == 3 && strcmp(argv[0], "resume") == 0)
+		return ctl_member_suspend(c, argv[1], argv[2], 0);
+	usage();
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = CONFIG_DEFAULT_PATH;
@@ -278,6 +312,17 @@ int main(int argc, char **argv)
 		if (store_sync_del(x.st, x.key) < 0)
 			ctl_fail(&x, "DEL");
 		rc = cmd_usage(&x);
+	} else if (argc == 1 && strcmp(cmd, "pools") == 0) {
+		rc = ctl_pools(x.cfg);
+	} else if (argc == 1 && strcmp(cmd, "members") == 0) {
+		rc = ctl_members(x.cfg);
+	} else if (argc >= 2 && strcmp(cmd, "member") == 0) {
+		rc = ctl_member(x.cfg, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "explain") == 0) {
+		rc = ctl_explain(x.cfg, argc - 1, argv + 1);
+	} else if (argc <= 3 && strcmp(cmd, "postfix-config") == 0) {
+		rc = ctl_postfix_config(x.cfg, argc > 1 ? argv[1] : "all",
+					argc > 2 ? argv[2] : "/etc/postfix");
 	} else {
 		usage();
 	}

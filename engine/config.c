@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include "config_int.h"
+
 #include "num.h"
 
 #include <libconfig.h>
@@ -13,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-struct cfg_ctx {
-	const char *name; /* file name for messages */
-	char *err;
-	size_t errsz;
-};
 
 static const char *const subj_names[SUBJ_N] = {
     "sasl_user", "sender", "sender_domain", "client_ip", "recipient_domain",
@@ -44,8 +40,7 @@ const char *config_unit_name(enum unit u)
 }
 
 /* Records "file:line: message" and returns -1. */
-__attribute__((format(printf, 3, 4))) static int
-cfg_fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
+int cfg_fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -58,7 +53,7 @@ cfg_fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 	return -1;
 }
 
-static char *cfg_strdup(const char *s)
+char *cfg_strdup(const char *s)
 {
 	char *d = strdup(s);
 	if (d == NULL)
@@ -67,7 +62,7 @@ static char *cfg_strdup(const char *s)
 }
 
 /* Rejects settings of a group that are not in allowed (catches typos). */
-static int cfg_known(struct cfg_ctx *x, const config_setting_t *g,
+int cfg_known(struct cfg_ctx *x, const config_setting_t *g,
 		     const char *const *allowed)
 {
 	int n = config_setting_length(g);
@@ -85,7 +80,7 @@ static int cfg_known(struct cfg_ctx *x, const config_setting_t *g,
 }
 
 /* Reads an optional string member; *out keeps its value when absent. */
-static int cfg_str(struct cfg_ctx *x, const config_setting_t *g,
+int cfg_str(struct cfg_ctx *x, const config_setting_t *g,
 		   const char *name, char **out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
@@ -100,7 +95,7 @@ static int cfg_str(struct cfg_ctx *x, const config_setting_t *g,
 }
 
 /* Reads an optional integer member in [min, max]. */
-static int cfg_int(struct cfg_ctx *x, const config_setting_t *g,
+int cfg_int(struct cfg_ctx *x, const config_setting_t *g,
 		   const char *name, long long min, long long max,
 		   long long *out)
 {
@@ -121,7 +116,7 @@ static int cfg_int(struct cfg_ctx *x, const config_setting_t *g,
 }
 
 /* Reads an optional duration: "30s", "1m", "500ms" or seconds as integer. */
-static int cfg_duration(struct cfg_ctx *x, const config_setting_t *g,
+int cfg_duration(struct cfg_ctx *x, const config_setting_t *g,
 			const char *name, long long min_ms, long long *out_ms)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
@@ -151,7 +146,7 @@ static int cfg_duration(struct cfg_ctx *x, const config_setting_t *g,
 	return 0;
 }
 
-static void cfg_set_free(struct cfg_set *set)
+void cfg_set_free(struct cfg_set *set)
 {
 	for (size_t i = 0; i < set->nvalues; i++)
 		free(set->values[i]);
@@ -161,7 +156,7 @@ static void cfg_set_free(struct cfg_set *set)
 }
 
 /* Reads a list/array of strings into set (networks for client_ip). */
-static int cfg_set_read(struct cfg_ctx *x, const config_setting_t *s,
+int cfg_set_read(struct cfg_ctx *x, const config_setting_t *s,
 			enum subj subj, struct cfg_set *set)
 {
 	int n;
@@ -341,7 +336,7 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	if (mode != NULL) {
 		char *end;
 		unsigned long m = strtoul(mode, &end, 8);
-		if (*mode == '\0' || *end != '\0' || m > 0777) {
+		if (*mode < '0' || *mode > '7' || *end != '\0' || m > 0777) {
 			cfg_fail(x, config_setting_get_member(g, "socket_mode"),
 				 "'socket_mode' must be octal such as \"0660\"");
 			goto out;
@@ -612,18 +607,26 @@ static struct config *cfg_defaults(const char *name)
 	c->max_connections = 4096;
 	c->idle_timeout_ms = 600000;
 	c->limits = pp_default_limits;
+	c->default_pool = -1;
+	c->route_budget_ms = 50;
+	c->outstanding_ttl_ms = 600000;
+	c->state_refresh_ms = 1000;
+	c->milter_listen = cfg_strdup("unix:/var/spool/postfix/postlb/milter");
+	c->milter_socket_mode = 0660;
 	return c;
 }
 
 static int cfg_validate(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
-	static const char *const top[] = {"redis",  "policyd", "classes",
-					  "quotas", "exempt",  NULL};
+	static const char *const top[] = {
+	    "redis",   "policyd", "classes", "quotas", "exempt", "members",
+	    "pools",   "rules",	  "routing", "milter", NULL};
 	const config_setting_t *root = config_root_setting(cf);
 
 	if (cfg_known(x, root, top) < 0 || cfg_redis(x, cf, c) < 0 ||
 	    cfg_policyd(x, cf, c) < 0 || cfg_classes(x, cf, c) < 0 ||
-	    cfg_quotas(x, cf, c) < 0 || cfg_exempt(x, cf, c) < 0)
+	    cfg_quotas(x, cf, c) < 0 || cfg_exempt(x, cf, c) < 0 ||
+	    cfg_route_load(x, cf, c) < 0)
 		return -1;
 	return 0;
 }
@@ -680,13 +683,13 @@ int config_load_string(const char *text, const char *name,
 
 struct config *config_ref(struct config *c)
 {
-	c->refs++;
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
 	return c;
 }
 
 void config_unref(struct config *c)
 {
-	if (c == NULL || --c->refs > 0)
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(c->path);
 	free(c->redis_address);
@@ -707,6 +710,7 @@ void config_unref(struct config *c)
 	free(c->quotas);
 	for (int s = 0; s < SUBJ_N; s++)
 		cfg_set_free(&c->exempt[s]);
+	cfg_route_free(c);
 	free(c);
 }
 

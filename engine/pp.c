@@ -6,6 +6,7 @@
 
 #include "num.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,8 @@ long pp_frame(const char *buf, size_t len, const struct pp_limits *lim)
 		}
 		if (i + 1 > lim->request_max)
 			return -PP_EBIG;
-		if (i == line_start)
+		if (i == line_start ||
+		    (i == line_start + 1 && buf[line_start] == '\r'))
 			return (long)(i + 1);
 		line_start = i + 1;
 	}
@@ -104,20 +106,33 @@ static void pp_fill_state(struct pp_request *r)
 			r->state = pp_states[i].state;
 }
 
+/* Length of the empty line ending buf: 1 ("\n"), 2 ("\r\n") or 0 (none). */
+static size_t pp_final_line(const char *buf, size_t len)
+{
+	if (len < 1 || buf[len - 1] != '\n')
+		return 0;
+	if (len == 1 || buf[len - 2] == '\n')
+		return 1;
+	if (buf[len - 2] == '\r' && (len == 2 || buf[len - 3] == '\n'))
+		return 2;
+	return 0;
+}
+
 int pp_parse(const char *buf, size_t len, const struct pp_limits *lim,
 	     struct pp_request *out)
 {
 	struct pp_request r;
 	const char *request = NULL;
 	int seen_size = 0, seen_rcount = 0, rc = 0;
+	size_t tl = pp_final_line(buf, len);
 	char *p, *end;
 
 	if (len > lim->request_max)
 		return -PP_EBIG;
-	if (len == 1 && buf[0] == '\n')
-		return -PP_EREQUEST;
-	if (len < 2 || buf[len - 1] != '\n' || buf[len - 2] != '\n')
+	if (tl == 0)
 		return -PP_EINCOMPLETE;
+	if (tl == len)
+		return -PP_EREQUEST;
 	if (memchr(buf, '\0', len) != NULL)
 		return -PP_EMALFORMED;
 	memset(&r, 0, sizeof(r));
@@ -127,7 +142,7 @@ int pp_parse(const char *buf, size_t len, const struct pp_limits *lim,
 	memcpy(r.mem, buf, len);
 	r.mem[len] = '\0';
 	p = r.mem;
-	end = r.mem + len - 1; /* the final empty line's newline */
+	end = r.mem + len - tl; /* the final empty line */
 	while (p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p + 1));
 		char *eq;
@@ -192,7 +207,7 @@ const char *pp_strerror(int code)
 	    "missing or unknown request type",
 	    "out of memory",
 	};
-	if (code < 0)
+	if (code < 0 && code != INT_MIN)
 		code = -code;
 	if (code < 0 || (size_t)code >= sizeof(msg) / sizeof(msg[0]))
 		return "unknown error";

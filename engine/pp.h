@@ -1,7 +1,8 @@
 /*
  * pp: the Postfix policy delegation protocol (SMTPD_POLICY_README) codec.
  *
- * A request is "name=value\n" lines ended by an empty line.  pp_frame()
+ * A request is "name=value\n" lines ended by an empty line; a CR before
+ * each newline is tolerated ("\r\n" is an empty line too).  pp_frame()
  * finds the end of one request in a stream buffer; pp_parse() turns one
  * request into a struct pp_request.  Both are bounded by struct pp_limits
  * and do no I/O.  Unknown attributes are ignored; a duplicated attribute
@@ -75,7 +76,7 @@ long pp_frame(const char *buf, size_t len, const struct pp_limits *lim);
 
 /*
  * Parses exactly one request buf[0..len) (as framed by pp_frame, ending
- * with "\n\n").  On success fills *out (caller frees with
+ * with "\n\n" or "\n\r\n").  On success fills *out (caller frees with
  * pp_request_free) and returns 0; on failure returns a negative PP_ code
  * and leaves *out untouched.
  */

@@ -497,6 +497,8 @@ int store_quota_check(struct store *s, const struct quota_plan *plan,
 struct store_sync {
 	redisContext *c;
 	char err[256];
+	const char *script[2]; /* scripts whose sha1 is known here */
+	char sha[2][41];
 };
 
 /* Runs one command; returns the reply (caller frees) or NULL. */
@@ -517,10 +519,11 @@ static redisReply *store_sync_cmd(struct store_sync *s, int argc,
 	return r;
 }
 
-int store_sync_open(const struct config *c, struct store_sync **out,
-		    char *err, size_t errsz)
+int store_sync_open(const struct config *c, long long timeout_ms,
+		    struct store_sync **out, char *err, size_t errsz)
 {
-	struct timeval tv = {2, 0};
+	struct timeval tv = {(time_t)(timeout_ms / 1000),
+			     (suseconds_t)(timeout_ms % 1000) * 1000};
 	struct store_sync *s;
 	char host[256], db[16];
 	int port = 0, is_unix = 0;
@@ -680,4 +683,130 @@ int store_sync_load_script(struct store_sync *s, char sha[41])
 	snprintf(sha, 41, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
 	freeReplyObject(r);
 	return 0;
+}
+
+int store_sync_hset(struct store_sync *s, const char *key, const char *field,
+		    const char *value)
+{
+	const char *av[] = {"HSET", key, field, value};
+	redisReply *r = store_sync_cmd(s, 4, av);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_sync_hdel(struct store_sync *s, const char *key, const char *field)
+{
+	const char *av[] = {"HDEL", key, field};
+	redisReply *r = store_sync_cmd(s, 3, av);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_sync_hgetall(struct store_sync *s, const char *key,
+		       void (*cb)(void *arg, const char *field,
+				  const char *value),
+		       void *arg)
+{
+	const char *av[] = {"HGETALL", key};
+	redisReply *r = store_sync_cmd(s, 2, av);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -STORE_EREPLY;
+	}
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    r->element[i + 1]->type == REDIS_REPLY_STRING)
+			cb(arg, r->element[i]->str, r->element[i + 1]->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+/* The sha1 of script on this connection, loading it when unknown. */
+static const char *store_sync_sha(struct store_sync *s, const char *script,
+				  int reload)
+{
+	const char *av[] = {"SCRIPT", "LOAD", script};
+	redisReply *r;
+	int slot = s->script[0] == script ? 0 : s->script[1] == script ? 1 : -1;
+
+	if (slot >= 0 && !reload)
+		return s->sha[slot];
+	r = store_sync_cmd(s, 3, av);
+	if (r == NULL)
+		return NULL;
+	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+		freeReplyObject(r);
+		return NULL;
+	}
+	if (slot < 0)
+		slot = s->script[0] == NULL ? 0 : 1;
+	s->script[slot] = script;
+	memcpy(s->sha[slot], r->str, 41);
+	freeReplyObject(r);
+	return s->sha[slot];
+}
+
+int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
+		    int argc, const char *const *argv, const size_t *lens,
+		    long long *out, size_t nout)
+{
+	const char *av[3 + 512];
+	size_t al[3 + 512];
+	char nk[16];
+	redisReply *r = NULL;
+	int n = -STORE_EREPLY;
+
+	if (argc < 0 || argc > 512)
+		return -STORE_EARG;
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[2] = nk;
+	al[0] = 7;
+	al[2] = strlen(nk);
+	memcpy(av + 3, argv, (size_t)argc * sizeof(char *));
+	memcpy(al + 3, lens, (size_t)argc * sizeof(size_t));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		av[1] = store_sync_sha(s, script, attempt);
+		if (av[1] == NULL)
+			return -STORE_EREPLY;
+		al[1] = 40;
+		r = redisCommandArgv(s->c, argc + 3, av, al);
+		if (r == NULL) {
+			snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+			return -STORE_EDOWN;
+		}
+		/* NOSCRIPT: it did not run, so sending it again is safe */
+		if (r->type == REDIS_REPLY_ERROR &&
+		    strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
+			freeReplyObject(r);
+			r = NULL;
+			continue;
+		}
+		break;
+	}
+	if (r->type == REDIS_REPLY_ARRAY) {
+		n = 0;
+		for (size_t i = 0; i < r->elements && (size_t)n < nout; i++) {
+			if (r->element[i]->type != REDIS_REPLY_INTEGER) {
+				n = -STORE_EREPLY;
+				break;
+			}
+			out[n++] = r->element[i]->integer;
+		}
+	} else {
+		snprintf(s->err, sizeof(s->err), "%s",
+			 r->type == REDIS_REPLY_ERROR ? r->str
+						      : "unexpected reply");
+	}
+	freeReplyObject(r);
+	return n;
 }

@@ -55,9 +55,13 @@ int store_quota_check(struct store *s, const struct quota_plan *plan,
 
 /* --- blocking face --- */
 
-/* Connects to c's Redis; err gets a message on failure (returns -1). */
-int store_sync_open(const struct config *c, struct store_sync **out,
-		    char *err, size_t errsz);
+/*
+ * Connects to c's Redis with timeout_ms for the connect and every command;
+ * err gets a message on failure (returns -1).  Any error but a Redis error
+ * reply leaves the connection unusable: close it and open a new one.
+ */
+int store_sync_open(const struct config *c, long long timeout_ms,
+		    struct store_sync **out, char *err, size_t errsz);
 void store_sync_close(struct store_sync *s);
 /* 1 found (value copied, truncated to outsz), 0 absent, <0 error. */
 int store_sync_get(struct store_sync *s, const char *key, char *out,
@@ -72,6 +76,23 @@ int store_sync_scan(struct store_sync *s, const char *pattern, size_t max,
 		    void (*cb)(void *arg, const char *key), void *arg);
 /* Loads QUOTA_LUA; writes its sha1 (41 bytes) to sha. */
 int store_sync_load_script(struct store_sync *s, char sha[41]);
+int store_sync_hset(struct store_sync *s, const char *key, const char *field,
+		    const char *value);
+int store_sync_hdel(struct store_sync *s, const char *key, const char *field);
+/* Calls cb for every field of hash key (absent key: no call). */
+int store_sync_hgetall(struct store_sync *s, const char *key,
+		       void (*cb)(void *arg, const char *field,
+				  const char *value),
+		       void *arg);
+/*
+ * Runs script (a constant; its sha1 is cached per connection) with nkeys
+ * keys among argc arguments, loading it again once on NOSCRIPT.  Copies
+ * an all-integer array reply into out (at most nout) and returns the count;
+ * -STORE_EDOWN on a connection error or timeout, -STORE_EREPLY otherwise.
+ */
+int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
+		    int argc, const char *const *argv, const size_t *lens,
+		    long long *out, size_t nout);
 /* The last error text of s (for messages). */
 const char *store_sync_error(const struct store_sync *s);
 

@@ -5,8 +5,8 @@
 set -eu
 
 PKGS="build-essential autoconf automake pkg-config clang
-libhiredis-dev libconfig-dev libevent-dev libmilter-dev libcmocka-dev
-postfix redis-server redis-tools swaks postfwd procps"
+libhiredis-dev libconfig-dev libevent-dev libmilter-dev libcmocka-dev libxxhash-dev
+postfix redis-server redis-tools swaks postfwd procps python3 iproute2"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,484 @@
+/*
+ * ctl_route: postlbctl's routing commands — pools, members, member state
+ * changes, explain and postfix-config (see ctl_route.h).  Reads the config
+ * and Redis; changes only member state keys (PREFIX m:NAME).
+ */
+#include "ctl_route.h"
+
+#include "route.h"
+#include "select.h"
+#include "store_redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+static struct store_sync *ctl_open(const struct config *c)
+{
+	struct store_sync *s;
+	char err[512];
+
+	if (store_sync_open(c, 2000, &s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postlbctl: %s\n", err);
+		exit(1);
+	}
+	return s;
+}
+
+static void member_key(const struct config *c, size_t mi, char *out,
+		       size_t outsz)
+{
+	snprintf(out, outsz, "%sm:%s", c->redis_prefix, c->members[mi].name);
+}
+
+struct mfields {
+	enum mstate state;
+	char susp[1024]; /* "domain until ..." */
+	long long now_ms;
+};
+
+static void on_member_field(void *arg, const char *field, const char *value)
+{
+	struct mfields *f = arg;
+	size_t o = strlen(f->susp);
+	int st;
+
+	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
+		f->state = (enum mstate)st;
+	else if (strncmp(field, "s:", 2) == 0 && atoll(value) > f->now_ms &&
+		 o + strlen(field) + 24 < sizeof(f->susp))
+		snprintf(f->susp + o, sizeof(f->susp) - o, "%s%s (%llds)",
+			 o ? ", " : "", field + 2,
+			 (atoll(value) - f->now_ms + 999) / 1000);
+}
+
+static long long wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Reads a member's live state into f; exits on a Redis error. */
+static void member_fields(struct store_sync *s, const struct config *c,
+			  size_t mi, struct mfields *f)
+{
+	char key[200];
+
+	memset(f, 0, sizeof(*f));
+	f->now_ms = wall_ms();
+	member_key(c, mi, key, sizeof(key));
+	if (store_sync_hgetall(s, key, on_member_field, f) < 0) {
+		fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
+		exit(1);
+	}
+}
+
+static long long member_today(struct store_sync *s, const struct config *c,
+			      size_t mi)
+{
+	char key[200], v[32], ds[16];
+
+	route_day_string(route_today(), ds);
+	snprintf(key, sizeof(key), "%sw:%s:%s", c->redis_prefix,
+		 c->members[mi].name, ds);
+	return store_sync_get(s, key, v, sizeof(v)) == 1 ? atoll(v) : 0;
+}
+
+int ctl_members(const struct config *c)
+{
+	struct store_sync *s = ctl_open(c);
+	long long day = route_today();
+
+	printf("%-16s %-6s %6s %8s %10s  %s\n", "member", "state", "weight",
+	       "today", "warmup", "nexthop / suspended for");
+	for (size_t i = 0; i < c->nmembers; i++) {
+		const struct cfg_member *m = &c->members[i];
+		struct mfields f;
+		char cap[24] = "-";
+		member_fields(s, c, i, &f);
+		if (m->warm_start_day >= 0) {
+			long long d = day - m->warm_start_day;
+			if (d < 0)
+				snprintf(cap, sizeof(cap), "not yet");
+			else if ((size_t)d < m->nwarm)
+				snprintf(cap, sizeof(cap), "%lld/day",
+					 m->warm_caps[d]);
+			else
+				snprintf(cap, sizeof(cap), "done");
+		}
+		printf("%-16s %-6s %6d %8lld %10s  %s%s%s\n", m->name,
+		       route_state_name(f.state), m->weight,
+		       member_today(s, c, i), cap,
+		       m->nexthop ? m->nexthop : "(MX)", f.susp[0] ? "; " : "",
+		       f.susp);
+	}
+	store_sync_close(s);
+	return 0;
+}
+
+int ctl_pools(const struct config *c)
+{
+	for (size_t i = 0; i < c->npools; i++) {
+		const struct cfg_pool *p = &c->pools[i];
+		printf("%s%s: algorithm %s", p->name,
+		       (int)i == c->default_pool ? " (default)" : "",
+		       config_algo_name(p->algo));
+		if (p->fallback >= 0)
+			printf(", fallback %s", c->pools[p->fallback].name);
+		if (p->failover)
+			printf(", failover");
+		printf("\n  members:");
+		for (size_t j = 0; j < p->nmembers; j++)
+			printf(" %s(%d)", c->members[p->members[j]].name,
+			       c->members[p->members[j]].weight);
+		printf("\n");
+	}
+	return 0;
+}
+
+int ctl_member_set(const struct config *c, const char *name,
+		   const char *state)
+{
+	int mi = config_member_index(c, name);
+	struct store_sync *s;
+	char key[200];
+
+	if (mi < 0) {
+		fprintf(stderr, "postlbctl: no member '%s' in %s\n", name,
+			c->path);
+		return 1;
+	}
+	if (route_state_parse(state) < 0) {
+		fprintf(stderr, "postlbctl: state must be ready, drain, maint "
+				"or down\n");
+		return 1;
+	}
+	s = ctl_open(c);
+	member_key(c, (size_t)mi, key, sizeof(key));
+	if (store_sync_hset(s, key, "state", state) < 0) {
+		fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
+		store_sync_close(s);
+		return 1;
+	}
+	printf("%s: %s\n", name, state);
+	store_sync_close(s);
+	return 0;
+}
+
+int ctl_member_suspend(const struct config *c, const char *name,
+		       const char *domain, long long ms)
+{
+	int mi = config_member_index(c, name);
+	struct store_sync *s;
+	char key[200], field[300], until[32];
+	int rc;
+
+	if (mi < 0) {
+		fprintf(stderr, "postlbctl: no member '%s'\n", name);
+		return 1;
+	}
+	s = ctl_open(c);
+	member_key(c, (size_t)mi, key, sizeof(key));
+	snprintf(field, sizeof(field), "s:%s", domain);
+	for (char *p = field; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	snprintf(until, sizeof(until), "%lld", wall_ms() + ms);
+	rc = ms > 0 ? store_sync_hset(s, key, field, until)
+		    : store_sync_hdel(s, key, field);
+	if (rc < 0)
+		fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
+	else
+		printf("%s: %s for %s\n", name, ms > 0 ? "suspended" : "resumed",
+		       field + 2);
+	store_sync_close(s);
+	return rc < 0;
+}
+
+/* Prints why rule r matched: its conditions. */
+static void explain_rule(const struct cfg_rule *r)
+{
+	printf("rule '%s' (line %d) matched on:", r->name, r->line);
+	for (int s = 0; s < SUBJ_GLOBAL; s++)
+		if (r->has[s])
+			printf(" %s", config_subj_name((enum subj)s));
+	if (r->header)
+		printf(" header %s", r->header);
+	if (r->size_min >= 0)
+		printf(" size >= %lld", r->size_min);
+	if (r->size_max >= 0)
+		printf(" size <= %lld", r->size_max);
+	printf("\n");
+}
+
+/* Reads headers (until the empty line) and the size of a message file. */
+static int explain_file(const char *path, struct route_msg *m, char **store,
+			size_t *nstore)
+{
+	FILE *f = fopen(path, "r");
+	char line[1000];
+	long long size = 0;
+	int in_headers = 1;
+
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *colon;
+		size += (long long)strlen(line);
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0')
+			in_headers = 0;
+		if (!in_headers || line[0] == ' ' || line[0] == '\t' ||
+		    (colon = strchr(line, ':')) == NULL ||
+		    m->nheaders == ROUTE_HEADERS_MAX || *nstore + 2 > 256)
+			continue;
+		*colon = '\0';
+		colon++;
+		while (*colon == ' ' || *colon == '\t')
+			colon++;
+		store[*nstore] = strdup(line);
+		store[*nstore + 1] = strdup(colon);
+		m->hdr_name[m->nheaders] = store[*nstore];
+		m->hdr_value[m->nheaders++] = store[*nstore + 1];
+		*nstore += 2;
+	}
+	fclose(f);
+	m->size = size;
+	return 0;
+}
+
+/* Parses explain's options into m; strings live in store. */
+static int explain_args(int argc, char **argv, struct route_msg *m,
+			char **store, size_t *nstore)
+{
+	memset(m, 0, sizeof(*m));
+	m->size = -1;
+	for (int i = 0; i + 1 < argc; i += 2) {
+		const char *o = argv[i], *v = argv[i + 1];
+		if (strcmp(o, "-s") == 0) {
+			m->sender = v;
+		} else if (strcmp(o, "-u") == 0) {
+			m->sasl_user = v;
+		} else if (strcmp(o, "-i") == 0) {
+			m->client_addr = v;
+		} else if (strcmp(o, "-z") == 0) {
+			m->size = atoll(v);
+		} else if (strcmp(o, "-r") == 0 && m->ndomains < ROUTE_DOMAINS_MAX &&
+			   strrchr(v, '@') != NULL) {
+			char *d = strdup(strrchr(v, '@') + 1);
+			for (char *p = d; p && *p; p++)
+				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			store[(*nstore)++] = d;
+			m->rcpt_domains[m->ndomains++] = d;
+		} else if (strcmp(o, "-H") == 0 && strchr(v, ':') != NULL &&
+			   m->nheaders < ROUTE_HEADERS_MAX) {
+			char *n = strdup(v), *val = strchr(n, ':');
+			*val++ = '\0';
+			while (*val == ' ')
+				val++;
+			store[(*nstore)++] = n;
+			m->hdr_name[m->nheaders] = n;
+			m->hdr_value[m->nheaders++] = val;
+		} else if (strcmp(o, "-m") == 0) {
+			if (explain_file(v, m, store, nstore) < 0)
+				return -1;
+		} else {
+			fprintf(stderr,
+				"postlbctl explain: [-s SENDER] [-r RCPT]... "
+				"[-u SASL_USER] [-i CLIENT_IP] [-H 'Name: "
+				"value']... [-z SIZE] [-m MESSAGE_FILE]\n");
+			return -1;
+		}
+	}
+	if (argc % 2 != 0) {
+		fprintf(stderr, "postlbctl explain: option %s needs a value\n",
+			argv[argc - 1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Explains one pool: candidates, live states, the next pick. */
+static int explain_pool(const struct config *c, struct store_sync *s,
+			int pool, const struct route_msg *m)
+{
+	struct route_view view;
+	struct route_plan plan;
+	int ok[CONFIG_MEMBERS_MAX];
+	char key[200], v[32], hdr[640];
+	long long k = 0;
+	long pos;
+
+	printf("pool '%s': algorithm %s\n", c->pools[pool].name,
+	       config_algo_name(c->pools[pool].algo));
+	for (size_t i = 0; i < c->nmembers; i++) {
+		struct mfields f;
+		member_fields(s, c, i, &f);
+		view.state[i] = f.state;
+	}
+	route_plan_pool(c, pool, &view, m, route_today(), &plan);
+	for (size_t i = 0; i < plan.n; i++) {
+		size_t mi = plan.member[i];
+		struct mfields f;
+		long long today = member_today(s, c, mi);
+		member_fields(s, c, mi, &f);
+		ok[i] = f.state == MS_READY &&
+			(plan.cap[i] < 0 || today < plan.cap[i]);
+		for (size_t d = 0; d < m->ndomains && ok[i]; d++) {
+			char needle[300];
+			snprintf(needle, sizeof(needle), "%s (",
+				 m->rcpt_domains[d]);
+			if (strstr(f.susp, needle) != NULL)
+				ok[i] = 0;
+		}
+		printf("  %-16s weight %-4d %-6s today %lld", c->members[mi].name,
+		       plan.weight[i], route_state_name(f.state), today);
+		if (plan.cap[i] >= 0)
+			printf(" of warm-up cap %lld", plan.cap[i]);
+		printf("%s%s%s\n", f.susp[0] ? ", suspended for " : "", f.susp,
+		       ok[i] ? "" : " (skipped)");
+	}
+	snprintf(key, sizeof(key), "%srr:%s", c->redis_prefix,
+		 c->pools[pool].name);
+	if (store_sync_get(s, key, v, sizeof(v)) == 1)
+		k = atoll(v);
+	if (plan.mode == RM_LEAST) {
+		printf("  next pick: the member with the fewest outstanding "
+		       "messages per weight\n");
+		return 0;
+	}
+	pos = select_walk(plan.cycle, plan.len,
+			  plan.mode == RM_SEQ ? (unsigned long long)k + 1 : 0,
+			  ok);
+	if (pos < 0) {
+		printf("  no member can take mail now\n");
+		return -1;
+	}
+	route_header_value(c, &plan, (size_t)pos, hdr, sizeof(hdr));
+	printf("  next pick: %s\n  header: %s: %s\n",
+	       c->members[plan.member[pos]].name, ROUTE_HEADER, hdr);
+	return 0;
+}
+
+int ctl_explain(const struct config *c, int argc, char **argv)
+{
+	struct route_msg m;
+	char *store[256] = {0};
+	size_t nstore = 0;
+	struct store_sync *s;
+	int rule, pool, hops = 0, rc = 1;
+
+	if (c->default_pool < 0) {
+		fprintf(stderr, "postlbctl: %s has no routing section\n",
+			c->path);
+		return 1;
+	}
+	if (explain_args(argc, argv, &m, store, &nstore) < 0)
+		goto out;
+	pool = route_classify(c, &m, &rule);
+	if (rule >= 0)
+		explain_rule(&c->rules[rule]);
+	else
+		printf("no rule matched: default pool\n");
+	s = ctl_open(c);
+	while (pool >= 0 && hops++ <= (int)c->npools) {
+		if (explain_pool(c, s, pool, &m) == 0) {
+			rc = 0;
+			break;
+		}
+		pool = c->pools[pool].fallback;
+		if (pool >= 0)
+			printf("falling back to pool '%s'\n",
+			       c->pools[pool].name);
+	}
+	if (rc != 0)
+		printf("no member: %s\n", c->no_member_tempfail
+					      ? "the message is tempfailed (451 4.4.3)"
+					      : "Postfix's default transport");
+	store_sync_close(s);
+	rc = 0;
+out:
+	for (size_t i = 0; i < nstore; i++)
+		free(store[i]);
+	return rc;
+}
+
+/* The milter address as Postfix names it (relative in its queue dir). */
+static const char *pf_milter_addr(const struct config *c, char *buf,
+				  size_t bufsz)
+{
+	const char *q = "/var/spool/postfix/";
+
+	if (strncmp(c->milter_listen, "unix:", 5) == 0 &&
+	    strncmp(c->milter_listen + 5, q, strlen(q)) == 0)
+		snprintf(buf, bufsz, "unix:%s", c->milter_listen + 5 + strlen(q));
+	else
+		snprintf(buf, bufsz, "%s", c->milter_listen);
+	return buf;
+}
+
+int ctl_postfix_config(const struct config *c, const char *part,
+		       const char *dir)
+{
+	int all = strcmp(part, "all") == 0;
+	char addr[300];
+
+	if (c->nmembers == 0) {
+		fprintf(stderr, "postlbctl: %s defines no members\n", c->path);
+		return 1;
+	}
+	if (all || strcmp(part, "master") == 0) {
+		if (all)
+			printf("# ---- master.cf: one smtp transport per member\n");
+		for (size_t i = 0; i < c->nmembers; i++) {
+			const struct cfg_member *m = &c->members[i];
+			printf("%s unix - - - - - smtp\n", m->name);
+			printf("  -o syslog_name=postfix-%s\n", m->name);
+			if (m->address)
+				printf("  -o smtp_bind_address%s=%s\n",
+				       strchr(m->address, ':') ? "6" : "",
+				       m->address);
+			if (m->helo)
+				printf("  -o smtp_helo_name=%s\n", m->helo);
+			printf("  -o smtp_header_checks=regexp:%s/"
+			       "postlb_strip.regexp\n",
+			       dir);
+		}
+	}
+	if (all || strcmp(part, "main") == 0) {
+		pf_milter_addr(c, addr, sizeof(addr));
+		if (all)
+			printf("# ---- main.cf\n");
+		printf("smtpd_milters = { %s, default_action=accept }\n"
+		       "non_smtpd_milters = { %s, default_action=accept }\n"
+		       "milter_header_checks = regexp:%s/postlb_route.regexp\n",
+		       addr, addr, dir);
+	}
+	if (all || strcmp(part, "route") == 0) {
+		if (all)
+			printf("# ---- %s/postlb_route.regexp\n", dir);
+		printf("/^%s: (", ROUTE_HEADER);
+		for (size_t i = 0; i < c->nmembers; i++)
+			printf("%s%s", i ? "|" : "", c->members[i].name);
+		printf(") ([^ ]+)$/ FILTER $1:$2\n/^%s: (", ROUTE_HEADER);
+		for (size_t i = 0; i < c->nmembers; i++)
+			printf("%s%s", i ? "|" : "", c->members[i].name);
+		printf(")$/ FILTER $1:\n");
+	}
+	if (all || strcmp(part, "strip") == 0) {
+		if (all)
+			printf("# ---- %s/postlb_strip.regexp\n", dir);
+		printf("/^%s:/ IGNORE\n", ROUTE_HEADER);
+	}
+	if (!all && strcmp(part, "master") != 0 && strcmp(part, "main") != 0 &&
+	    strcmp(part, "route") != 0 && strcmp(part, "strip") != 0) {
+		fprintf(stderr, "postlbctl: postfix-config [all|master|main|"
+				"route|strip] [DIR]\n");
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,25 @@
+/*
+ * ctl_route: postlbctl's routing commands.  Each returns the exit code.
+ */
+#ifndef POSTLB_CTL_ROUTE_H
+#define POSTLB_CTL_ROUTE_H
+
+#include "config.h"
+
+int ctl_pools(const struct config *c);
+int ctl_members(const struct config *c);
+/* Sets a member's state (ready, drain, maint, down) in Redis. */
+int ctl_member_set(const struct config *c, const char *name,
+		   const char *state);
+/* Suspends a member for one destination domain for ms (0: resume). */
+int ctl_member_suspend(const struct config *c, const char *name,
+		       const char *domain, long long ms);
+/* explain [-s SENDER] [-r RCPT]... [-u USER] [-i IP] [-H 'N: v']... [-z
+ * SIZE] [-m FILE]: rule, pool, candidates and the next pick. */
+int ctl_explain(const struct config *c, int argc, char **argv);
+/* Prints the Postfix configuration for the members (part: all, master,
+ * main, route, strip); dir holds the regexp files. */
+int ctl_postfix_config(const struct config *c, const char *part,
+		       const char *dir);
+
+#endif

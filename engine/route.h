@@ -1,0 +1,119 @@
+/*
+ * route: per-message routing decisions for postlb-milter, without I/O.
+ *
+ *  1. route_classify(): the first rule that matches the message names its
+ *     pool; otherwise routing.default_pool.
+ *  2. route_plan_pool(): the pool's candidates (members whose last known
+ *     state is ready; all members when none is), today's warm-up caps and
+ *     the algorithm's cycle or order.
+ *  3. The store runs ROUTE_LUA with route_call_build()'s arguments: one
+ *     round trip that checks each candidate's live state, per-domain
+ *     suspension and warm-up count, advances the pool's shared counter and
+ *     picks.  Without Redis, route_pick_local() does the same walk on the
+ *     last known states and a local counter.
+ *  4. route_header_value() formats "MEMBER [NEXTHOP[,FAILOVER...]]" for
+ *     the X-Postlb-Route header that milter_header_checks turns into
+ *     FILTER MEMBER:NEXTHOP.
+ */
+#ifndef POSTLB_ROUTE_H
+#define POSTLB_ROUTE_H
+
+#include "config.h"
+
+#define ROUTE_HEADER "X-Postlb-Route"
+#define ROUTE_DOMAINS_MAX 16
+#define ROUTE_HEADERS_MAX 32
+#define ROUTE_ARGS_MAX (8 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+
+enum mstate { MS_READY, MS_DRAIN, MS_MAINT, MS_DOWN };
+
+struct route_msg {
+	const char *sasl_user;	 /* NULL or "" when not authenticated */
+	const char *sender;
+	const char *client_addr;
+	const char *queue_id;
+	const char *rcpt_domains[ROUTE_DOMAINS_MAX]; /* distinct, lower case */
+	size_t ndomains;
+	const char *hdr_name[ROUTE_HEADERS_MAX];
+	const char *hdr_value[ROUTE_HEADERS_MAX];
+	size_t nheaders;
+	long long size; /* -1: unknown */
+};
+
+/* Last known member states, by config member index. */
+struct route_view {
+	enum mstate state[CONFIG_MEMBERS_MAX];
+};
+
+enum route_mode { RM_SEQ, RM_ORDER, RM_LEAST };
+
+struct route_plan {
+	int pool;
+	enum route_mode mode;
+	size_t n;				/* candidates */
+	size_t member[CONFIG_MEMBERS_MAX];	/* config member index */
+	int weight[CONFIG_MEMBERS_MAX];
+	long long cap[CONFIG_MEMBERS_MAX];	/* today's warm-up cap; -1 */
+	unsigned char cycle[CONFIG_CYCLE_MAX];	/* candidate positions */
+	size_t len;
+};
+
+struct route_call {
+	int argc;
+	const char *argv[ROUTE_ARGS_MAX];
+	size_t lens[ROUTE_ARGS_MAX];
+	char buf[ROUTE_ARGS_MAX * 80 + CONFIG_CYCLE_MAX];
+};
+
+const char *route_state_name(enum mstate s);
+/* Returns the state for "ready", "drain", "maint", "down", else -1. */
+int route_state_parse(const char *s);
+
+/*
+ * Returns the pool index for m and sets *rule to the matching rule's index
+ * (-1: the default pool).  Requires c->default_pool >= 0.
+ */
+int route_classify(const struct config *c, const struct route_msg *m,
+		   int *rule);
+
+/*
+ * Builds the plan for pool under view for day (days since 1970, UTC).
+ * Returns 0, or -1 if the pool's cycle cannot be built (never for a
+ * validated config).
+ */
+int route_plan_pool(const struct config *c, int pool,
+		    const struct route_view *view, const struct route_msg *m,
+		    long long day, struct route_plan *out);
+
+/*
+ * Arguments of ROUTE_LUA for plan (argv[0] is the script's sha1, given).
+ * Returns 0 or -1 if they do not fit.
+ */
+int route_call_build(const struct config *c, const struct route_plan *plan,
+		     const struct route_msg *m, long long day,
+		     long long now_ms, struct route_call *out);
+
+/*
+ * The pick without Redis: the candidate position chosen from counter k and
+ * local outstanding counts (by config member index), or -1.
+ */
+long route_pick_local(const struct route_plan *plan, unsigned long long k,
+		      const long long *outstanding);
+
+/*
+ * The route header value for candidate position pos of plan:
+ * "MEMBER" or "MEMBER NEXTHOP", where a failover pool of relays appends
+ * the other candidates' nexthops (at most 3), comma-separated.
+ * Returns 0 or -1 if out is too small.
+ */
+int route_header_value(const struct config *c, const struct route_plan *plan,
+		       size_t pos, char *out, size_t outsz);
+
+/* Day number (since 1970-01-01 UTC) and its "YYYYMMDD" form. */
+long long route_today(void);
+void route_day_string(long long day, char out[16]);
+
+/* The selection script evaluated by Redis (contract in route.c). */
+extern const char ROUTE_LUA[];
+
+#endif

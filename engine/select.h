@@ -1,0 +1,55 @@
+/*
+ * select: the pool algorithms, as pure functions over small arrays.
+ *
+ * Round robin and smooth weighted round robin are expressed as a cycle of
+ * member positions: the k-th pick of the pool is cycle[k mod len].  That
+ * makes one shared counter (INCR in Redis) enough for every host of the
+ * cluster to follow one rotation.  The weighted cycle is nginx's smooth
+ * weighted round robin: over every len consecutive picks each member gets
+ * exactly its weight (after dividing by the weights' gcd), spread evenly.
+ * Least outstanding picks the member with the lowest (outstanding+1)/weight.
+ * Hash ranks members by weighted rendezvous hashing (xxHash64) of a key, so
+ * adding or removing one of N members moves about 1/N of the keys.
+ * No I/O, no allocation.
+ */
+#ifndef POSTLB_SELECT_H
+#define POSTLB_SELECT_H
+
+#include <stddef.h>
+
+/*
+ * Writes the weighted cycle of n members (weights > 0) as positions 0..n-1
+ * into cycle (room for cap entries) and returns its length, or -1 when the
+ * cycle (sum of weights / gcd) would exceed cap or n is 0.
+ */
+long select_wrr_cycle(const int *weights, size_t n, unsigned char *cycle,
+		      size_t cap);
+
+/* The round robin cycle 0..n-1; returns n (or -1 if n > cap or 0). */
+long select_rr_cycle(size_t n, unsigned char *cycle, size_t cap);
+
+/*
+ * Position of the least outstanding member among those with ok[i] set:
+ * lowest (outstanding[i] + 1) / weight[i]; ties go to the first at or after
+ * position tiebreak % n.  Returns -1 if none is ok.
+ */
+long select_least(const long long *outstanding, const int *weights,
+		  const int *ok, size_t n, unsigned long long tiebreak);
+
+/*
+ * Ranks n members (names, weights) for key by weighted rendezvous hashing:
+ * order[0] is the preferred position.  Deterministic across hosts.
+ */
+void select_hash_order(const char *key, size_t keylen,
+		       const char *const *names, const int *weights, size_t n,
+		       unsigned char *order);
+
+/*
+ * Walks cycle from position start (mod len) and returns the first member
+ * position with ok set, or -1.  The local (Redis-less) mirror of the walk
+ * the route script does.
+ */
+long select_walk(const unsigned char *cycle, size_t len,
+		 unsigned long long start, const int *ok);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * milter: libmilter callbacks of postlb-milter (see milter.h).
+ *
+ * Per-connection state (struct mctx) is allocated at connect and freed at
+ * close; it holds a config reference for the connection's lifetime, so a
+ * reload applies to new connections.  Per-message state is cleared by
+ * msg_reset() at MAIL, end of message and abort.  Strings are copied and
+ * bounded: at most ROUTE_DOMAINS_MAX recipient domains and
+ * ROUTE_HEADERS_MAX headers, values truncated to 998 bytes.
+ */
+#include "milter.h"
+
+#include "log.h"
+#include "route.h"
+#include "router.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define MSTR_MAX 999
+
+struct mctx {
+	struct config *cfg;
+	char client[INET6_ADDRSTRLEN];
+	char *sasl_user, *sender;
+	char *domains[ROUTE_DOMAINS_MAX];
+	size_t ndomains;
+	char *hname[ROUTE_HEADERS_MAX], *hvalue[ROUTE_HEADERS_MAX];
+	size_t nheaders;
+	long long body;
+	unsigned long nr; /* SMFIP_NR_* flags agreed: answer SMFIS_NOREPLY */
+};
+
+static struct router *g_router;
+
+/* The connection's state, created by the first callback that runs. */
+static struct mctx *mctx_get(SMFICTX *ctx)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+
+	if (x != NULL)
+		return x;
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->cfg = router_config(g_router);
+	smfi_setpriv(ctx, x);
+	return x;
+}
+
+/* What a callback answers when it has nothing to say. */
+static sfsistat next(const struct mctx *x, unsigned long nr_flag)
+{
+	return x != NULL && (x->nr & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static char *mdup(const char *s)
+{
+	char *d = strndup(s ? s : "", MSTR_MAX);
+	if (d == NULL)
+		log_panic("milter: out of memory");
+	return d;
+}
+
+static void msg_reset(struct mctx *x)
+{
+	free(x->sasl_user);
+	free(x->sender);
+	x->sasl_user = x->sender = NULL;
+	for (size_t i = 0; i < x->ndomains; i++)
+		free(x->domains[i]);
+	for (size_t i = 0; i < x->nheaders; i++) {
+		free(x->hname[i]);
+		free(x->hvalue[i]);
+	}
+	x->ndomains = x->nheaders = 0;
+	x->body = 0;
+}
+
+/* 1 if some rule of c looks at header name. */
+static int header_wanted(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		if (c->rules[i].header != NULL &&
+		    strcasecmp(c->rules[i].header, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int size_wanted(const struct config *c)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		if (c->rules[i].size_min >= 0 || c->rules[i].size_max >= 0)
+			return 1;
+	return 0;
+}
+
+/* Strips <> and lower-cases the domain of an SMTP address into a copy. */
+static char *addr_dup(const char *a)
+{
+	size_t n;
+	char *d;
+
+	if (a[0] == '<')
+		a++;
+	d = mdup(a);
+	n = strlen(d);
+	if (n > 0 && d[n - 1] == '>')
+		d[n - 1] = '\0';
+	return d;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+	struct mctx *x = mctx_get(ctx);
+
+	(void)host;
+	if (x == NULL)
+		return SMFIS_TEMPFAIL;
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+			  x->client, sizeof(x->client));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+			  x->client, sizeof(x->client));
+	return next(x, SMFIP_NR_CONN);
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+
+	if (x == NULL)
+		return next(x, SMFIP_NR_MAIL);
+	msg_reset(x);
+	x->sender = addr_dup(argv[0]);
+	x->sasl_user = mdup(smfi_getsymval(ctx, "{auth_authen}"));
+	return next(x, SMFIP_NR_MAIL);
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+	char *a, *at;
+
+	if (x == NULL || x->ndomains == ROUTE_DOMAINS_MAX)
+		return next(x, SMFIP_NR_RCPT);
+	a = addr_dup(argv[0]);
+	at = strrchr(a, '@');
+	for (char *p = at; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; at && at[1] && i <= x->ndomains; i++)
+		if (i == x->ndomains) {
+			x->domains[x->ndomains++] = mdup(at + 1);
+			break;
+		} else if (strcmp(x->domains[i], at + 1) == 0) {
+			break;
+		}
+	free(a);
+	return next(x, SMFIP_NR_RCPT);
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+
+	if (x != NULL && x->nheaders < ROUTE_HEADERS_MAX &&
+	    header_wanted(x->cfg, name)) {
+		x->hname[x->nheaders] = mdup(name);
+		x->hvalue[x->nheaders++] = mdup(value);
+	}
+	return next(x, SMFIP_NR_HDR);
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+
+	(void)buf;
+	if (x != NULL)
+		x->body += (long long)len;
+	return next(x, SMFIP_NR_BODY);
+}
+
+/* Fills m from x for the router (borrowed pointers). */
+static void msg_view(struct mctx *x, SMFICTX *ctx, struct route_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->sasl_user = x->sasl_user;
+	m->sender = x->sender;
+	m->client_addr = x->client[0] ? x->client : NULL;
+	m->queue_id = smfi_getsymval(ctx, "i");
+	for (size_t i = 0; i < x->ndomains; i++)
+		m->rcpt_domains[m->ndomains++] = x->domains[i];
+	for (size_t i = 0; i < x->nheaders; i++) {
+		m->hdr_name[i] = x->hname[i];
+		m->hdr_value[i] = x->hvalue[i];
+	}
+	m->nheaders = x->nheaders;
+	m->size = size_wanted(x->cfg) ? x->body : -1;
+}
+
+/* The one verdict line of a message. */
+static void log_verdict(const struct config *c, const char *qid,
+			const struct router_result *res)
+{
+	int ok = res->member >= 0;
+
+	log_info("%s: rule=%s pool=%s member=%s algorithm=%s%s%s",
+		 qid ? qid : "NOQUEUE",
+		 res->rule >= 0 ? c->rules[res->rule].name : "default",
+		 c->pools[res->pool].name,
+		 ok ? c->members[res->member].name : "none",
+		 config_algo_name(c->pools[ok ? res->used_pool : res->pool].algo),
+		 ok && res->used_pool != res->pool ? " via=fallback" : "",
+		 res->local ? " state=local" : "");
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+	struct router_result res;
+	struct route_msg m;
+	sfsistat rc = SMFIS_ACCEPT;
+
+	if (x == NULL)
+		return SMFIS_ACCEPT;
+	msg_view(x, ctx, &m);
+	router_route(g_router, x->cfg, &m, &res);
+	if (res.member >= 0 &&
+	    smfi_addheader(ctx, ROUTE_HEADER, res.header) != MI_SUCCESS)
+		log_err("%s: smfi_addheader failed",
+			m.queue_id ? m.queue_id : "NOQUEUE");
+	if (res.member < 0 && x->cfg->no_member_tempfail) {
+		smfi_setreply(ctx, "451", "4.4.3",
+			      "No outbound route available, try again later");
+		rc = SMFIS_TEMPFAIL;
+	}
+	log_verdict(x->cfg, m.queue_id, &res);
+	msg_reset(x);
+	return rc;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+
+	if (x != NULL)
+		msg_reset(x);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	struct mctx *x = smfi_getpriv(ctx);
+
+	if (x != NULL) {
+		msg_reset(x);
+		config_unref(x->cfg);
+		free(x);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* Asks only for what the rules need; no replies where Postfix allows. */
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			     unsigned long f2, unsigned long f3,
+			     unsigned long *pf0, unsigned long *pf1,
+			     unsigned long *pf2, unsigned long *pf3)
+{
+	struct mctx *x = mctx_get(ctx);
+	const struct config *c;
+	unsigned long want = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+			     SMFIP_NOEOH | SMFIP_NR_CONN | SMFIP_NR_MAIL |
+			     SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY;
+	int hdrs = 0;
+
+	(void)f2;
+	(void)f3;
+	if (x == NULL)
+		return SMFIS_REJECT; /* libmilter: refuse the connection */
+	c = x->cfg;
+	for (size_t i = 0; i < c->nrules; i++)
+		hdrs |= c->rules[i].header != NULL;
+	if (!hdrs)
+		want |= SMFIP_NOHDRS;
+	if (!size_wanted(c))
+		want |= SMFIP_NOBODY;
+	*pf0 = SMFIF_ADDHDRS & f0;
+	*pf1 = want & f1;
+	x->nr = *pf1 & (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+			SMFIP_NR_HDR | SMFIP_NR_BODY);
+	*pf2 = *pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc *milter_desc(struct router *r)
+{
+	static struct smfiDesc desc = {
+	    .xxfi_name = "postlb",
+	    .xxfi_version = SMFI_VERSION,
+	    .xxfi_flags = SMFIF_ADDHDRS,
+	    .xxfi_connect = cb_connect,
+	    .xxfi_envfrom = cb_envfrom,
+	    .xxfi_envrcpt = cb_envrcpt,
+	    .xxfi_header = cb_header,
+	    .xxfi_body = cb_body,
+	    .xxfi_eom = cb_eom,
+	    .xxfi_abort = cb_abort,
+	    .xxfi_close = cb_close,
+	    .xxfi_negotiate = cb_negotiate,
+	};
+
+	g_router = r;
+	return &desc;
+}

@@ -1,0 +1,349 @@
+/*
+ * router: routing service of postlb-milter (see router.h).
+ *
+ * Redis is asked once per message (ROUTE_LUA) on the calling thread's own
+ * connection, with the routing budget as connect and command timeout.  A
+ * failure frees that connection and marks Redis down for one second, during
+ * which every thread routes locally: last known states, a local counter per
+ * pool, local assignment counts.  The state refresher re-reads member states
+ * every routing.refresh and notices when Redis is back.  State changes are
+ * logged once.  Config references are counted under the router's lock.
+ */
+#include "router.h"
+
+#include "log.h"
+#include "store_redis.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct router {
+	pthread_mutex_t lock; /* cfg refs, view, counters, stats */
+	struct config *cfg;
+	struct route_view view;
+	unsigned long long local_k[CONFIG_MEMBERS_MAX]; /* per pool */
+	long long outstanding[CONFIG_MEMBERS_MAX];	/* local picks */
+	long long down_until_ms; /* no Redis attempts before this */
+	int redis_up;
+	struct router_stats st;
+	pthread_key_t conn_key;
+	pthread_t refresher;
+	int stop;
+};
+
+static long long router_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long router_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void router_conn_free(void *p)
+{
+	store_sync_close(p);
+}
+
+/* Records Redis going up or down; logs only the change. */
+static void router_mark(struct router *r, int up, const char *why)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!up)
+		r->down_until_ms = router_mono_ms() + 1000;
+	if (up != r->redis_up) {
+		r->redis_up = up;
+		r->st.redis_up = up;
+		if (up)
+			log_info("redis: reachable again; routing with shared "
+				 "state");
+		else
+			log_warn("redis: %s; routing from last known member "
+				 "states and a local rotation",
+				 why);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The calling thread's connection, opening one if allowed; NULL if not. */
+static struct store_sync *router_conn(struct router *r, struct config *c)
+{
+	struct store_sync *s = pthread_getspecific(r->conn_key);
+	char err[256];
+	long long until;
+
+	if (s != NULL)
+		return s;
+	pthread_mutex_lock(&r->lock);
+	until = r->down_until_ms;
+	pthread_mutex_unlock(&r->lock);
+	if (router_mono_ms() < until)
+		return NULL;
+	if (store_sync_open(c, c->route_budget_ms, &s, err, sizeof(err)) < 0) {
+		router_mark(r, 0, err);
+		return NULL;
+	}
+	pthread_setspecific(r->conn_key, s);
+	return s;
+}
+
+/* Drops the calling thread's connection after an error. */
+static void router_conn_drop(struct router *r, const char *why)
+{
+	struct store_sync *s = pthread_getspecific(r->conn_key);
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	pthread_setspecific(r->conn_key, NULL);
+	store_sync_close(s);
+	router_mark(r, 0, msg);
+}
+
+void router_thread_done(struct router *r)
+{
+	struct store_sync *s = pthread_getspecific(r->conn_key);
+
+	pthread_setspecific(r->conn_key, NULL);
+	store_sync_close(s);
+}
+
+struct refresh_ctx {
+	int state;
+};
+
+static void router_on_field(void *arg, const char *field, const char *value)
+{
+	struct refresh_ctx *x = arg;
+	int st;
+
+	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
+		x->state = st;
+}
+
+/* One refresh of every member's state on connection s; -1 on error. */
+static int router_refresh_once(struct router *r, struct config *c,
+			       struct store_sync *s)
+{
+	struct route_view v;
+	char key[200];
+
+	for (size_t i = 0; i < c->nmembers; i++) {
+		struct refresh_ctx x = {MS_READY};
+		snprintf(key, sizeof(key), "%sm:%s", c->redis_prefix,
+			 c->members[i].name);
+		if (store_sync_hgetall(s, key, router_on_field, &x) < 0)
+			return -1;
+		v.state[i] = (enum mstate)x.state;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (c == r->cfg)
+		r->view = v;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static void *router_refresher(void *arg)
+{
+	struct router *r = arg;
+	struct store_sync *s = NULL;
+	char err[256];
+
+	for (;;) {
+		struct config *c = router_config(r);
+		long long period = c->state_refresh_ms;
+		int stop;
+		if (s == NULL &&
+		    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0)
+			s = NULL;
+		if (s != NULL && router_refresh_once(r, c, s) < 0) {
+			snprintf(err, sizeof(err), "%s", store_sync_error(s));
+			store_sync_close(s);
+			s = NULL;
+		}
+		if (s != NULL) {
+			pthread_mutex_lock(&r->lock);
+			r->down_until_ms = 0;
+			pthread_mutex_unlock(&r->lock);
+			router_mark(r, 1, NULL);
+		} else {
+			router_mark(r, 0, err);
+		}
+		pthread_mutex_lock(&r->lock);
+		config_unref(c);
+		stop = r->stop;
+		pthread_mutex_unlock(&r->lock);
+		if (stop)
+			break;
+		for (long long t = 0; t < period && !stop; t += 50) {
+			usleep(50000);
+			pthread_mutex_lock(&r->lock);
+			stop = r->stop;
+			pthread_mutex_unlock(&r->lock);
+		}
+		if (stop)
+			break;
+	}
+	store_sync_close(s);
+	return NULL;
+}
+
+struct router *router_new(struct config *c)
+{
+	struct router *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	r->cfg = config_ref(c);
+	r->redis_up = 1;
+	r->st.redis_up = 1;
+	if (pthread_key_create(&r->conn_key, router_conn_free) != 0 ||
+	    pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
+		config_unref(r->cfg);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void router_free(struct router *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->refresher, NULL);
+	router_thread_done(r);
+	config_unref(r->cfg);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+void router_set_config(struct router *r, struct config *c)
+{
+	pthread_mutex_lock(&r->lock);
+	config_unref(r->cfg);
+	r->cfg = config_ref(c);
+	memset(r->local_k, 0, sizeof(r->local_k));
+	memset(r->outstanding, 0, sizeof(r->outstanding));
+	pthread_mutex_unlock(&r->lock);
+}
+
+struct config *router_config(struct router *r)
+{
+	struct config *c;
+
+	pthread_mutex_lock(&r->lock);
+	c = config_ref(r->cfg);
+	pthread_mutex_unlock(&r->lock);
+	return c;
+}
+
+void router_get_stats(struct router *r, struct router_stats *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = r->st;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Picks in plan through Redis; the candidate position, -1 none, -2 error. */
+static long router_pick_redis(struct router *r, struct config *c,
+			      const struct route_plan *plan,
+			      const struct route_msg *m, long long day)
+{
+	struct store_sync *s = router_conn(r, c);
+	struct route_call *call;
+	long long res[2];
+	int n;
+
+	if (s == NULL)
+		return -2;
+	call = malloc(sizeof(*call));
+	if (call == NULL)
+		return -2;
+	if (route_call_build(c, plan, m, day, router_now_ms(), call) < 0) {
+		free(call);
+		log_panic("route: script arguments do not fit");
+	}
+	n = store_sync_eval(s, ROUTE_LUA, (int)(1 + 3 * plan->n), call->argc,
+			    call->argv, call->lens, res, 2);
+	free(call);
+	if (n == -STORE_EDOWN) {
+		router_conn_drop(r, store_sync_error(s));
+		return -2;
+	}
+	if (n != 2 || res[0] < 0 || res[0] > (long long)plan->n) {
+		static unsigned long long logged;
+		if (logged++ % 1000 == 0)
+			log_warn("route: unexpected reply from the route "
+				 "script: %s",
+				 n < 0 ? store_sync_error(s) : "bad shape");
+		return -2;
+	}
+	return (long)res[0] - 1;
+}
+
+/* Picks in plan from the local state. */
+static long router_pick_local(struct router *r, const struct route_plan *plan)
+{
+	long pos;
+
+	pthread_mutex_lock(&r->lock);
+	pos = route_pick_local(plan, r->local_k[plan->pool]++, r->outstanding);
+	if (pos >= 0)
+		r->outstanding[plan->member[pos]]++;
+	pthread_mutex_unlock(&r->lock);
+	return pos;
+}
+
+void router_route(struct router *r, struct config *c,
+		  const struct route_msg *m, struct router_result *out)
+{
+	struct route_view view;
+	long long day = route_today();
+	int pool, hops = 0;
+
+	pthread_mutex_lock(&r->lock);
+	view = r->view;
+	if (c != r->cfg) /* a reload happened: states are by index */
+		memset(&view, 0, sizeof(view));
+	pthread_mutex_unlock(&r->lock);
+	memset(out, 0, sizeof(*out));
+	out->member = -1;
+	out->pool = pool = route_classify(c, m, &out->rule);
+	while (pool >= 0 && hops++ <= (int)c->npools) {
+		struct route_plan plan;
+		long pos = -1;
+		if (route_plan_pool(c, pool, &view, m, day, &plan) == 0) {
+			pos = router_pick_redis(r, c, &plan, m, day);
+			if (pos == -2) {
+				out->local = 1;
+				pos = router_pick_local(r, &plan);
+			}
+		}
+		if (pos >= 0 && route_header_value(c, &plan, (size_t)pos,
+						   out->header,
+						   sizeof(out->header)) == 0) {
+			out->member = (int)plan.member[pos];
+			out->used_pool = pool;
+			break;
+		}
+		pool = c->pools[pool].fallback;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->st.routed += out->member >= 0;
+	r->st.none += out->member < 0;
+	r->st.local += out->local;
+	r->st.fallback += out->member >= 0 && out->used_pool != out->pool;
+	pthread_mutex_unlock(&r->lock);
+}

@@ -1,0 +1,223 @@
+# milter_route.sh: per-message routing end to end through a private Postfix.
+#
+# smtp-source/swaks/sendmail -> private Postfix (smtpd_milters and
+# non_smtpd_milters = postlb-milter, milter_header_checks and member
+# transports from `postlbctl postfix-config`) -> four member transports
+# bound to 127.0.0.11..14 -> four smtp-sinks.  Checks: weights 5:3:2 hold
+# over 3,000 messages (within 3%); transactional mail (by sender and by
+# header) and bulk mail use disjoint pools; the route header never reaches
+# a sink; a client-supplied route header routes nothing; a drained member
+# gets no new message; sendmail submissions are routed; two milter
+# processes sharing one Redis keep one rotation; Redis killed mid-run: mail
+# keeps flowing, nothing lost, nothing tempfailed.
+
+. "$(dirname "$0")/lib.sh"
+need_root_and_tools smtp-sink smtp-source swaks sendmail
+
+MILTER=$top_builddir/postlb-milter
+CTL=$top_builddir/postlbctl
+declare -A MILTER_PID=()
+
+# start_milter NAME CONF SOCK: starts postlb-milter -f -c CONF and waits
+# for its socket.
+start_milter() {
+	local name=$1 conf=$2 sock=$3
+	"$MILTER" -f -c "$conf" 2>>"$T/milter-$name.log" &
+	MILTER_PID[$name]=$!
+	E2E_EXTRA_PIDS+=($!)
+	wait_for 10 test -S "$sock" || {
+		cat "$T/milter-$name.log" >&2
+		die "postlb-milter $name did not start"
+	}
+	log "postlb-milter $name pid ${MILTER_PID[$name]}"
+}
+
+# counts: prints the message counts of sinks s1..s4 (members m1..m4).
+counts() {
+	echo "$(sink_messages s1) $(sink_messages s2) $(sink_messages s3) $(sink_messages s4)"
+}
+
+# send_bulk N PORT [SESSIONS]: N bulk messages through Postfix on PORT.
+send_bulk() {
+	timeout 300 smtp-source -m "$1" -s "${3:-20}" -l 2000 -f news@bulk.example \
+		-t user@dest.example "127.0.0.1:$2" >>"$T/source.out" 2>&1
+}
+
+# settle N: waits until the sinks hold N messages in all and the queue is
+# empty (bounded).
+_total_is() {
+	local a b c d
+	read -r a b c d <<<"$(counts)"
+	[ $((a + b + c + d)) -ge "$1" ]
+}
+settle() {
+	wait_for 120 _total_is "$1" || log "sinks hold $(counts), expected $1 in all"
+	wait_queue_empty pf 60 || log "the queue is not empty"
+}
+
+# within PCT EXPECTED ACTUAL MSG: |ACTUAL - EXPECTED| <= PCT% of EXPECTED.
+within() {
+	local lo=$(($2 - $2 * $1 / 100)) hi=$(($2 + $2 * $1 / 100))
+	if [ "$3" -ge "$lo" ] && [ "$3" -le "$hi" ]; then
+		pass "$4 ($3, expected $2 +-$1%)"
+	else
+		fail "$4: $3 is outside $lo..$hi"
+	fi
+}
+
+# write_conf FILE MILTER_SOCK: the routing config shared by both milters.
+write_conf() {
+	cat >"$1" <<EOC
+redis = { address = "unix:$REDIS_SOCK"; prefix = "postlb:"; };
+policyd = { listen = ["unix:$RUN/policy.sock"]; user = "postfix"; socket_mode = "0666"; };
+milter = { listen = "unix:$2"; user = "postfix"; socket_mode = "0666"; };
+members = {
+  m1 = { nexthop = "[127.0.0.1]:$SINK1"; address = "127.0.0.11"; helo = "m1.postlb.example"; weight = 5; };
+  m2 = { nexthop = "[127.0.0.1]:$SINK2"; address = "127.0.0.12"; helo = "m2.postlb.example"; weight = 3; };
+  m3 = { nexthop = "[127.0.0.1]:$SINK3"; address = "127.0.0.13"; helo = "m3.postlb.example"; weight = 2; };
+  m4 = { nexthop = "[127.0.0.1]:$SINK4"; address = "127.0.0.14"; helo = "m4.postlb.example"; };
+};
+pools = {
+  bulk = { members = ["m1", "m2", "m3"]; algorithm = "weighted"; };
+  transactional = { members = ["m4"]; algorithm = "round_robin"; };
+};
+rules = (
+  { name = "tx-sender"; sender_domain = ["shop.example"]; pool = "transactional"; },
+  { name = "tx-header"; header = "X-Mail-Class"; match = "^transactional\$"; pool = "transactional"; }
+);
+routing = { default_pool = "bulk"; refresh = "200ms"; budget = "100ms"; };
+EOC
+}
+
+start_redis
+for i in 1 2 3 4; do
+	pick_port "SINK$i"
+done
+start_sink s1 "$SINK1"
+start_sink s2 "$SINK2"
+start_sink s3 "$SINK3"
+start_sink s4 "$SINK4"
+pick_port SMTP_PORT
+pick_port SMTP_PORT2
+
+write_conf "$T/postlb.conf" "$RUN/milter.sock"
+write_conf "$T/postlb2.conf" "$RUN/milter2.sock"
+assert_true "postlb-milter -n accepts the config" "$MILTER" -n -c "$T/postlb.conf"
+
+start_policyd main "$T/postlb.conf"
+start_milter one "$T/postlb.conf" "$RUN/milter.sock"
+start_milter two "$T/postlb2.conf" "$RUN/milter2.sock"
+start_postfix pf "$SMTP_PORT" "$RUN/policy.sock" "$SINK1"
+D=${POSTFIX_DIR[pf]}
+MAILLOG=$(postfix_maillog pf)
+
+# Wire the members exactly as postlbctl prints them.
+"$CTL" -c "$T/postlb.conf" postfix-config route "$T" >"$T/postlb_route.regexp"
+"$CTL" -c "$T/postlb.conf" postfix-config strip "$T" >"$T/postlb_strip.regexp"
+"$CTL" -c "$T/postlb.conf" postfix-config master "$T" >>"$D/master.cf"
+"$CTL" -c "$T/postlb.conf" postfix-config main "$T" >>"$D/main.cf"
+printf '127.0.0.1:%s inet n - n - - smtpd\n  -o smtpd_milters=unix:%s\n' \
+	"$SMTP_PORT2" "$RUN/milter2.sock" >>"$D/master.cf"
+timeout 30 postfix -c "$D" reload >/dev/null 2>&1 || die "postfix reload failed"
+wait_for 20 _port_listening "$SMTP_PORT2" || die "the second smtpd does not listen"
+assert_match "unix:$RUN/milter.sock" "$(postconf -c "$D" -h smtpd_milters)" \
+	"smtpd_milters comes from postlbctl postfix-config"
+
+# --- 1. weights over 3,000 messages ---
+log "3000 bulk messages, 20 sessions"
+send_bulk 3000 "$SMTP_PORT"
+assert_eq 0 "$?" "smtp-source sent 3000 messages without an error"
+settle 3000
+read -r c1 c2 c3 c4 <<<"$(counts)"
+log "counts after 3000: $c1 $c2 $c3 $c4"
+within 3 1500 "$c1" "m1 (weight 5) share of 3000"
+within 3 900 "$c2" "m2 (weight 3) share of 3000"
+within 3 600 "$c3" "m3 (weight 2) share of 3000"
+assert_eq 0 "$c4" "no bulk message used the transactional pool"
+assert_eq 3000 "$(count_re 'postfix-m[123]/smtp.*status=sent' "$MAILLOG")" \
+	"every bulk message left through a member transport"
+for s in s1 s2 s3; do
+	assert_eq 0 "$(count_re '^X-Postlb-Route' "$T/sink-$s/dump")" \
+		"no route header reached sink $s"
+done
+
+# --- 2. transactional mail uses its own pool ---
+log "transactional mail by sender and by header"
+timeout 60 smtp-source -m 40 -s 5 -f receipts@shop.example -t buyer@dest.example \
+	"127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
+for i in 1 2 3 4 5; do
+	timeout 30 swaks -s 127.0.0.1 -p "$SMTP_PORT" -f app@other.example \
+		-t user@dest.example --header "X-Mail-Class: transactional" \
+		--body "reset $i" >/dev/null 2>&1
+done
+settle 3045
+read -r d1 d2 d3 d4 <<<"$(counts)"
+assert_eq 45 "$((d4 - c4))" "45 transactional messages went to the transactional pool"
+assert_eq "$c1 $c2 $c3" "$d1 $d2 $d3" "the bulk members got none of them"
+assert_eq 0 "$(count_re '^X-Postlb-Route' "$T/sink-s4/dump")" "no route header reached sink s4"
+
+# --- 3. a client-supplied route header routes nothing ---
+timeout 30 swaks -s 127.0.0.1 -p "$SMTP_PORT" -f news@bulk.example -t user@dest.example \
+	--header "X-Postlb-Route: m4 [127.0.0.1]:$SINK4" --body spoof >/dev/null 2>&1
+settle 3046
+read -r e1 e2 e3 e4 <<<"$(counts)"
+assert_eq "$d4" "$e4" "a client's X-Postlb-Route header did not route to m4"
+assert_eq 1 "$((e1 + e2 + e3 - d1 - d2 - d3))" "the message went through the bulk pool"
+assert_eq 0 "$(count_re '^X-Postlb-Route' "$T/sink-s1/dump" "$T/sink-s2/dump" "$T/sink-s3/dump")" \
+	"the client's route header was stripped too"
+
+# --- 4. a drained member gets no new mail ---
+"$CTL" -c "$T/postlb.conf" member drain m1 >/dev/null
+assert_match "m1 +drain" "$("$CTL" -c "$T/postlb.conf" members)" "postlbctl members shows m1 draining"
+send_bulk 500 "$SMTP_PORT"
+settle 3546
+read -r f1 f2 f3 f4 <<<"$(counts)"
+assert_eq "$e1" "$f1" "drained m1 received no new message"
+assert_eq 500 "$((f2 + f3 - e2 - e3))" "m2 and m3 took all 500"
+within 10 300 "$((f2 - e2))" "m2's share while m1 drains (3 of 5)"
+"$CTL" -c "$T/postlb.conf" member ready m1 >/dev/null
+
+# --- 5. sendmail submissions are routed (non_smtpd_milters) ---
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	printf 'Subject: local %s\n\nbody\n' "$i" |
+		timeout 30 sendmail -C "$D" -f news@bulk.example user@dest.example
+done
+settle 3556
+assert_eq 3556 "$(count_re 'postfix-m[1234]/smtp.*status=sent' "$MAILLOG")" \
+	"sendmail submissions left through member transports"
+
+# --- 6. two milters sharing one Redis keep one rotation ---
+read -r g1 g2 g3 g4 <<<"$(counts)"
+log "1000 + 1000 messages through two smtpd listeners with a milter each"
+send_bulk 1000 "$SMTP_PORT" 10 &
+p1=$!
+send_bulk 1000 "$SMTP_PORT2" 10 &
+p2=$!
+wait "$p1"
+wait "$p2"
+settle 5556
+read -r h1 h2 h3 h4 <<<"$(counts)"
+assert_ge "$(count_re 'member=m' "$T/milter-two.log")" 1000 \
+	"the second milter routed the second listener's mail"
+within 3 1000 "$((h1 - g1))" "m1's share of 2000 across two milters"
+within 3 600 "$((h2 - g2))" "m2's share of 2000 across two milters"
+within 3 400 "$((h3 - g3))" "m3's share of 2000 across two milters"
+
+# --- 7. Redis killed mid-run: mail keeps flowing ---
+log "600 messages, Redis killed after 1 s"
+send_bulk 600 "$SMTP_PORT" 10 &
+p1=$!
+sleep 1
+kill_redis
+wait "$p1"
+assert_eq 0 "$?" "smtp-source got no error while Redis was down"
+settle 6156
+read -r i1 i2 i3 i4 <<<"$(counts)"
+assert_eq 600 "$((i1 + i2 + i3 - h1 - h2 - h3))" "all 600 messages were delivered by bulk members"
+assert_eq 0 "$(count_re 'reject:|milter-reject|4\.4\.3' "$MAILLOG")" "nothing was rejected or tempfailed"
+assert_ge "$(count_re 'state=local' "$T/milter-one.log")" 1 "the milter routed locally while Redis was down"
+assert_eq 1 "$(count_re 'routing from last known' "$T/milter-one.log")" \
+	"the milter logged the outage once"
+assert_true "the queue is empty" wait_queue_empty pf 30
+
+e2e_finish
