@@ -21,8 +21,8 @@
  * domains, then per candidate its weight and today's cap (-1: none).
  * A candidate is usable when its state is absent or "ready", no domain of
  * the message suspends it and its count is under the cap.  Returns
- * {candidate number or 0, counter}.  The pick is charged to today's count
- * and, with a queue id, to the outstanding set.
+ * {candidate number or 0, counter}.  The pick is counted in today's count
+ * and, with a queue id, in the outstanding set.
  */
 const char ROUTE_LUA[] =
     "#!lua\n"
@@ -70,10 +70,8 @@ const char ROUTE_LUA[] =
     "  end\n"
     "end\n"
     "if pick > 0 then\n"
-    "  if tonumber(ARGV[base + 2*pick]) >= 0 then\n"
-    "    redis.call('INCR', KEYS[3*pick])\n"
-    "    redis.call('EXPIRE', KEYS[3*pick], 172800)\n"
-    "  end\n"
+    "  redis.call('INCR', KEYS[3*pick])\n"
+    "  redis.call('EXPIRE', KEYS[3*pick], 172800)\n"
     "  if qid ~= '' then\n"
     "    redis.call('ZADD', KEYS[3*pick + 1], now, qid)\n"
     "    redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)\n"
