@@ -7,7 +7,8 @@
 # over 3,000 messages (within 3%); transactional mail (by sender and by
 # header) and bulk mail use disjoint pools; the route header never reaches
 # a sink; a client-supplied route header routes nothing; a drained member
-# gets no new message; sendmail submissions are routed; two milter
+# gets no new message; a member suspended for a domain gets none of its
+# mail; a warm-up cap holds exactly; sendmail submissions are routed; two milter
 # processes sharing one Redis keep one rotation; Redis killed mid-run: mail
 # keeps flowing, nothing lost, nothing tempfailed.
 
@@ -76,23 +77,28 @@ members = {
   m2 = { nexthop = "[127.0.0.1]:$SINK2"; address = "127.0.0.12"; helo = "m2.postlb.example"; weight = 3; };
   m3 = { nexthop = "[127.0.0.1]:$SINK3"; address = "127.0.0.13"; helo = "m3.postlb.example"; weight = 2; };
   m4 = { nexthop = "[127.0.0.1]:$SINK4"; address = "127.0.0.14"; helo = "m4.postlb.example"; };
+  m5 = { nexthop = "[127.0.0.1]:$SINK5"; address = "127.0.0.15";
+         warmup = { start = "$(date -u +%F)"; caps = [ 10 ]; }; };
 };
 pools = {
   bulk = { members = ["m1", "m2", "m3"]; algorithm = "weighted"; };
   transactional = { members = ["m4"]; algorithm = "round_robin"; };
+  warm = { members = ["m5", "m4"]; algorithm = "round_robin"; };
 };
 rules = (
   { name = "tx-sender"; sender_domain = ["shop.example"]; pool = "transactional"; },
-  { name = "tx-header"; header = "X-Mail-Class"; match = "^transactional\$"; pool = "transactional"; }
+  { name = "tx-header"; header = "X-Mail-Class"; match = "^transactional\$"; pool = "transactional"; },
+  { name = "warm"; sender_domain = ["warm.example"]; pool = "warm"; }
 );
 routing = { default_pool = "bulk"; refresh = "200ms"; budget = "100ms"; };
 EOC
 }
 
 start_redis
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5; do
 	pick_port "SINK$i"
 done
+start_sink s5 "$SINK5"
 start_sink s1 "$SINK1"
 start_sink s2 "$SINK2"
 start_sink s3 "$SINK3"
@@ -177,13 +183,35 @@ assert_eq 500 "$((f2 + f3 - e2 - e3))" "m2 and m3 took all 500"
 within 10 300 "$((f2 - e2))" "m2's share while m1 drains (3 of 5)"
 "$CTL" -c "$T/postlb.conf" member ready m1 >/dev/null
 
+# --- 4b. a member suspended for a domain gets none of that domain's mail ---
+"$CTL" -c "$T/postlb.conf" member suspend m2 dest.example 10m >/dev/null
+assert_match "m2 .*dest\.example" "$("$CTL" -c "$T/postlb.conf" members)" \
+	"postlbctl members shows m2 suspended for dest.example"
+send_bulk 100 "$SMTP_PORT" 5
+settle 3646
+read -r j1 j2 j3 j4 <<<"$(counts)"
+assert_eq "$f2" "$j2" "m2, suspended for dest.example, received none of its mail"
+assert_eq 100 "$((j1 + j3 - f1 - f3))" "m1 and m3 took all 100"
+"$CTL" -c "$T/postlb.conf" member resume m2 dest.example >/dev/null
+
+# --- 4c. a warm-up cap of 10 messages today holds exactly ---
+timeout 60 smtp-source -m 30 -s 3 -f ops@warm.example -t user@dest.example \
+	"127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
+settle 3666
+wait_for 30 test "$(sink_messages s5)" -ge 10 || true
+read -r k1 k2 k3 k4 <<<"$(counts)"
+assert_eq 10 "$(sink_messages s5)" "m5 took exactly its warm-up cap of 10"
+assert_eq 20 "$((k4 - j4))" "the pool's other member took the other 20"
+assert_match "m5 +ready +1 +10 +10/day" "$("$CTL" -c "$T/postlb.conf" members)" \
+	"postlbctl members shows m5's count and cap"
+
 # --- 5. sendmail submissions are routed (non_smtpd_milters) ---
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	printf 'Subject: local %s\n\nbody\n' "$i" |
 		timeout 30 sendmail -C "$D" -f news@bulk.example user@dest.example
 done
-settle 3556
-assert_eq 3556 "$(count_re 'postfix-m[1234]/smtp.*status=sent' "$MAILLOG")" \
+settle 3676
+assert_eq 3686 "$(count_re 'postfix-m[12345]/smtp.*status=sent' "$MAILLOG")" \
 	"sendmail submissions left through member transports"
 
 # --- 6. two milters sharing one Redis keep one rotation ---
@@ -195,7 +223,7 @@ send_bulk 1000 "$SMTP_PORT2" 10 &
 p2=$!
 wait "$p1"
 wait "$p2"
-settle 5556
+settle 5676
 read -r h1 h2 h3 h4 <<<"$(counts)"
 assert_ge "$(count_re 'member=m' "$T/milter-two.log")" 1000 \
 	"the second milter routed the second listener's mail"
@@ -211,7 +239,7 @@ sleep 1
 kill_redis
 wait "$p1"
 assert_eq 0 "$?" "smtp-source got no error while Redis was down"
-settle 6156
+settle 6276
 read -r i1 i2 i3 i4 <<<"$(counts)"
 assert_eq 600 "$((i1 + i2 + i3 - h1 - h2 - h3))" "all 600 messages were delivered by bulk members"
 assert_eq 0 "$(count_re 'reject:|milter-reject|4\.4\.3' "$MAILLOG")" "nothing was rejected or tempfailed"
