@@ -146,6 +146,27 @@ int cfg_duration(struct cfg_ctx *x, const config_setting_t *g,
 	return 0;
 }
 
+int cfg_mode(struct cfg_ctx *x, const config_setting_t *g, unsigned *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, "socket_mode");
+	const char *v;
+	char *end;
+	unsigned long m;
+
+	if (s == NULL)
+		return 0;
+	v = config_setting_type(s) == CONFIG_TYPE_STRING
+		? config_setting_get_string(s)
+		: "";
+	/* strtoul alone would take "-1", "+7" and leading spaces */
+	m = strtoul(v, &end, 8);
+	if (*v < '0' || *v > '7' || *end != '\0' || m > 0777)
+		return cfg_fail(x, s, "'socket_mode' must be octal such as "
+				      "\"0660\"");
+	*out = (unsigned)m;
+	return 0;
+}
+
 void cfg_set_free(struct cfg_set *set)
 {
 	for (size_t i = 0; i < set->nvalues; i++)
@@ -280,7 +301,7 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	    "line_max",	 "attributes_max", "request_max", NULL};
 	const config_setting_t *g = config_lookup(cf, "policyd"), *s;
 	long long v;
-	char *mode = NULL, *fm = NULL;
+	char *fm = NULL;
 	int rc = -1;
 
 	if (g == NULL)
@@ -319,8 +340,7 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 		set.nvalues = 0;
 		cfg_set_free(&set);
 	}
-	if (cfg_str(x, g, "socket_mode", &mode) < 0 ||
-	    cfg_str(x, g, "user", &c->user) < 0 ||
+	if (cfg_str(x, g, "user", &c->user) < 0 ||
 	    cfg_str(x, g, "group", &c->group) < 0 ||
 	    cfg_str(x, g, "fail_mode", &fm) < 0 ||
 	    cfg_duration(x, g, "budget", 1, &c->budget_ms) < 0 ||
@@ -333,16 +353,8 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 			 "'budget' must be at most 10s (Postfix waits for it)");
 		goto out;
 	}
-	if (mode != NULL) {
-		char *end;
-		unsigned long m = strtoul(mode, &end, 8);
-		if (*mode < '0' || *mode > '7' || *end != '\0' || m > 0777) {
-			cfg_fail(x, config_setting_get_member(g, "socket_mode"),
-				 "'socket_mode' must be octal such as \"0660\"");
-			goto out;
-		}
-		c->socket_mode = (unsigned)m;
-	}
+	if (cfg_mode(x, g, &c->socket_mode) < 0)
+		goto out;
 	if (fm != NULL) {
 		if (strcmp(fm, "open") == 0)
 			c->fail_mode = FAIL_OPEN;
@@ -368,7 +380,6 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	c->limits.request_max = (size_t)v;
 	rc = 0;
 out:
-	free(mode);
 	free(fm);
 	return rc;
 }

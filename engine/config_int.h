@@ -30,6 +30,8 @@ int cfg_int(struct cfg_ctx *x, const config_setting_t *g, const char *name,
 	    long long min, long long max, long long *out);
 int cfg_duration(struct cfg_ctx *x, const config_setting_t *g,
 		 const char *name, long long min_ms, long long *out_ms);
+/* Optional "socket_mode" member of g: an octal string such as "0660". */
+int cfg_mode(struct cfg_ctx *x, const config_setting_t *g, unsigned *out);
 int cfg_set_read(struct cfg_ctx *x, const config_setting_t *s, enum subj subj,
 		 struct cfg_set *set);
 void cfg_set_free(struct cfg_set *set);

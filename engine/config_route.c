@@ -449,8 +449,9 @@ static int route_routing(struct cfg_ctx *x, config_t *cf, struct config *c)
 
 	if (g == NULL) {
 		if (c->npools > 0)
-			return cfg_fail(x, NULL, "pools are defined but no "
-						 "routing { default_pool = ...; }");
+			return cfg_fail(x, config_lookup(cf, "pools"),
+					"pools are defined but no "
+					"routing { default_pool = ...; }");
 		return 0;
 	}
 	if (!config_setting_is_group(g))
@@ -491,7 +492,6 @@ static int route_milter(struct cfg_ctx *x, config_t *cf, struct config *c)
 	static const char *const keys[] = {"listen", "socket_mode", "user",
 					   "group", NULL};
 	const config_setting_t *g = config_lookup(cf, "milter");
-	char *mode = NULL;
 	int rc = -1;
 
 	if (g == NULL)
@@ -500,7 +500,6 @@ static int route_milter(struct cfg_ctx *x, config_t *cf, struct config *c)
 		return cfg_fail(x, g, "'milter' must be a group { ... }");
 	if (cfg_known(x, g, keys) < 0 ||
 	    cfg_str(x, g, "listen", &c->milter_listen) < 0 ||
-	    cfg_str(x, g, "socket_mode", &mode) < 0 ||
 	    cfg_str(x, g, "user", &c->milter_user) < 0 ||
 	    cfg_str(x, g, "group", &c->milter_group) < 0)
 		goto out;
@@ -511,19 +510,10 @@ static int route_milter(struct cfg_ctx *x, config_t *cf, struct config *c)
 			 "\"inet:port@127.0.0.1\"");
 		goto out;
 	}
-	if (mode != NULL) {
-		char *end;
-		unsigned long m = strtoul(mode, &end, 8);
-		if (*mode == '\0' || *end != '\0' || m > 0777) {
-			cfg_fail(x, config_setting_get_member(g, "socket_mode"),
-				 "'socket_mode' must be octal such as \"0660\"");
-			goto out;
-		}
-		c->milter_socket_mode = (unsigned)m;
-	}
+	if (cfg_mode(x, g, &c->milter_socket_mode) < 0)
+		goto out;
 	rc = 0;
 out:
-	free(mode);
 	return rc;
 }
 

@@ -8,14 +8,13 @@
  * sigwait thread started before smfi_main(); SIGUSR2 logs the counters.
  */
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "milter.h"
 #include "router.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,19 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *cfg_path = CONFIG_DEFAULT_PATH;
+static const char *cfg_path;
 static struct router *router;
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: postlb-milter [-f] [-n] [-v] [-c FILE]\n"
-			"  -c FILE  config file (default " CONFIG_DEFAULT_PATH
-			")\n"
-			"  -f       log to stderr instead of syslog\n"
-			"  -n       check the config and exit\n"
-			"  -v       verbose (debug) logging\n");
-	exit(2);
-}
 
 static void reload(void)
 {
@@ -80,34 +68,8 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static void drop_privileges(const struct config *c)
-{
-	struct passwd *pw;
-	gid_t gid;
-
-	if (getuid() != 0 && geteuid() != 0)
-		return;
-	if (c->milter_user == NULL)
-		log_fatal("refusing to run as root: set milter.user");
-	pw = getpwnam(c->milter_user);
-	if (pw == NULL)
-		log_fatal("unknown user '%s'", c->milter_user);
-	gid = pw->pw_gid;
-	if (c->milter_group != NULL) {
-		struct group *gr = getgrnam(c->milter_group);
-		if (gr == NULL)
-			log_fatal("unknown group '%s'", c->milter_group);
-		gid = gr->gr_gid;
-	}
-	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		log_fatal("cannot drop privileges: %s", strerror(errno));
-	if (setuid(0) == 0)
-		log_fatal("privileges were not dropped");
-}
-
 /* Opens the milter socket and gives it the configured mode and owner. */
-static void open_socket(const struct config *c)
+static void open_socket(const struct config *c, int uid, int gid)
 {
 	const char *path = c->milter_listen + 5;
 
@@ -119,14 +81,9 @@ static void open_socket(const struct config *c)
 		return;
 	if (chmod(path, c->milter_socket_mode) < 0)
 		log_fatal("chmod %s: %s", path, strerror(errno));
-	if (c->milter_user != NULL && (getuid() == 0 || geteuid() == 0)) {
-		struct passwd *pw = getpwnam(c->milter_user);
-		struct group *gr = c->milter_group ? getgrnam(c->milter_group)
-						   : NULL;
-		if (pw == NULL ||
-		    chown(path, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) < 0)
-			log_fatal("chown %s: %s", path, strerror(errno));
-	}
+	if (uid != -1 && (getuid() == 0 || geteuid() == 0) &&
+	    chown(path, (uid_t)uid, (gid_t)gid) < 0)
+		log_fatal("chown %s: %s", path, strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -134,37 +91,21 @@ int main(int argc, char **argv)
 	static sigset_t set;
 	struct config *cfg;
 	pthread_t sig_tid;
-	int fg = 0, check = 0, opt, rc;
+	struct daemon_opts o;
+	int rc, uid, gid;
 	char err[1024];
 
-	while ((opt = getopt(argc, argv, "c:fnv")) != -1) {
-		switch (opt) {
-		case 'c':
-			cfg_path = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			log_set_verbose(1);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("postlb-milter", fg || check);
+	daemon_parse(argc, argv, "postlb-milter", &o);
+	cfg_path = o.config;
+	log_set_verbose(o.verbose);
+	log_init("postlb-milter", o.foreground || o.check);
 	if (config_load(cfg_path, &cfg, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
 	if (cfg->default_pool < 0)
 		log_fatal("%s: no routing section (members, pools, "
 			  "routing.default_pool)",
 			  cfg_path);
-	if (check) {
+	if (o.check) {
 		printf("%s: OK (%zu members, %zu pools, %zu rules)\n", cfg_path,
 		       cfg->nmembers, cfg->npools, cfg->nrules);
 		config_unref(cfg);
@@ -175,8 +116,9 @@ int main(int argc, char **argv)
 		log_fatal("cannot start the router");
 	if (smfi_register(*milter_desc(router)) != MI_SUCCESS)
 		log_fatal("smfi_register failed");
-	open_socket(cfg);
-	drop_privileges(cfg);
+	daemon_ids(cfg->milter_user, cfg->milter_group, &uid, &gid);
+	open_socket(cfg, uid, gid);
+	daemon_drop(uid, gid, "milter.user");
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);

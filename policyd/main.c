@@ -9,13 +9,12 @@
  * the loop, never in a handler.
  */
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "server.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,20 +22,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static const char *cfg_path = CONFIG_DEFAULT_PATH;
+static const char *cfg_path;
 static struct server *srv;
 static struct config *cfg;
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: postlb-policyd [-f] [-n] [-v] [-c FILE]\n"
-			"  -c FILE  config file (default " CONFIG_DEFAULT_PATH
-			")\n"
-			"  -f       stay in the foreground, log to stderr\n"
-			"  -n       check the config and exit\n"
-			"  -v       verbose (debug) logging\n");
-	exit(2);
-}
 
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
@@ -78,38 +66,6 @@ static void on_stats(evutil_socket_t sig, short what, void *arg)
 		 st.bad, st.conns_now, st.conns_total, st.conns_refused);
 }
 
-/* Looks up the run user and group; -1 where not configured. */
-static void lookup_ids(const struct config *c, int *uid, int *gid)
-{
-	*uid = *gid = -1;
-	if (c->user != NULL) {
-		struct passwd *pw = getpwnam(c->user);
-		if (pw == NULL)
-			log_fatal("%s: unknown user '%s'", c->path, c->user);
-		*uid = (int)pw->pw_uid;
-		*gid = (int)pw->pw_gid;
-	}
-	if (c->group != NULL) {
-		struct group *gr = getgrnam(c->group);
-		if (gr == NULL)
-			log_fatal("%s: unknown group '%s'", c->path, c->group);
-		*gid = (int)gr->gr_gid;
-	}
-}
-
-static void drop_privileges(int uid, int gid)
-{
-	if (getuid() != 0 && geteuid() != 0)
-		return;
-	if (uid == -1)
-		log_fatal("refusing to run as root: set policyd.user");
-	if (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0 ||
-	    setuid((uid_t)uid) < 0)
-		log_fatal("cannot drop privileges: %s", strerror(errno));
-	if (setuid(0) == 0)
-		log_fatal("privileges were not dropped");
-}
-
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -124,42 +80,26 @@ int main(int argc, char **argv)
 {
 	struct event_base *base;
 	struct event *ev[4];
-	int fg = 0, check = 0, opt, uid, gid;
+	struct daemon_opts o;
+	int uid, gid;
 	char err[1024];
 
-	while ((opt = getopt(argc, argv, "c:fnv")) != -1) {
-		switch (opt) {
-		case 'c':
-			cfg_path = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			log_set_verbose(1);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("postlb-policyd", fg || check);
+	daemon_parse(argc, argv, "postlb-policyd", &o);
+	cfg_path = o.config;
+	log_set_verbose(o.verbose);
+	log_init("postlb-policyd", o.foreground || o.check);
 	if (config_load(cfg_path, &cfg, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
-	if (check) {
+	if (o.check) {
 		printf("%s: OK (%zu quotas, %zu classes)\n", cfg_path,
 		       cfg->nquotas, cfg->nclasses);
 		config_unref(cfg);
 		return 0;
 	}
-	lookup_ids(cfg, &uid, &gid);
+	daemon_ids(cfg->user, cfg->group, &uid, &gid);
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
-	if (!fg && daemon(0, 0) < 0)
+	if (!o.foreground && daemon(0, 0) < 0)
 		log_fatal("daemon: %s", strerror(errno));
 	base = event_base_new();
 	if (base == NULL)
@@ -167,7 +107,7 @@ int main(int argc, char **argv)
 	srv = server_new(base, cfg, uid, gid);
 	if (srv == NULL)
 		log_fatal("cannot start the policy server");
-	drop_privileges(uid, gid);
+	daemon_drop(uid, gid, "policyd.user");
 	ev[0] = evsignal_new(base, SIGHUP, on_reload, NULL);
 	ev[1] = evsignal_new(base, SIGTERM, on_stop, base);
 	ev[2] = evsignal_new(base, SIGINT, on_stop, base);

@@ -1,0 +1,30 @@
+/*
+ * daemon: what postlb-policyd and postlb-milter share at startup — the
+ * command line (-c FILE, -f, -n, -v), user and group lookup, and dropping
+ * root for good.  Startup only: failures are fatal (log_fatal).
+ */
+#ifndef POSTLB_DAEMON_H
+#define POSTLB_DAEMON_H
+
+struct daemon_opts {
+	const char *config; /* -c FILE, default CONFIG_DEFAULT_PATH */
+	int foreground;	    /* -f */
+	int check;	    /* -n */
+	int verbose;	    /* -v */
+};
+
+/* Parses the options; prints usage for prog and exits 2 on an error. */
+void daemon_parse(int argc, char **argv, const char *prog,
+		  struct daemon_opts *o);
+
+/* Looks up user and group (NULL: -1; a user gives its group by default). */
+void daemon_ids(const char *user, const char *group, int *uid, int *gid);
+
+/*
+ * When running as root: switches to uid/gid for good, or refuses to go on
+ * when uid is -1 (setting names the config setting to set).  Otherwise a
+ * no-op.
+ */
+void daemon_drop(int uid, int gid, const char *setting);
+
+#endif
