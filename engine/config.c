@@ -155,9 +155,10 @@ int cfg_mode(struct cfg_ctx *x, const config_setting_t *g, unsigned *out)
 
 	if (s == NULL)
 		return 0;
-	v = config_setting_type(s) == CONFIG_TYPE_STRING
-		? config_setting_get_string(s)
-		: "";
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return cfg_fail(x, s, "'socket_mode' must be a string such as "
+				      "\"0660\"");
+	v = config_setting_get_string(s);
 	/* strtoul alone would take "-1", "+7" and leading spaces */
 	m = strtoul(v, &end, 8);
 	if (*v < '0' || *v > '7' || *end != '\0' || m > 0777)

@@ -345,6 +345,7 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 		       size_t pos, char *out, size_t outsz)
 {
 	const struct cfg_member *mb = &c->members[plan->member[pos]];
+	const char *listed[3];
 	size_t o;
 	int n, extra = 0;
 
@@ -358,14 +359,18 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 	for (size_t j = 1; j < plan->n && extra < 3; j++) {
 		const struct cfg_member *alt =
 		    &c->members[plan->member[(pos + j) % plan->n]];
-		if (alt->nexthop == NULL ||
-		    strcmp(alt->nexthop, mb->nexthop) == 0)
+		int dup = alt->nexthop == NULL ||
+			  strcmp(alt->nexthop, mb->nexthop) == 0;
+		/* a relay listed twice would take a failover slot for naught */
+		for (int e = 0; !dup && e < extra; e++)
+			dup = strcmp(alt->nexthop, listed[e]) == 0;
+		if (dup)
 			continue;
 		n = snprintf(out + o, outsz - o, ",%s", alt->nexthop);
 		if (n < 0 || (size_t)n >= outsz - o)
 			return -1;
 		o += (size_t)n;
-		extra++;
+		listed[extra++] = alt->nexthop;
 	}
 	return 0;
 }

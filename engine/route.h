@@ -103,7 +103,7 @@ long route_pick_local(const struct route_plan *plan, unsigned long long k,
 /*
  * The route header value for candidate position pos of plan:
  * "MEMBER" or "MEMBER NEXTHOP", where a failover pool of relays appends
- * the other candidates' nexthops (at most 3), comma-separated.
+ * the other candidates' distinct nexthops (at most 3), comma-separated.
  * Returns 0 or -1 if out is too small.
  */
 int route_header_value(const struct config *c, const struct route_plan *plan,

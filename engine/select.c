@@ -65,9 +65,14 @@ long select_least(const long long *outstanding, const int *weights,
 {
 	long best = -1;
 	double best_score = 0;
+	size_t first;
 
+	if (n == 0)
+		return -1;
+	/* reduce first: tiebreak + j may wrap past 2^64 */
+	first = (size_t)(tiebreak % n);
 	for (size_t j = 0; j < n; j++) {
-		size_t i = (size_t)((tiebreak + j) % n);
+		size_t i = (first + j) % n;
 		double score;
 		if (!ok[i])
 			continue;
@@ -109,8 +114,14 @@ void select_hash_order(const char *key, size_t keylen,
 long select_walk(const unsigned char *cycle, size_t len,
 		 unsigned long long start, const int *ok)
 {
+	size_t first;
+
+	if (len == 0)
+		return -1;
+	/* reduce first: start + j may wrap past 2^64 */
+	first = (size_t)(start % len);
 	for (size_t j = 0; j < len; j++) {
-		unsigned char i = cycle[(start + j) % len];
+		unsigned char i = cycle[(first + j) % len];
 		if (ok[i])
 			return i;
 	}

@@ -95,6 +95,12 @@ int main(int argc, char **argv)
 	int rc, uid, gid;
 	char err[1024];
 
+	/* Blocked before any thread starts, so every thread inherits it and
+	 * only the sigwait thread ever takes these signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	daemon_parse(argc, argv, "postlb-milter", &o);
 	cfg_path = o.config;
 	log_set_verbose(o.verbose);
@@ -119,10 +125,6 @@ int main(int argc, char **argv)
 	daemon_ids(cfg->milter_user, cfg->milter_group, &uid, &gid);
 	open_socket(cfg, uid, gid);
 	daemon_drop(uid, gid, "milter.user");
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pthread_create(&sig_tid, NULL, signal_thread, &set) != 0)
 		log_fatal("cannot start the signal thread");
 	log_info("started with %s (%zu members, %zu pools, %zu rules) on %s",

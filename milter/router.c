@@ -28,6 +28,7 @@ struct router {
 	unsigned long long local_k[CONFIG_MEMBERS_MAX]; /* per pool */
 	long long outstanding[CONFIG_MEMBERS_MAX];	/* local picks */
 	long long down_until_ms; /* no Redis attempts before this */
+	long long down_at_ms;	 /* when Redis was last seen failing */
 	int redis_up;
 	struct router_stats st;
 	pthread_key_t conn_key;
@@ -54,12 +55,23 @@ static void router_conn_free(void *p)
 	store_sync_close(p);
 }
 
-/* Records Redis going up or down; logs only the change. */
-static void router_mark(struct router *r, int up, const char *why)
+/*
+ * Records Redis going up or down; logs only the change.  "Up" comes from a
+ * refresh that started at since_ms: it does not count when a failure was
+ * seen after that start (no flapping between racing threads).
+ */
+static void router_mark(struct router *r, int up, const char *why,
+			long long since_ms)
 {
 	pthread_mutex_lock(&r->lock);
-	if (!up)
-		r->down_until_ms = router_mono_ms() + 1000;
+	if (!up) {
+		r->down_at_ms = router_mono_ms();
+		r->down_until_ms = r->down_at_ms + 1000;
+	} else if (r->down_at_ms >= since_ms) {
+		up = r->redis_up;
+	} else {
+		r->down_until_ms = 0;
+	}
 	if (up != r->redis_up) {
 		r->redis_up = up;
 		r->st.redis_up = up;
@@ -89,7 +101,7 @@ static struct store_sync *router_conn(struct router *r, struct config *c)
 	if (router_mono_ms() < until)
 		return NULL;
 	if (store_sync_open(c, c->route_budget_ms, &s, err, sizeof(err)) < 0) {
-		router_mark(r, 0, err);
+		router_mark(r, 0, err, 0);
 		return NULL;
 	}
 	pthread_setspecific(r->conn_key, s);
@@ -105,7 +117,7 @@ static void router_conn_drop(struct router *r, const char *why)
 	snprintf(msg, sizeof(msg), "%s", why);
 	pthread_setspecific(r->conn_key, NULL);
 	store_sync_close(s);
-	router_mark(r, 0, msg);
+	router_mark(r, 0, msg, 0);
 }
 
 void router_thread_done(struct router *r)
@@ -155,11 +167,11 @@ static void *router_refresher(void *arg)
 {
 	struct router *r = arg;
 	struct store_sync *s = NULL;
-	char err[256];
+	char err[256] = "";
 
 	for (;;) {
 		struct config *c = router_config(r);
-		long long period = c->state_refresh_ms;
+		long long period = c->state_refresh_ms, t0 = router_mono_ms();
 		int stop;
 		if (s == NULL &&
 		    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0)
@@ -169,14 +181,7 @@ static void *router_refresher(void *arg)
 			store_sync_close(s);
 			s = NULL;
 		}
-		if (s != NULL) {
-			pthread_mutex_lock(&r->lock);
-			r->down_until_ms = 0;
-			pthread_mutex_unlock(&r->lock);
-			router_mark(r, 1, NULL);
-		} else {
-			router_mark(r, 0, err);
-		}
+		router_mark(r, s != NULL, err, t0);
 		pthread_mutex_lock(&r->lock);
 		config_unref(c);
 		stop = r->stop;

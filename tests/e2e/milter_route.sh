@@ -231,6 +231,25 @@ within 3 1000 "$((h1 - g1))" "m1's share of 2000 across two milters"
 within 3 600 "$((h2 - g2))" "m2's share of 2000 across two milters"
 within 3 400 "$((h3 - g3))" "m3's share of 2000 across two milters"
 
+# --- 6b. SIGUSR1 reloads the config; a broken one is refused ---
+cp "$T/postlb.conf" "$T/postlb.conf.good"
+sed -i 's/sender_domain = \["shop.example"\]/sender_domain = ["shop2.example"]/' "$T/postlb.conf"
+kill -USR1 "${MILTER_PID[one]}"
+wait_for 10 _log_count_ge "$T/milter-one.log" 'reloaded' 1 || true
+assert_eq 1 "$(count_re 'reloaded' "$T/milter-one.log")" "SIGUSR1 reloaded the milter's config"
+timeout 30 swaks -s 127.0.0.1 -p "$SMTP_PORT" -f receipts@shop2.example -t b@dest.example \
+	--body reloaded >/dev/null 2>&1
+settle 5677
+read -r l1 l2 l3 l4 <<<"$(counts)"
+assert_eq 1 "$((l4 - h4))" "the reloaded rule routes shop2.example to the transactional pool"
+echo 'rules = ( { pool = "nosuch"; sender = ["x"]; } );' >>"$T/postlb.conf"
+kill -USR1 "${MILTER_PID[one]}"
+wait_for 10 _log_count_ge "$T/milter-one.log" 'reload failed' 1 || true
+assert_match "reload failed, keeping the running config: .*postlb.conf:[0-9]+:" \
+	"$(grep 'reload failed' "$T/milter-one.log")" "a broken config is refused with file:line"
+cp "$T/postlb.conf.good" "$T/postlb.conf"
+h1=$l1 h2=$l2 h3=$l3
+
 # --- 7. Redis killed mid-run: mail keeps flowing ---
 log "600 messages, Redis killed after 1 s"
 send_bulk 600 "$SMTP_PORT" 10 &
@@ -239,7 +258,7 @@ sleep 1
 kill_redis
 wait "$p1"
 assert_eq 0 "$?" "smtp-source got no error while Redis was down"
-settle 6276
+settle 6277
 read -r i1 i2 i3 i4 <<<"$(counts)"
 assert_eq 600 "$((i1 + i2 + i3 - h1 - h2 - h3))" "all 600 messages were delivered by bulk members"
 assert_eq 0 "$(count_re 'reject:|milter-reject|4\.4\.3' "$MAILLOG")" "nothing was rejected or tempfailed"

@@ -1,0 +1,778 @@
+/*
+ * test_config: tests of config.c through config_load_string(): one full
+ * valid config with every value asserted, the defaults, and a table of
+ * invalid configs, each checked for the exact "name:LINE: " prefix and a
+ * key phrase of the message.  Also set lookups, names and references.
+ * The only I/O is one temporary file for config_load().
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define NAME "t.conf"
+
+/* Loads text that must be valid; fails the test with the message if not. */
+static struct config *load_ok(const char *text)
+{
+	struct config *c = NULL;
+	char err[600] = "";
+
+	if (config_load_string(text, NAME, &c, err, sizeof(err)) != 0)
+		fail_msg("valid config rejected: %s", err);
+	assert_non_null(c);
+	return c;
+}
+
+/*
+ * Line numbers matter: classes start on lines 21 and 23, quotas on 27, 29,
+ * 31, 33, 36 and 38.
+ */
+static const char full_conf[] =
+    "redis = {\n"
+    "  address = \"unix:/run/redis/redis.sock\";\n"
+    "  prefix = \"plb:\";\n"
+    "  password = \"s3cret\";\n"
+    "  db = 3;\n"
+    "};\n"
+    "policyd = {\n"
+    "  listen = [ \"unix:/run/postlb/policy\", \"tcp:127.0.0.1:10040\" ];\n"
+    "  socket_mode = \"0600\";\n"
+    "  user = \"postlb\";\n"
+    "  group = \"postfix\";\n"
+    "  budget = \"200ms\";\n"
+    "  fail_mode = \"closed\";\n"
+    "  max_connections = 100;\n"
+    "  idle_timeout = \"5m\";\n"
+    "  line_max = 1024;\n"
+    "  attributes_max = 50;\n"
+    "  request_max = 16384;\n"
+    "};\n"
+    "classes = {\n"
+    "  vip = { subject = \"sender\";\n"
+    "          members = [ \"boss@example.com\", \"ceo@example.com\" ]; };\n"
+    "  lan = { subject = \"client_ip\";\n"
+    "          members = [ \"192.0.2.0/24\", \"2001:db8::/32\" ]; };\n"
+    "};\n"
+    "quotas = (\n"
+    "  { name = \"sender_msgs\"; subject = \"sender\"; unit = \"messages\";\n"
+    "    limit = 100; window = \"1h\"; },\n"
+    "  { name = \"vip_msgs\"; subject = \"sender\"; unit = \"messages\";\n"
+    "    limit = 1000; window = 3600; class = \"vip\"; action = \"reject\"; "
+    "},\n"
+    "  { name = \"ip_rcpts\"; subject = \"client_ip\"; unit = "
+    "\"recipients\";\n"
+    "    limit = 500; window = \"1d\"; cidr = 24; cidr6 = 64; },\n"
+    "  { name = \"dom_rcpts\"; subject = \"recipient_domain\";\n"
+    "    unit = \"recipients\"; limit = 50; window = \"10m\";\n"
+    "    action = \"defer\"; },\n"
+    "  { name = \"all_bytes\"; subject = \"global\"; unit = \"bytes\";\n"
+    "    limit = 1000000000000L; window = \"1d\"; },\n"
+    "  { name = \"lan_msgs\"; subject = \"client_ip\"; unit = "
+    "\"messages\";\n"
+    "    limit = 0; window = 60; class = \"lan\"; }\n"
+    ");\n"
+    "exempt = {\n"
+    "  client_ip = [ \"127.0.0.0/8\", \"::1\" ];\n"
+    "  sasl_user = [ \"monitor\" ];\n"
+    "  sender_domain = [ \".trusted.example\", \"partner.example\" ];\n"
+    "  sender = ( \"Bounce@Example.org\" );\n"
+    "  recipient_domain = [ \"postmaster.example\" ];\n"
+    "};\n";
+
+static void test_full(void **state)
+{
+	struct config *c = load_ok(full_conf);
+	const struct cfg_quota *q;
+
+	(void)state;
+	assert_int_equal(c->refs, 1);
+	assert_string_equal(c->path, NAME);
+	assert_string_equal(c->redis_address, "unix:/run/redis/redis.sock");
+	assert_string_equal(c->redis_prefix, "plb:");
+	assert_string_equal(c->redis_password, "s3cret");
+	assert_int_equal(c->redis_db, 3);
+
+	assert_int_equal(c->nlisten, 2);
+	assert_string_equal(c->listen[0], "unix:/run/postlb/policy");
+	assert_string_equal(c->listen[1], "tcp:127.0.0.1:10040");
+	assert_int_equal(c->socket_mode, 0600);
+	assert_string_equal(c->user, "postlb");
+	assert_string_equal(c->group, "postfix");
+	assert_int_equal(c->budget_ms, 200);
+	assert_int_equal(c->fail_mode, FAIL_CLOSED);
+	assert_int_equal(c->max_connections, 100);
+	assert_int_equal(c->idle_timeout_ms, 300000);
+	assert_int_equal(c->limits.line_max, 1024);
+	assert_int_equal(c->limits.attrs_max, 50);
+	assert_int_equal(c->limits.request_max, 16384);
+
+	assert_int_equal(c->nclasses, 2);
+	assert_string_equal(c->classes[0].name, "vip");
+	assert_int_equal(c->classes[0].subject, SUBJ_SENDER);
+	assert_int_equal(c->classes[0].line, 21);
+	assert_int_equal(c->classes[0].members.nvalues, 2);
+	assert_string_equal(c->classes[0].members.values[0],
+			    "boss@example.com");
+	assert_string_equal(c->classes[0].members.values[1], "ceo@example.com");
+	assert_int_equal(c->classes[0].members.nnets, 0);
+	assert_string_equal(c->classes[1].name, "lan");
+	assert_int_equal(c->classes[1].subject, SUBJ_CLIENT_IP);
+	assert_int_equal(c->classes[1].line, 23);
+	assert_int_equal(c->classes[1].members.nvalues, 0);
+	assert_int_equal(c->classes[1].members.nnets, 2);
+	assert_int_equal(c->classes[1].members.nets[0].family, AF_INET);
+	assert_int_equal(c->classes[1].members.nets[0].prefix, 24);
+	assert_int_equal(c->classes[1].members.nets[1].family, AF_INET6);
+	assert_int_equal(c->classes[1].members.nets[1].prefix, 32);
+
+	assert_int_equal(c->nquotas, 6);
+	q = &c->quotas[0];
+	assert_string_equal(q->name, "sender_msgs");
+	assert_int_equal(q->subject, SUBJ_SENDER);
+	assert_int_equal(q->unit, UNIT_MESSAGES);
+	assert_int_equal(q->limit, 100);
+	assert_int_equal(q->window_ms, 3600000);
+	assert_int_equal(q->reject, 0);
+	assert_null(q->class);
+	assert_int_equal(q->cidr4, 32);
+	assert_int_equal(q->cidr6, 128);
+	assert_int_equal(q->line, 27);
+	q = &c->quotas[1];
+	assert_string_equal(q->name, "vip_msgs");
+	assert_int_equal(q->limit, 1000);
+	assert_int_equal(q->window_ms, 3600000);
+	assert_int_equal(q->reject, 1);
+	assert_ptr_equal(q->class, &c->classes[0]);
+	assert_int_equal(q->line, 29);
+	q = &c->quotas[2];
+	assert_string_equal(q->name, "ip_rcpts");
+	assert_int_equal(q->subject, SUBJ_CLIENT_IP);
+	assert_int_equal(q->unit, UNIT_RECIPIENTS);
+	assert_int_equal(q->window_ms, 86400000);
+	assert_int_equal(q->cidr4, 24);
+	assert_int_equal(q->cidr6, 64);
+	q = &c->quotas[3];
+	assert_string_equal(q->name, "dom_rcpts");
+	assert_int_equal(q->subject, SUBJ_RCPT_DOMAIN);
+	assert_int_equal(q->unit, UNIT_RECIPIENTS);
+	assert_int_equal(q->limit, 50);
+	assert_int_equal(q->window_ms, 600000);
+	assert_int_equal(q->reject, 0);
+	assert_int_equal(q->line, 33);
+	q = &c->quotas[4];
+	assert_string_equal(q->name, "all_bytes");
+	assert_int_equal(q->subject, SUBJ_GLOBAL);
+	assert_int_equal(q->unit, UNIT_BYTES);
+	assert_int_equal(q->limit, 1000000000000LL);
+	q = &c->quotas[5];
+	assert_string_equal(q->name, "lan_msgs");
+	assert_int_equal(q->limit, 0);
+	assert_int_equal(q->window_ms, 60000);
+	assert_ptr_equal(q->class, &c->classes[1]);
+
+	assert_ptr_equal(config_quota(c, "ip_rcpts"), &c->quotas[2]);
+	assert_null(config_quota(c, "IP_RCPTS"));
+	assert_null(config_quota(c, "nope"));
+
+	assert_int_equal(c->exempt[SUBJ_CLIENT_IP].nnets, 2);
+	assert_int_equal(c->exempt[SUBJ_SASL_USER].nvalues, 1);
+	assert_int_equal(c->exempt[SUBJ_SENDER_DOMAIN].nvalues, 2);
+	assert_int_equal(c->exempt[SUBJ_SENDER].nvalues, 1);
+	assert_string_equal(c->exempt[SUBJ_SENDER].values[0],
+			    "Bounce@Example.org");
+	assert_int_equal(c->exempt[SUBJ_RCPT_DOMAIN].nvalues, 1);
+	assert_int_equal(c->exempt[SUBJ_GLOBAL].nvalues, 0);
+	config_unref(c);
+}
+
+static void test_defaults(void **state)
+{
+	static const char *const texts[] = {
+	    "",
+	    "# nothing but a comment\n",
+	    "redis = {};\npolicyd = {};\nclasses = {};\nquotas = ();\n"
+	    "exempt = {};\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(texts); i++) {
+		struct config *c = load_ok(texts[i]);
+		assert_string_equal(c->redis_address, "127.0.0.1:6379");
+		assert_string_equal(c->redis_prefix, "postlb:");
+		assert_null(c->redis_password);
+		assert_int_equal(c->redis_db, 0);
+		assert_int_equal(c->nlisten, 1);
+		assert_string_equal(c->listen[0],
+				    "unix:/var/spool/postfix/postlb/policy");
+		assert_int_equal(c->socket_mode, 0660);
+		assert_null(c->user);
+		assert_null(c->group);
+		assert_int_equal(c->budget_ms, 50);
+		assert_int_equal(c->fail_mode, FAIL_OPEN);
+		assert_int_equal(c->max_connections, 4096);
+		assert_int_equal(c->idle_timeout_ms, 600000);
+		assert_int_equal(c->limits.line_max,
+				 pp_default_limits.line_max);
+		assert_int_equal(c->limits.attrs_max,
+				 pp_default_limits.attrs_max);
+		assert_int_equal(c->limits.request_max,
+				 pp_default_limits.request_max);
+		assert_int_equal(c->nclasses, 0);
+		assert_int_equal(c->nquotas, 0);
+		for (int s = 0; s < SUBJ_N; s++) {
+			assert_int_equal(c->exempt[s].nvalues, 0);
+			assert_int_equal(c->exempt[s].nnets, 0);
+		}
+		config_unref(c);
+	}
+}
+
+/* A quota with only the required settings gets the documented defaults. */
+static void test_quota_defaults(void **state)
+{
+	struct config *c = load_ok(
+	    "quotas = ( { name = \"q\"; subject = \"client_ip\";\n"
+	    "  unit = \"messages\"; limit = 5; window = \"1m\"; } );\n");
+	const struct cfg_quota *q = &c->quotas[0];
+
+	(void)state;
+	assert_int_equal(c->nquotas, 1);
+	assert_int_equal(q->reject, 0);
+	assert_null(q->class);
+	assert_int_equal(q->cidr4, 32);
+	assert_int_equal(q->cidr6, 128);
+	assert_int_equal(q->line, 1);
+	config_unref(c);
+}
+
+struct bad_case {
+	const char *what;
+	const char *text;
+	int line;
+	const char *phrase;
+};
+
+/* One quota group on line 2, with the given settings. */
+#define Q(body) "quotas = (\n  { " body " }\n);\n"
+/* The settings every quota needs, to be completed by one more. */
+#define QBASE "name = \"q\"; subject = \"sender\"; "
+#define QFULL QBASE "unit = \"messages\"; limit = 1; window = \"1h\"; "
+
+static const struct bad_case bad_cases[] = {
+    /* syntax */
+    {"syntax error", "redis = {\n  address = ;\n};\n", 2, "syntax error"},
+    {"bad token", "redis = {\n  db = 1;\n  prefix = 'x';\n};\n", 3,
+     "syntax error"},
+    {"duplicate setting", "redis = {\n  db = 1;\n  db = 2;\n};\n", 3,
+     "duplicate setting"},
+    /* unknown names */
+    {"unknown top-level", "redis = {};\nfoo = 1;\n", 2,
+     "unknown setting 'foo'"},
+    {"unknown in redis", "redis = {\n  adress = \"x:1\";\n};\n", 2,
+     "unknown setting 'adress'"},
+    {"unknown in policyd",
+     "policyd = {\n  listen = \"unix:/x\";\n  bugdet = \"10ms\";\n};\n", 3,
+     "unknown setting 'bugdet'"},
+    {"unknown in quota", Q(QFULL "limt = 5;"), 2, "unknown setting 'limt'"},
+    {"unknown in class",
+     "classes = {\n  vip = {\n    subject = \"sender\";\n"
+     "    member = [ \"a@b\" ];\n  };\n};\n",
+     4, "unknown setting 'member'"},
+    /* redis */
+    {"redis not a group", "redis = 5;\n", 1, "'redis' must be a group"},
+    {"redis db range", "redis = {\n  db = 16;\n};\n", 2,
+     "'db' = 16 is out of range 0..15"},
+    {"redis db type", "redis = {\n  db = \"1\";\n};\n", 2,
+     "'db' must be an integer"},
+    {"redis address", "redis = {\n  address = \"localhost\";\n};\n", 2,
+     "redis address must be"},
+    {"redis address type", "redis = {\n  address = 6379;\n};\n", 2,
+     "'address' must be a string"},
+    {"redis prefix",
+     "redis = {\n  prefix = "
+     "\"0123456789012345678901234567890123456789012345678901234567890123"
+     "4\";\n};\n",
+     1, "redis prefix longer than 64 bytes"},
+    /* policyd */
+    {"policyd not a group", "policyd = ( );\n", 1, "'policyd' must be a group"},
+    {"listen udp", "policyd = {\n  listen = \"udp:127.0.0.1:25\";\n};\n", 2,
+     "listen address 'udp:127.0.0.1:25' must be"},
+    {"listen no port", "policyd = {\n  listen = \"tcp:127.0.0.1\";\n};\n", 2,
+     "listen address 'tcp:127.0.0.1' must be"},
+    {"listen port 0", "policyd = {\n  listen = \"tcp:127.0.0.1:0\";\n};\n", 2,
+     "listen address"},
+    {"listen port 65536",
+     "policyd = {\n  listen = \"tcp:127.0.0.1:65536\";\n};\n", 2,
+     "listen address"},
+    {"listen port junk", "policyd = {\n  listen = \"tcp:127.0.0.1:25x\";\n};\n",
+     2, "listen address"},
+    {"listen empty unix", "policyd = {\n  listen = \"unix:\";\n};\n", 2,
+     "listen address 'unix:' must be"},
+    {"listen long unix",
+     "policyd = {\n  listen = \"unix:/"
+     "0123456789012345678901234567890123456789012345678901234567890123456789"
+     "0123456789012345678901234567\";\n};\n",
+     2, "under 100 bytes"},
+    {"listen second bad",
+     "policyd = {\n  listen = [ \"unix:/a\", \"tcp:x\" ];\n};\n", 2,
+     "listen address 'tcp:x' must be"},
+    {"listen empty list", "policyd = {\n  listen = [ ];\n};\n", 2,
+     "'listen' is empty"},
+    {"listen type", "policyd = {\n  listen = 25;\n};\n", 2,
+     "must be a list of strings"},
+    {"fail_mode", "policyd = {\n  fail_mode = \"half\";\n};\n", 2,
+     "'fail_mode' must be \"open\" or \"closed\""},
+    {"fail_mode case", "policyd = {\n  fail_mode = \"Open\";\n};\n", 2,
+     "'fail_mode' must be"},
+    {"socket_mode word", "policyd = {\n  socket_mode = \"rw\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode 9", "policyd = {\n  socket_mode = \"0699\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode big", "policyd = {\n  socket_mode = \"01000\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode empty", "policyd = {\n  socket_mode = \"\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode space", "policyd = {\n  socket_mode = \" 0660\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode plus", "policyd = {\n  socket_mode = \"+660\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode minus", "policyd = {\n  socket_mode = \"-0\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode huge",
+     "policyd = {\n  socket_mode = \"7777777777777777777777777\";\n};\n", 2,
+     "'socket_mode' must be octal"},
+    {"socket_mode int", "policyd = {\n  socket_mode = 432;\n};\n", 2,
+     "'socket_mode' must be a string"},
+    {"budget over 10s", "policyd = {\n  budget = \"10001ms\";\n};\n", 2,
+     "'budget' must be at most 10s"},
+    {"budget 11s", "policyd = {\n  budget = \"11s\";\n};\n", 2,
+     "'budget' must be at most 10s"},
+    {"budget int", "policyd = {\n  budget = 11;\n};\n", 2,
+     "'budget' must be at most 10s"},
+    {"budget zero", "policyd = {\n  budget = \"0ms\";\n};\n", 2,
+     "'budget' must be a duration"},
+    {"idle_timeout short", "policyd = {\n  idle_timeout = \"999ms\";\n};\n", 2,
+     "'idle_timeout' must be at least 1000 ms"},
+    {"max_connections 0", "policyd = {\n  max_connections = 0;\n};\n", 2,
+     "'max_connections' = 0 is out of range"},
+    {"line_max small", "policyd = {\n  line_max = 63;\n};\n", 2,
+     "'line_max' = 63 is out of range"},
+    {"attributes_max small", "policyd = {\n  attributes_max = 7;\n};\n", 2,
+     "'attributes_max' = 7 is out of range"},
+    {"request_max small", "policyd = {\n  request_max = 255;\n};\n", 2,
+     "'request_max' = 255 is out of range"},
+    /* classes */
+    {"classes not a group", "classes = ( );\n", 1, "'classes' must be a group"},
+    {"class not a group", "classes = {\n  vip = 5;\n};\n", 2,
+     "class 'vip' must be a group"},
+    {"class subject global",
+     "classes = {\n  all = { subject = \"global\"; members = [ \"x\" ]; };\n"
+     "};\n",
+     2, "makes no sense"},
+    {"class no members",
+     "classes = {\n  vip = { subject = \"sender\"; };\n};\n", 2,
+     "class 'vip' has no 'members'"},
+    {"class no subject",
+     "classes = {\n  vip = { members = [ \"a@b\" ]; };\n};\n", 2,
+     "missing 'subject'"},
+    {"class bad cidr",
+     "classes = {\n  lan = { subject = \"client_ip\";\n"
+     "    members = [ \"192.0.2.0/24\", \"192.0.2.0/33\" ]; };\n};\n",
+     3, "'192.0.2.0/33' is not an address or network"},
+    {"class empty member",
+     "classes = {\n  vip = { subject = \"sender\"; members = [ \"\" ]; };\n"
+     "};\n",
+     2, "empty or over-long value"},
+    /* quotas */
+    {"quotas not a list", "quotas = {\n  a = 1;\n};\n", 1,
+     "'quotas' must be a list"},
+    {"quota not a group", "quotas = ( \"x\" );\n", 1,
+     "a quota must be a group"},
+    {"bad subject",
+     "quotas = (\n  {\n    name = \"q\";\n    subject = \"user\";\n"
+     "    unit = \"messages\"; limit = 1; window = \"1h\";\n  }\n);\n",
+     4, "'subject' must be one of"},
+    {"missing subject",
+     Q("name = \"q\"; unit = \"messages\"; limit = 1; window = \"1h\";"), 2,
+     "missing 'subject'"},
+    {"bad unit", Q(QBASE "unit = \"mails\"; limit = 1; window = \"1h\";"), 2,
+     "quota 'q': 'unit' must be messages, recipients or bytes"},
+    {"missing unit", Q(QBASE "limit = 1; window = \"1h\";"), 2,
+     "'unit' must be messages, recipients or bytes"},
+    {"rcpt domain messages",
+     Q("name = \"q\"; subject = \"recipient_domain\"; unit = \"messages\"; "
+       "limit = 1; window = \"1h\";"),
+     2, "recipient_domain quotas count recipients"},
+    {"rcpt domain bytes",
+     Q("name = \"q\"; subject = \"recipient_domain\"; unit = \"bytes\"; "
+       "limit = 1; window = \"1h\";"),
+     2, "recipient_domain quotas count recipients"},
+    {"missing limit", Q(QBASE "unit = \"messages\"; window = \"1h\";"), 2,
+     "quota 'q' needs 'limit' and 'window'"},
+    {"missing window", Q(QBASE "unit = \"messages\"; limit = 1;"), 2,
+     "quota 'q' needs 'limit' and 'window'"},
+    {"negative limit",
+     Q(QBASE "unit = \"messages\"; limit = -1; window = \"1h\";"), 2,
+     "'limit' = -1 is out of range"},
+    {"limit string",
+     Q(QBASE "unit = \"messages\"; limit = \"5\"; window = \"1h\";"), 2,
+     "'limit' must be an integer"},
+    {"bad duration",
+     "quotas = (\n  { " QBASE "unit = \"messages\"; limit = 1;\n"
+     "    window = \"1 hour\"; }\n);\n",
+     3, "'window' must be a duration"},
+    {"duration unit",
+     Q(QBASE "unit = \"messages\"; limit = 1; window = \"1w\";"), 2,
+     "'window' must be a duration"},
+    {"duration float", Q(QBASE "unit = \"messages\"; limit = 1; window = 1.5;"),
+     2, "'window' must be a duration"},
+    {"duration too long",
+     Q(QBASE "unit = \"messages\"; limit = 1; window = \"367d\";"), 2,
+     "'window' must be a duration"},
+    {"duration zero int",
+     Q(QBASE "unit = \"messages\"; limit = 1; window = 0;"), 2,
+     "'window' = 0 s is out of range"},
+    {"window short",
+     Q(QBASE "unit = \"messages\"; limit = 1; window = \"999ms\";"), 2,
+     "'window' must be at least 1000 ms"},
+    {"duplicate quota name",
+     "quotas = (\n  { " QFULL "},\n  { name = \"r\"; subject = \"sender\"; "
+     "unit = \"bytes\"; limit = 1; window = 60; },\n\n  { " QFULL "}\n);\n",
+     5, "quota name 'q' is already used at line 2"},
+    {"missing name",
+     Q("subject = \"sender\"; unit = \"messages\"; limit = 1; window = 60;"), 2,
+     "a quota needs a 'name'"},
+    {"name with colon", Q("name = \"a:b\"; subject = \"sender\";"), 2,
+     "a quota needs a 'name'"},
+    {"name with space", Q("name = \"a b\"; subject = \"sender\";"), 2,
+     "a quota needs a 'name'"},
+    {"name empty", Q("name = \"\"; subject = \"sender\";"), 2,
+     "a quota needs a 'name'"},
+    {"name too long",
+     Q("name = "
+       "\"0123456789012345678901234567890123456789012345678901234567890123"
+       "4\"; subject = \"sender\";"),
+     2, "a quota needs a 'name'"},
+    {"bad action", Q(QFULL "action = \"drop\";"), 2,
+     "quota 'q': 'action' must be defer or reject"},
+    {"cidr 33", Q(QFULL "cidr = 33;"), 2, "'cidr' = 33 is out of range 0..32"},
+    {"cidr6 129", Q(QFULL "cidr6 = 129;"), 2,
+     "'cidr6' = 129 is out of range 0..128"},
+    {"unknown class", Q(QFULL "class = \"gold\";"), 2,
+     "quota 'q': unknown class 'gold'"},
+    {"class subject mismatch",
+     "classes = {\n  vip = { subject = \"sasl_user\"; members = [ \"a\" ]; };"
+     "\n};\nquotas = (\n  { " QFULL "class = \"vip\"; }\n);\n",
+     5, "class 'vip' holds sasl_user values, not sender"},
+    /* exempt */
+    {"exempt not a group", "exempt = [ \"x\" ];\n", 1,
+     "'exempt' must be a group"},
+    {"exempt bad cidr",
+     "exempt = {\n  client_ip = [ \"127.0.0.0/8\", \"10.0.0.0/33\" ];\n};\n", 2,
+     "'10.0.0.0/33' is not an address or network"},
+    {"exempt bad cidr middle",
+     "exempt = {\n  client_ip = [\n    \"127.0.0.1\",\n    \"10.0.0.300\",\n"
+     "    \"::1\"\n  ];\n};\n",
+     4, "'10.0.0.300' is not an address or network"},
+    {"exempt hostname", "exempt = {\n  client_ip = [ \"localhost\" ];\n};\n", 2,
+     "'localhost' is not an address"},
+    {"exempt global", "exempt = {\n  global = [ \"x\" ];\n};\n", 2,
+     "unknown exemption 'global'"},
+    {"exempt unknown", "exempt = {\n  helo = [ \"x\" ];\n};\n", 2,
+     "unknown exemption 'helo'"},
+    {"exempt not a list", "exempt = {\n  client_ip = \"127.0.0.1\";\n};\n", 2,
+     "'client_ip' must be a list of strings"},
+    {"exempt group", "exempt = {\n  sender = { a = 1; };\n};\n", 2,
+     "'sender' must be a list of strings"},
+    {"exempt not strings", "exempt = {\n  sender = [ 1, 2 ];\n};\n", 2,
+     "'sender' must hold strings only"},
+};
+
+/* Checks that err starts with "t.conf:LINE: " and holds phrase. */
+static void check_err(const char *what, const char *err, int line,
+		      const char *phrase)
+{
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), NAME ":%d: ", line);
+	if (strncmp(err, prefix, strlen(prefix)) != 0)
+		fail_msg("%s: \"%s\" does not start with \"%s\"", what, err,
+			 prefix);
+	if (strstr(err, phrase) == NULL)
+		fail_msg("%s: \"%s\" does not say \"%s\"", what, err, phrase);
+}
+
+static void test_invalid(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NELEM(bad_cases); i++) {
+		const struct bad_case *t = &bad_cases[i];
+		static struct config sentinel_cfg;
+		struct config *sentinel = &sentinel_cfg, *c = sentinel;
+		char err[600] = "";
+		int rc =
+		    config_load_string(t->text, NAME, &c, err, sizeof(err));
+
+		if (rc != -1)
+			fail_msg("%s: accepted (rc %d)", t->what, rc);
+		if (c != sentinel)
+			fail_msg("%s: *out changed on error", t->what);
+		check_err(t->what, err, t->line, t->phrase);
+	}
+}
+
+/* Builds a config of n minimal quotas named q0, q1, ... */
+static char *quotas_text(int n)
+{
+	size_t cap = 64 + (size_t)n * 128, o = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "quotas = (\n");
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(
+		    t + o, cap - o,
+		    "  { name = \"q%d\"; subject = \"sender\"; "
+		    "unit = \"messages\"; limit = %d; "
+		    "window = 60; }%s\n",
+		    i, i, i + 1 < n ? "," : "");
+	snprintf(t + o, cap - o, ");\n");
+	return t;
+}
+
+static void test_quotas_max(void **state)
+{
+	char *t = quotas_text(CONFIG_QUOTAS_MAX);
+	struct config *c = load_ok(t), *bad = NULL;
+	char err[600] = "";
+
+	(void)state;
+	assert_int_equal(c->nquotas, CONFIG_QUOTAS_MAX);
+	assert_string_equal(c->quotas[CONFIG_QUOTAS_MAX - 1].name, "q63");
+	assert_int_equal(c->quotas[CONFIG_QUOTAS_MAX - 1].line,
+			 CONFIG_QUOTAS_MAX + 1);
+	config_unref(c);
+	free(t);
+	t = quotas_text(CONFIG_QUOTAS_MAX + 1);
+	assert_int_equal(config_load_string(t, NAME, &bad, err, sizeof(err)),
+			 -1);
+	assert_null(bad);
+	check_err("65 quotas", err, 1, "more than 64 quotas");
+	free(t);
+}
+
+/* Boundaries that are accepted. */
+static void test_valid_edges(void **state)
+{
+	static const char *const texts[] = {
+	    "policyd = { budget = \"10s\"; };\n",
+	    "policyd = { budget = 10; };\n",
+	    "policyd = { budget = \"1ms\"; idle_timeout = \"1s\"; };\n",
+	    "policyd = { socket_mode = \"0\"; };\n",
+	    "policyd = { socket_mode = \"777\"; };\n",
+	    "policyd = { listen = \"tcp:[::1]:65535\"; };\n",
+	    "policyd = { line_max = 64; attributes_max = 8; request_max = 256; "
+	    "};\n",
+	    "redis = { db = 15; address = \"redis.example:6380\"; };\n",
+	    "quotas = ( { name = \"q\"; subject = \"sender\"; unit = \"bytes\";"
+	    " limit = 0; window = \"366d\"; cidr = 0; cidr6 = 0; } );\n",
+	    "quotas = ( { name = \"q\"; subject = \"sender\"; unit = \"bytes\";"
+	    " limit = 1125899906842624L; window = \"1000ms\"; } );\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(texts); i++)
+		config_unref(load_ok(texts[i]));
+}
+
+static void test_budget_value(void **state)
+{
+	struct config *c = load_ok("policyd = { budget = \"10s\"; "
+				   "socket_mode = \"0\"; };\n");
+
+	(void)state;
+	assert_int_equal(c->budget_ms, 10000);
+	assert_int_equal(c->socket_mode, 0);
+	config_unref(c);
+}
+
+static void test_set_has(void **state)
+{
+	struct config *c = load_ok(full_conf);
+	const struct cfg_set *e = c->exempt;
+	const struct cfg_set *lan = &c->classes[1].members;
+
+	(void)state;
+	/* networks */
+	assert_true(
+	    config_set_has(&e[SUBJ_CLIENT_IP], SUBJ_CLIENT_IP, "127.0.0.1"));
+	assert_true(
+	    config_set_has(&e[SUBJ_CLIENT_IP], SUBJ_CLIENT_IP, "127.255.0.9"));
+	assert_true(config_set_has(&e[SUBJ_CLIENT_IP], SUBJ_CLIENT_IP, "::1"));
+	assert_false(
+	    config_set_has(&e[SUBJ_CLIENT_IP], SUBJ_CLIENT_IP, "128.0.0.1"));
+	assert_false(config_set_has(&e[SUBJ_CLIENT_IP], SUBJ_CLIENT_IP, "::2"));
+	assert_false(
+	    config_set_has(&e[SUBJ_CLIENT_IP], SUBJ_CLIENT_IP, "unknown"));
+	assert_true(config_set_has(lan, SUBJ_CLIENT_IP, "2001:db8:ff::1"));
+	assert_false(config_set_has(lan, SUBJ_CLIENT_IP, "192.0.3.1"));
+	/* sasl user names are case-sensitive */
+	assert_true(
+	    config_set_has(&e[SUBJ_SASL_USER], SUBJ_SASL_USER, "monitor"));
+	assert_false(
+	    config_set_has(&e[SUBJ_SASL_USER], SUBJ_SASL_USER, "Monitor"));
+	assert_false(
+	    config_set_has(&e[SUBJ_SASL_USER], SUBJ_SASL_USER, "monitor2"));
+	/* addresses are not */
+	assert_true(
+	    config_set_has(&e[SUBJ_SENDER], SUBJ_SENDER, "bounce@example.org"));
+	assert_false(config_set_has(&e[SUBJ_SENDER], SUBJ_SENDER,
+				    "x.bounce@example.org"));
+	/* ".domain" matches subdomains only, "domain" itself only */
+	assert_true(config_set_has(&e[SUBJ_SENDER_DOMAIN], SUBJ_SENDER_DOMAIN,
+				   "mail.trusted.example"));
+	assert_true(config_set_has(&e[SUBJ_SENDER_DOMAIN], SUBJ_SENDER_DOMAIN,
+				   "A.B.TRUSTED.Example"));
+	assert_false(config_set_has(&e[SUBJ_SENDER_DOMAIN], SUBJ_SENDER_DOMAIN,
+				    "trusted.example"));
+	assert_false(config_set_has(&e[SUBJ_SENDER_DOMAIN], SUBJ_SENDER_DOMAIN,
+				    "untrusted.example"));
+	assert_true(config_set_has(&e[SUBJ_SENDER_DOMAIN], SUBJ_SENDER_DOMAIN,
+				   "Partner.Example"));
+	assert_false(config_set_has(&e[SUBJ_SENDER_DOMAIN], SUBJ_SENDER_DOMAIN,
+				    "mx.partner.example"));
+	assert_true(config_set_has(&e[SUBJ_RCPT_DOMAIN], SUBJ_RCPT_DOMAIN,
+				   "postmaster.example"));
+	config_unref(c);
+}
+
+/* The leading-dot rule is for domains; a sender ".x" is a plain value. */
+static void test_set_has_dot_sender(void **state)
+{
+	struct config *c =
+	    load_ok("exempt = { sender = [ \".example.com\" ]; "
+		    "sender_domain = [ \".example.com\" ]; };\n");
+
+	(void)state;
+	assert_false(config_set_has(&c->exempt[SUBJ_SENDER], SUBJ_SENDER,
+				    "a@b.example.com"));
+	assert_true(config_set_has(&c->exempt[SUBJ_SENDER_DOMAIN],
+				   SUBJ_SENDER_DOMAIN, "b.example.com"));
+	config_unref(c);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int s = 0; s < SUBJ_N; s++)
+		assert_int_equal(config_subj_parse(config_subj_name(s)), s);
+	assert_string_equal(config_subj_name(SUBJ_RCPT_DOMAIN),
+			    "recipient_domain");
+	assert_string_equal(config_subj_name(SUBJ_N), "?");
+	assert_int_equal(config_subj_parse("Sender"), -1);
+	assert_int_equal(config_subj_parse(""), -1);
+	assert_string_equal(config_unit_name(UNIT_MESSAGES), "messages");
+	assert_string_equal(config_unit_name(UNIT_RECIPIENTS), "recipients");
+	assert_string_equal(config_unit_name(UNIT_BYTES), "bytes");
+	assert_string_equal(config_unit_name((enum unit)3), "?");
+}
+
+static void test_refs(void **state)
+{
+	struct config *c = load_ok(full_conf);
+
+	(void)state;
+	assert_ptr_equal(config_ref(c), c);
+	assert_int_equal(c->refs, 2);
+	config_unref(c);
+	assert_int_equal(c->refs, 1);
+	assert_string_equal(c->quotas[0].name, "sender_msgs");
+	config_unref(c); /* frees; the sanitizers check nothing leaks */
+	config_unref(NULL);
+}
+
+/* A short error buffer truncates the message and keeps it terminated. */
+static void test_err_small(void **state)
+{
+	struct config *c = NULL;
+	char err[16];
+
+	(void)state;
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(config_load_string("foo = 1;\n", NAME, &c, err, 8),
+			 -1);
+	assert_string_equal(err, NAME ":");
+	assert_int_equal(err[8], 'x');
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(config_load_string("foo = ;\n", NAME, &c, err, 8), -1);
+	assert_string_equal(err, NAME ":");
+	assert_null(c);
+}
+
+/* config_load reads a file and names it in errors. */
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/test_config.XXXXXX";
+	const char bad[] = "redis = {\n  db = 99;\n};\n";
+	struct config *c = NULL;
+	char err[600], want[64];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, full_conf, sizeof(full_conf) - 1),
+			 (ssize_t)sizeof(full_conf) - 1);
+	assert_int_equal(config_load(path, &c, err, sizeof(err)), 0);
+	assert_string_equal(c->path, path);
+	assert_int_equal(c->nquotas, 6);
+	config_unref(c);
+	c = NULL;
+
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(pwrite(fd, bad, sizeof(bad) - 1, 0),
+			 (ssize_t)sizeof(bad) - 1);
+	assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+	assert_null(c);
+	snprintf(want, sizeof(want), "%s:2: ", path);
+	assert_int_equal(strncmp(err, want, strlen(want)), 0);
+	assert_non_null(strstr(err, "'db' = 99"));
+	close(fd);
+	unlink(path);
+
+	assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+	assert_null(c);
+	snprintf(want, sizeof(want), "%s: cannot read file", path);
+	assert_string_equal(err, want);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_quota_defaults),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_quotas_max),
+	    cmocka_unit_test(test_valid_edges),
+	    cmocka_unit_test(test_budget_value),
+	    cmocka_unit_test(test_set_has),
+	    cmocka_unit_test(test_set_has_dot_sender),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_refs),
+	    cmocka_unit_test(test_err_small),
+	    cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
