@@ -1,0 +1,180 @@
+/*
+ * config: postlb.conf (libconfig syntax) loaded into a validated, immutable
+ * struct config.  config.c is the only file that includes libconfig.h.
+ *
+ * Errors name file:line and what is wrong.  A loaded config is shared by
+ * reference count: the loader gives the caller one reference, each user
+ * that may outlive a reload takes its own with config_ref().
+ */
+#ifndef POSTLB_CONFIG_H
+#define POSTLB_CONFIG_H
+
+#include "cidr.h"
+#include "pp.h"
+
+#include <regex.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/postlb/postlb.conf"
+#define CONFIG_QUOTAS_MAX 64
+#define CONFIG_MEMBERS_MAX 64  /* per config, and so per pool */
+#define CONFIG_CYCLE_MAX 1000  /* sum of a pool's weights (after gcd) */
+
+enum subj {
+	SUBJ_SASL_USER,
+	SUBJ_SENDER,
+	SUBJ_SENDER_DOMAIN,
+	SUBJ_CLIENT_IP,
+	SUBJ_RCPT_DOMAIN,
+	SUBJ_GLOBAL,
+	SUBJ_N
+};
+
+enum unit { UNIT_MESSAGES, UNIT_RECIPIENTS, UNIT_BYTES };
+
+enum fail_mode { FAIL_OPEN, FAIL_CLOSED };
+
+/* A set of subject values: exact strings (domains may start with '.' to
+ * match subdomains) or, for client_ip, networks. */
+struct cfg_set {
+	char **values;
+	size_t nvalues;
+	struct cidr *nets;
+	size_t nnets;
+};
+
+struct cfg_class {
+	char *name;
+	enum subj subject;
+	struct cfg_set members;
+	int line;
+};
+
+struct cfg_quota {
+	char *name;
+	enum subj subject;
+	enum unit unit;
+	long long limit;
+	long long window_ms;
+	int reject;			/* 5.7.1 instead of 4.7.1 */
+	const struct cfg_class *class;	/* NULL: the default for subject */
+	unsigned cidr4, cidr6;		/* client_ip grouping */
+	int line;
+};
+
+enum algo { ALGO_RR, ALGO_WRR, ALGO_LEAST, ALGO_HASH };
+enum hash_key { HK_SENDER_DOMAIN, HK_RCPT_DOMAIN, HK_SASL_USER, HK_SENDER };
+
+/* One way out: a master.cf transport of the same name. */
+struct cfg_member {
+	char *name;
+	char *nexthop;	/* "[relay]:port"; NULL: the recipient's MX */
+	char *address;	/* smtp_bind_address for postfix-config; may be NULL */
+	char *helo;	/* smtp_helo_name; may be NULL */
+	char *site;	/* label, may be NULL */
+	int weight;	/* 1..1000 */
+	long long warm_start_day; /* days since 1970-01-01 UTC; -1: none */
+	long long *warm_caps;	  /* messages per day, day 0 first */
+	size_t nwarm;
+	int line;
+};
+
+struct cfg_pool {
+	char *name;
+	size_t members[CONFIG_MEMBERS_MAX]; /* indices into config members */
+	size_t nmembers;
+	enum algo algo;
+	enum hash_key hash_key;
+	int fallback; /* pool index or -1 */
+	int failover; /* relays: list the pool's other relays after the pick */
+	int line;
+};
+
+/* A rule matches when every condition it has matches (values: any). */
+struct cfg_rule {
+	char *name;
+	struct cfg_set match[SUBJ_N]; /* all but global */
+	int has[SUBJ_N];
+	char *header; /* header name; NULL: none */
+	regex_t re;   /* header value, extended, case-insensitive */
+	long long size_min, size_max; /* -1: none */
+	int pool;
+	int line;
+};
+
+struct config {
+	int refs;
+	char *path;
+
+	char *redis_address;	/* "unix:/path" or "host:port" */
+	char *redis_prefix;
+	char *redis_password;	/* NULL: none */
+	int redis_db;
+
+	char **listen;		/* "unix:/path" or "tcp:host:port" */
+	size_t nlisten;
+	unsigned socket_mode;
+	char *user, *group;	/* NULL: keep */
+	long long budget_ms;
+	enum fail_mode fail_mode;
+	long long max_connections;
+	long long idle_timeout_ms;
+	struct pp_limits limits;
+
+	struct cfg_class *classes;
+	size_t nclasses;
+	struct cfg_quota *quotas;
+	size_t nquotas;
+	struct cfg_set exempt[SUBJ_N];
+
+	/* routing (postlb-milter) */
+	struct cfg_member *members;
+	size_t nmembers;
+	struct cfg_pool *pools;
+	size_t npools;
+	struct cfg_rule *rules;
+	size_t nrules;
+	int default_pool;	 /* -1: routing not configured */
+	int no_member_tempfail;	 /* no member anywhere: 1 tempfail, 0 default */
+	long long route_budget_ms;
+	long long outstanding_ttl_ms;
+	long long state_refresh_ms;
+	char *milter_listen;	 /* "unix:/path" or "inet:port@host" */
+	unsigned milter_socket_mode;
+	char *milter_user, *milter_group;
+};
+
+/*
+ * Loads and validates path.  On success *out gets a config with one
+ * reference and 0 is returned; on failure err (errsz bytes) says
+ * "file:line: problem", *out is untouched and -1 is returned.
+ */
+int config_load(const char *path, struct config **out, char *err,
+		size_t errsz);
+
+/* The same for text held in memory; name stands for the file in errors. */
+int config_load_string(const char *text, const char *name,
+		       struct config **out, char *err, size_t errsz);
+
+struct config *config_ref(struct config *c);
+/* Drops one reference; frees the config with the last. NULL is a no-op. */
+void config_unref(struct config *c);
+
+/* Names for logs and postlbctl; parse returns -1 for an unknown name. */
+const char *config_subj_name(enum subj s);
+int config_subj_parse(const char *name);
+const char *config_unit_name(enum unit u);
+
+/* Looks a quota up by name; NULL if absent. */
+const struct cfg_quota *config_quota(const struct config *c,
+				     const char *name);
+
+/* Looks a member or pool up by name; -1 if absent. */
+int config_member_index(const struct config *c, const char *name);
+int config_pool_index(const struct config *c, const char *name);
+const char *config_algo_name(enum algo a);
+
+/* 1 if value is in set for subject s. */
+int config_set_has(const struct cfg_set *set, enum subj s, const char *value);
+
+#endif
