@@ -448,7 +448,7 @@ int store_quota_check(struct store *s, const struct quota_plan *plan,
 		cb(arg, -STORE_EDOWN, NULL);
 		return 0;
 	}
-	c = calloc(1, bytes);
+	c = malloc(bytes);
 	if (c == NULL) {
 		cb(arg, -STORE_EDOWN, NULL);
 		return 0;
@@ -456,6 +456,8 @@ int store_quota_check(struct store *s, const struct quota_plan *plan,
 	c->s = s;
 	c->cb = cb;
 	c->arg = arg;
+	c->retried = 0;
+	c->prev = c->next = NULL;
 	c->argc = (int)argc;
 	c->argv = (char **)(c + 1);
 	c->lens = (size_t *)(c->argv + argc);

@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,8 @@ struct conn;
 struct ticket {
 	struct conn *conn; /* NULL once answered or the conn is gone */
 	struct config *cfg;
-	struct quota_plan plan;
 	char id[64]; /* queue id or instance, for the log */
+	struct quota_plan plan; /* last: allocated for plan.n checks only */
 };
 
 struct conn {
@@ -57,6 +58,7 @@ struct server {
 	char **unix_paths;
 	size_t nls;
 	struct conn *conns;
+	struct quota_plan scratch; /* single-threaded: one plan at a time */
 	struct server_stats st;
 };
 
@@ -151,9 +153,19 @@ static void conn_on_budget(evutil_socket_t fd, short what, void *arg)
 static void conn_request(struct conn *c, struct pp_request *req)
 {
 	struct server *srv = c->srv;
-	struct ticket *t = malloc(sizeof(*t));
+	struct quota_plan *plan = &srv->scratch;
+	struct ticket *t;
 	struct timeval tv;
 
+	quota_plan(srv->cfg, req, plan);
+	if (plan->n == 0) {
+		pp_request_free(req);
+		srv->st.allowed++;
+		conn_answer(c, "DUNNO");
+		return;
+	}
+	t = malloc(offsetof(struct ticket, plan.checks) +
+		   plan->n * sizeof(plan->checks[0]));
 	if (t == NULL) {
 		pp_request_free(req);
 		conn_answer(c, quota_fail_action(srv->cfg->fail_mode));
@@ -165,15 +177,10 @@ static void conn_request(struct conn *c, struct pp_request *req)
 		 req->queue_id && *req->queue_id ? req->queue_id
 		 : req->instance		 ? req->instance
 						 : "NOQUEUE");
-	quota_plan(t->cfg, req, &t->plan);
 	pp_request_free(req);
-	if (t->plan.n == 0) {
-		srv->st.allowed++;
-		config_unref(t->cfg);
-		free(t);
-		conn_answer(c, "DUNNO");
-		return;
-	}
+	memcpy(&t->plan, plan,
+	       offsetof(struct quota_plan, checks) +
+		   plan->n * sizeof(plan->checks[0]));
 	c->ticket = t;
 	tv.tv_sec = t->cfg->budget_ms / 1000;
 	tv.tv_usec = (t->cfg->budget_ms % 1000) * 1000;
