@@ -779,7 +779,7 @@ int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		av[1] = store_sync_sha(s, script, attempt);
 		if (av[1] == NULL)
-			return -STORE_EREPLY;
+			return s->c->err ? -STORE_EDOWN : -STORE_EREPLY;
 		al[1] = 40;
 		r = redisCommandArgv(s->c, argc + 3, av, al);
 		if (r == NULL) {

@@ -1,10 +1,13 @@
 /*
  * router: routing service of postlb-milter (see router.h).
  *
- * Redis is asked once per message (ROUTE_LUA) on the calling thread's own
- * connection, with the routing budget as connect and command timeout.  A
- * failure frees that connection and marks Redis down for one second, during
- * which every thread routes locally: last known states, a local counter per
+ * Redis is asked once per message (ROUTE_LUA) on a connection borrowed
+ * from a small process-wide pool (libmilter starts a thread per SMTP
+ * session, so per-thread connections would mean a connect and a SCRIPT
+ * LOAD for most messages), with the routing budget as connect and command
+ * timeout.  A failed call frees its connection and that message is routed
+ * locally; a failed connect marks Redis down for one second, during which
+ * every thread routes locally: last known states, a local counter per
  * pool, local assignment counts.  The state refresher re-reads member states
  * every routing.refresh and notices when Redis is back.  State changes are
  * logged once.  Config references are counted under the router's lock.
@@ -21,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define ROUTER_POOL_MAX 16
+
 struct router {
 	pthread_mutex_t lock; /* cfg refs, view, counters, stats */
 	struct config *cfg;
@@ -31,7 +36,9 @@ struct router {
 	long long down_at_ms;	 /* when Redis was last seen failing */
 	int redis_up;
 	struct router_stats st;
-	pthread_key_t conn_key;
+	struct store_sync *idle[ROUTER_POOL_MAX]; /* free connections */
+	size_t nidle;
+	unsigned long long call_errors;
 	pthread_t refresher;
 	int stop;
 };
@@ -48,11 +55,6 @@ static long long router_mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void router_conn_free(void *p)
-{
-	store_sync_close(p);
 }
 
 /*
@@ -86,46 +88,52 @@ static void router_mark(struct router *r, int up, const char *why,
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* The calling thread's connection, opening one if allowed; NULL if not. */
-static struct store_sync *router_conn(struct router *r, struct config *c)
+/* Borrows a connection from the pool, opening one if allowed; NULL if not. */
+static struct store_sync *router_conn_get(struct router *r, struct config *c)
 {
-	struct store_sync *s = pthread_getspecific(r->conn_key);
+	struct store_sync *s = NULL;
 	char err[256];
 	long long until;
 
-	if (s != NULL)
-		return s;
 	pthread_mutex_lock(&r->lock);
+	if (r->nidle > 0)
+		s = r->idle[--r->nidle];
 	until = r->down_until_ms;
 	pthread_mutex_unlock(&r->lock);
-	if (router_mono_ms() < until)
-		return NULL;
+	if (s != NULL || router_mono_ms() < until)
+		return s;
 	if (store_sync_open(c, c->route_budget_ms, &s, err, sizeof(err)) < 0) {
 		router_mark(r, 0, err, 0);
 		return NULL;
 	}
-	pthread_setspecific(r->conn_key, s);
 	return s;
 }
 
-/* Drops the calling thread's connection after an error. */
-static void router_conn_drop(struct router *r, const char *why)
+/* Returns a healthy connection to the pool. */
+static void router_conn_put(struct router *r, struct store_sync *s)
 {
-	struct store_sync *s = pthread_getspecific(r->conn_key);
-	char msg[300];
-
-	snprintf(msg, sizeof(msg), "%s", why);
-	pthread_setspecific(r->conn_key, NULL);
+	pthread_mutex_lock(&r->lock);
+	if (r->nidle < ROUTER_POOL_MAX) {
+		r->idle[r->nidle++] = s;
+		s = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
 	store_sync_close(s);
-	router_mark(r, 0, msg, 0);
 }
 
-void router_thread_done(struct router *r)
+/* Closes every pooled connection (reload, shutdown). */
+static void router_pool_flush(struct router *r)
 {
-	struct store_sync *s = pthread_getspecific(r->conn_key);
+	struct store_sync *idle[ROUTER_POOL_MAX];
+	size_t n;
 
-	pthread_setspecific(r->conn_key, NULL);
-	store_sync_close(s);
+	pthread_mutex_lock(&r->lock);
+	n = r->nidle;
+	memcpy(idle, r->idle, n * sizeof(idle[0]));
+	r->nidle = 0;
+	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < n; i++)
+		store_sync_close(idle[i]);
 }
 
 struct refresh_ctx {
@@ -211,8 +219,7 @@ struct router *router_new(struct config *c)
 	r->cfg = config_ref(c);
 	r->redis_up = 1;
 	r->st.redis_up = 1;
-	if (pthread_key_create(&r->conn_key, router_conn_free) != 0 ||
-	    pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
+	if (pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
 		config_unref(r->cfg);
 		free(r);
 		return NULL;
@@ -228,7 +235,7 @@ void router_free(struct router *r)
 	r->stop = 1;
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->refresher, NULL);
-	router_thread_done(r);
+	router_pool_flush(r);
 	config_unref(r->cfg);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -242,6 +249,7 @@ void router_set_config(struct router *r, struct config *c)
 	memset(r->local_k, 0, sizeof(r->local_k));
 	memset(r->outstanding, 0, sizeof(r->outstanding));
 	pthread_mutex_unlock(&r->lock);
+	router_pool_flush(r); /* the Redis address may have changed */
 }
 
 struct config *router_config(struct router *r)
@@ -266,36 +274,40 @@ static long router_pick_redis(struct router *r, struct config *c,
 			      const struct route_plan *plan,
 			      const struct route_msg *m, long long day)
 {
-	struct store_sync *s = router_conn(r, c);
+	struct store_sync *s = router_conn_get(r, c);
 	struct route_call *call;
+	unsigned long long errors;
 	long long res[2];
 	int n;
 
 	if (s == NULL)
 		return -2;
 	call = malloc(sizeof(*call));
-	if (call == NULL)
+	if (call == NULL) {
+		router_conn_put(r, s);
 		return -2;
-	if (route_call_build(c, plan, m, day, router_now_ms(), call) < 0) {
-		free(call);
-		log_panic("route: script arguments do not fit");
 	}
+	if (route_call_build(c, plan, m, day, router_now_ms(), call) < 0)
+		log_panic("route: script arguments do not fit");
 	n = store_sync_eval(s, ROUTE_LUA, (int)(1 + 3 * plan->n), call->argc,
 			    call->argv, call->lens, res, 2);
 	free(call);
-	if (n == -STORE_EDOWN) {
-		router_conn_drop(r, store_sync_error(s));
-		return -2;
+	if (n == 2 && res[0] >= 0 && res[0] <= (long long)plan->n) {
+		router_conn_put(r, s);
+		return (long)res[0] - 1;
 	}
-	if (n != 2 || res[0] < 0 || res[0] > (long long)plan->n) {
-		static unsigned long long logged;
-		if (logged++ % 1000 == 0)
-			log_warn("route: unexpected reply from the route "
-				 "script: %s",
-				 n < 0 ? store_sync_error(s) : "bad shape");
-		return -2;
-	}
-	return (long)res[0] - 1;
+	/* A timeout or a broken reply: this connection is not reused; the
+	 * message is routed locally.  Redis is marked down only when a
+	 * connect fails (or by the refresher), not for one slow call. */
+	pthread_mutex_lock(&r->lock);
+	errors = ++r->call_errors;
+	pthread_mutex_unlock(&r->lock);
+	if (errors % 1000 == 1)
+		log_warn("route: Redis call failed (%llu so far), routing this "
+			 "message locally: %s",
+			 errors, n < 0 ? store_sync_error(s) : "bad reply shape");
+	store_sync_close(s);
+	return -2;
 }
 
 /* Picks in plan from the local state. */

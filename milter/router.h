@@ -1,6 +1,6 @@
 /*
  * router: postlb-milter's routing service, shared by all libmilter
- * threads.  It owns the running config, one Redis connection per thread,
+ * threads.  It owns the running config, a small pool of Redis connections,
  * the last known member states (refreshed by a background thread) and the
  * local rotation used while Redis cannot answer within the budget.
  * Thread-safe.
@@ -38,7 +38,5 @@ struct config *router_config(struct router *r);
 void router_route(struct router *r, struct config *c,
 		  const struct route_msg *m, struct router_result *out);
 void router_get_stats(struct router *r, struct router_stats *out);
-/* Frees the calling thread's Redis connection (thread exit). */
-void router_thread_done(struct router *r);
 
 #endif
