@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "c:")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:")) != -1) {
 		if (opt != 'c')
 			usage();
 		path = optarg;

@@ -162,6 +162,20 @@ assert_eq 45 "$((d4 - c4))" "45 transactional messages went to the transactional
 assert_eq "$c1 $c2 $c3" "$d1 $d2 $d3" "the bulk members got none of them"
 assert_eq 0 "$(count_re '^X-Postlb-Route' "$T/sink-s4/dump")" "no route header reached sink s4"
 
+# --- 2b. postlbctl explains a decision and lists pools ---
+out=$("$CTL" -c "$T/postlb.conf" explain -s receipts@shop.example -r buyer@dest.example)
+assert_match "rule 'tx-sender' .*matched on: sender_domain" "$out" "explain names the matching rule"
+assert_match "next pick: m4" "$out" "explain names the member of the transactional pool"
+assert_match "header: X-Postlb-Route: m4 \\[127\\.0\\.0\\.1\\]:$SINK4" "$out" "explain shows the route header"
+printf 'From: a@b\nX-Mail-Class: Transactional\n\nbody\n' >"$T/msg.eml"
+assert_match "rule 'tx-header'" "$("$CTL" -c "$T/postlb.conf" explain -s x@other.example -m "$T/msg.eml")" \
+	"explain reads the headers of a message file"
+out=$("$CTL" -c "$T/postlb.conf" explain -s news@bulk.example -r user@dest.example)
+assert_match "no rule matched: default pool" "$out" "explain: bulk mail takes the default pool"
+assert_match "next pick: m[123]" "$out" "explain picks a bulk member"
+assert_match "bulk \\(default\\): algorithm weighted" "$("$CTL" -c "$T/postlb.conf" pools)" \
+	"postlbctl pools shows the default pool and its algorithm"
+
 # --- 3. a client-supplied route header routes nothing ---
 timeout 30 swaks -s 127.0.0.1 -p "$SMTP_PORT" -f news@bulk.example -t user@dest.example \
 	--header "X-Postlb-Route: m4 [127.0.0.1]:$SINK4" --body spoof >/dev/null 2>&1
