@@ -20,8 +20,12 @@ echo "== build (sanitizers, -Werror) and make check"
 rm -rf build-test && mkdir build-test && cd build-test
 ../configure --enable-werror --enable-sanitizers >/dev/null
 make -j"$jobs" >/dev/null
-if ! make -j1 check; then
-	fail=1
+make -j1 check >check.out 2>&1 || fail=1
+cat check.out
+# The plain summary line: tests that passed and failed (ERROR counts as failed).
+awk '/^# (PASS|FAIL|ERROR|XPASS):/ { n[$2] = $3 }
+	END { printf "check: %d passed, %d failed\n", n["PASS:"], n["FAIL:"] + n["ERROR:"] + n["XPASS:"] }' check.out
+if [ "$fail" -ne 0 ]; then
 	for f in $(find tests -name '*.log' ! -name 'test-suite.log'); do
 		grep -q '^FAIL' "${f%.log}.trs" 2>/dev/null || continue
 		echo "---- $f"; tail -n 60 "$f"
