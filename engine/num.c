@@ -68,6 +68,25 @@ int num_parse_duration_ms(const char *s, long long *out_ms)
 	return -NUM_EINVAL;
 }
 
+size_t num_format_ll(char *out, long long v)
+{
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+	char tmp[20];
+	size_t n = 0, o = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[o++] = '-';
+	while (n > 0)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
+	return o;
+}
+
 void num_format_duration(long long ms, char *out, size_t outsz)
 {
 	if (ms % 86400000 == 0)

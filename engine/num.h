@@ -24,6 +24,12 @@ int num_parse_ll(const char *s, size_t len, long long min, long long max,
  */
 int num_parse_duration_ms(const char *s, long long *out_ms);
 
+/*
+ * Writes v in decimal to out (room for 21 bytes), NUL-terminated, and
+ * returns its length: the hot paths' replacement for snprintf("%lld").
+ */
+size_t num_format_ll(char *out, long long v);
+
 /* Formats a duration in ms as the shortest exact "1d", "90s", "250ms". */
 void num_format_duration(long long ms, char *out, size_t outsz);
 

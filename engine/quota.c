@@ -32,8 +32,8 @@ const char QUOTA_LUA[] =
     "  local limit = tonumber(ARGV[3*i-2])\n"
     "  local win = tonumber(ARGV[3*i-1])\n"
     "  local cost = tonumber(ARGV[3*i])\n"
-    "  local o = redis.call('GET', KEYS[3*i-1])\n"
-    "  if not o then o = redis.call('GET', KEYS[3*i]) end\n"
+    "  local v = redis.call('MGET', KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i])\n"
+    "  local o = v[2] or v[3]\n"
     "  if o then\n"
     "    if o == 'unlimited' then limit = -1 else\n"
     "      local l, w = string.match(o, '^(%d+) (%d+)$')\n"
@@ -43,7 +43,7 @@ const char QUOTA_LUA[] =
     "  if limit == 0 then return {0, i, win * 1000, 0, win} end\n"
     "  if limit > 0 then\n"
     "    local wus = win * 1000\n"
-    "    local tat = tonumber(redis.call('GET', KEYS[3*i-2]) or '0') or 0\n"
+    "    local tat = tonumber(v[1] or '0') or 0\n"
     "    if tat < now then tat = now end\n"
     "    local step = cost * (wus / limit)\n"
     "    local nt = tat + step\n"
@@ -116,18 +116,31 @@ int quota_override_parse(const char *s, long long *limit, long long *window_ms)
 	return 0;
 }
 
+/* Writes a + b + c + ":" + d into out (QUOTA_KEY_MAX); -1 if too long. */
+static int quota_key(char *out, const char *a, const char *b, const char *c,
+		     const char *d)
+{
+	const char *parts[] = {a, b, c, ":", d};
+	size_t o = 0;
+
+	for (size_t i = 0; i < 5; i++) {
+		size_t n = strlen(parts[i]);
+		if (o + n >= QUOTA_KEY_MAX)
+			return -1;
+		memcpy(out + o, parts[i], n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 int quota_keys(const char *prefix, const char *quota, const char *subject,
 	       char state[QUOTA_KEY_MAX], char ovr[QUOTA_KEY_MAX],
 	       char ovr_all[QUOTA_KEY_MAX])
 {
-	int a = snprintf(state, QUOTA_KEY_MAX, "%sq:%s:%s", prefix, quota,
-			 subject);
-	int b = snprintf(ovr, QUOTA_KEY_MAX, "%so:%s:%s", prefix, quota,
-			 subject);
-	int c = snprintf(ovr_all, QUOTA_KEY_MAX, "%so:%s:*", prefix, quota);
-
-	if (a < 0 || b < 0 || c < 0 || a >= QUOTA_KEY_MAX ||
-	    b >= QUOTA_KEY_MAX || c >= QUOTA_KEY_MAX)
+	if (quota_key(state, prefix, "q:", quota, subject) < 0 ||
+	    quota_key(ovr, prefix, "o:", quota, subject) < 0 ||
+	    quota_key(ovr_all, prefix, "o:", quota, "*") < 0)
 		return -1;
 	return 0;
 }

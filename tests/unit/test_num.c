@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -243,6 +244,25 @@ static void test_format_duration_small(void **state)
 	assert_int_equal(out[1], '5');
 }
 
+/* num_format_ll agrees with printf("%lld") and round-trips. */
+static void test_format_ll(void **state)
+{
+	static const long long cases[] = {0,	   1,	     -1,       9,
+					  10,	   -10,	     123456789,
+					  LLONG_MAX, LLONG_MIN, LLONG_MIN + 1};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char got[32], want[32];
+		long long back = 0;
+		size_t n = num_format_ll(got, cases[i]);
+		snprintf(want, sizeof(want), "%lld", cases[i]);
+		assert_string_equal(got, want);
+		assert_int_equal(n, strlen(want));
+		assert_int_equal(num_parse_ll(got, n, LLONG_MIN, LLONG_MAX, &back), 0);
+		assert_true(back == cases[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +271,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_duration),
 	    cmocka_unit_test(test_format_duration),
 	    cmocka_unit_test(test_format_duration_small),
+	    cmocka_unit_test(test_format_ll),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
