@@ -269,35 +269,63 @@ static sfsistat cb_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* Asks only for what the rules need; no replies where Postfix allows. */
+/*
+ * The SMFIP_NO* flags for the events config c does not need.  Recipients
+ * are always wanted: suspensions are per destination domain.
+ */
+static unsigned long events_unneeded(const struct config *c)
+{
+	unsigned long no = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+			   SMFIP_NOEOH | SMFIP_NOCONNECT | SMFIP_NOMAIL |
+			   SMFIP_NOHDRS | SMFIP_NOBODY;
+
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct cfg_rule *r = &c->rules[i];
+		if (r->has[SUBJ_CLIENT_IP])
+			no &= ~SMFIP_NOCONNECT;
+		if (r->has[SUBJ_SASL_USER] || r->has[SUBJ_SENDER] ||
+		    r->has[SUBJ_SENDER_DOMAIN])
+			no &= ~SMFIP_NOMAIL;
+		if (r->header != NULL)
+			no &= ~SMFIP_NOHDRS;
+		if (r->size_min >= 0 || r->size_max >= 0)
+			no &= ~SMFIP_NOBODY;
+	}
+	for (size_t i = 0; i < c->npools; i++)
+		if (c->pools[i].algo == ALGO_HASH &&
+		    c->pools[i].hash_key != HK_RCPT_DOMAIN)
+			no &= ~SMFIP_NOMAIL;
+	return no;
+}
+
+/*
+ * Asks only for the events and macros the config needs, and no replies
+ * where Postfix allows: every packet saved is a wakeup saved, per message.
+ * Once a milter names macro lists, Postfix sends no macros for the stages
+ * it leaves out.
+ */
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3,
 			     unsigned long *pf0, unsigned long *pf1,
 			     unsigned long *pf2, unsigned long *pf3)
 {
 	struct mctx *x = mctx_get(ctx);
-	const struct config *c;
-	unsigned long want = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-			     SMFIP_NOEOH | SMFIP_NR_CONN | SMFIP_NR_MAIL |
-			     SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY;
-	int hdrs = 0;
+	const unsigned long nr = SMFIP_NR_CONN | SMFIP_NR_MAIL |
+				 SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY;
 
 	(void)f2;
 	(void)f3;
 	if (x == NULL)
 		return SMFIS_REJECT; /* libmilter: refuse the connection */
-	c = x->cfg;
-	for (size_t i = 0; i < c->nrules; i++)
-		hdrs |= c->rules[i].header != NULL;
-	if (!hdrs)
-		want |= SMFIP_NOHDRS;
-	if (!size_wanted(c))
-		want |= SMFIP_NOBODY;
-	*pf0 = SMFIF_ADDHDRS & f0;
-	*pf1 = want & f1;
-	x->nr = *pf1 & (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-			SMFIP_NR_HDR | SMFIP_NR_BODY);
+	*pf0 = (SMFIF_ADDHDRS | SMFIF_SETSYMLIST) & f0;
+	*pf1 = (events_unneeded(x->cfg) | nr) & f1;
 	*pf2 = *pf3 = 0;
+	x->nr = *pf1 & nr;
+	if ((*pf0 & SMFIF_SETSYMLIST) &&
+	    (smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen}") != MI_SUCCESS ||
+	     smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS))
+		log_warn("milter: smfi_setsymlist failed; Postfix sends its "
+			 "default macros");
 	return SMFIS_CONTINUE;
 }
 
@@ -306,7 +334,7 @@ struct smfiDesc *milter_desc(struct router *r)
 	static struct smfiDesc desc = {
 	    .xxfi_name = "postlb",
 	    .xxfi_version = SMFI_VERSION,
-	    .xxfi_flags = SMFIF_ADDHDRS,
+	    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_SETSYMLIST,
 	    .xxfi_connect = cb_connect,
 	    .xxfi_envfrom = cb_envfrom,
 	    .xxfi_envrcpt = cb_envrcpt,
