@@ -80,14 +80,36 @@ static void conn_free(struct conn *c)
 }
 
 /* Writes one answer for the request in flight. */
+/*
+ * Writes one answer.  With nothing queued before it, it goes straight to
+ * the socket: the answer leaves now, not after the rest of this loop
+ * iteration, and the write event is not armed and disarmed per answer.
+ * Whatever the socket does not take is queued on the bufferevent.
+ */
 static void conn_answer(struct conn *c, const char *action)
 {
+	struct evbuffer *out = bufferevent_get_output(c->bev);
 	char buf[1100];
+	ssize_t w = 0;
 	int n = pp_format_reply(buf, sizeof(buf), action);
 
 	if (n < 0)
 		n = pp_format_reply(buf, sizeof(buf), "DUNNO");
-	bufferevent_write(c->bev, buf, (size_t)n);
+	if (evbuffer_get_length(out) == 0) {
+		w = send(bufferevent_getfd(c->bev), buf, (size_t)n,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0)
+			w = 0; /* EAGAIN or an error the bufferevent will see */
+	}
+	if (w < n)
+		bufferevent_write(c->bev, buf + w, (size_t)(n - w));
+}
+
+/* 1 when a closing connection has nothing left to send. */
+static int conn_flushed(struct conn *c)
+{
+	return c->closing &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
 static void conn_read(struct bufferevent *bev, void *arg);
@@ -238,6 +260,8 @@ static void conn_read(struct bufferevent *bev, void *arg)
 			conn_request(c, &req);
 	}
 	c->in_read = 0;
+	if (conn_flushed(c))
+		conn_free(c); /* answered directly: no write event will come */
 }
 
 static void conn_write(struct bufferevent *bev, void *arg)
@@ -245,7 +269,7 @@ static void conn_write(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (conn_flushed(c))
 		conn_free(c);
 }
 
