@@ -22,7 +22,7 @@
  * A candidate is usable when its state is absent or "ready", no domain of
  * the message suspends it and its count is under the cap.  Returns
  * {candidate number or 0, counter}.  The pick is counted in today's count
- * and, with a queue id, in the outstanding set.
+ * and, in a least_outstanding pool with a queue id, in the outstanding set.
  */
 const char ROUTE_LUA[] =
     "#!lua\n"
@@ -70,9 +70,10 @@ const char ROUTE_LUA[] =
     "  end\n"
     "end\n"
     "if pick > 0 then\n"
-    "  redis.call('INCR', KEYS[3*pick])\n"
-    "  redis.call('EXPIRE', KEYS[3*pick], 172800)\n"
-    "  if qid ~= '' then\n"
+    "  if redis.call('INCR', KEYS[3*pick]) == 1 then\n"
+    "    redis.call('EXPIRE', KEYS[3*pick], 172800)\n"
+    "  end\n"
+    "  if mode == 'least' and qid ~= '' then\n"
     "    redis.call('ZADD', KEYS[3*pick + 1], now, qid)\n"
     "    redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)\n"
     "  end\n"

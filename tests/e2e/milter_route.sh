@@ -84,11 +84,15 @@ pools = {
   bulk = { members = ["m1", "m2", "m3"]; algorithm = "weighted"; };
   transactional = { members = ["m4"]; algorithm = "round_robin"; };
   warm = { members = ["m5", "m4"]; algorithm = "round_robin"; };
+  lc = { members = ["m2", "m3"]; algorithm = "least_outstanding"; };
+  hashed = { members = ["m1", "m2", "m3"]; algorithm = "hash"; hash_key = "sender_domain"; };
 };
 rules = (
   { name = "tx-sender"; sender_domain = ["shop.example"]; pool = "transactional"; },
   { name = "tx-header"; header = "X-Mail-Class"; match = "^transactional\$"; pool = "transactional"; },
-  { name = "warm"; sender_domain = ["warm.example"]; pool = "warm"; }
+  { name = "warm"; sender_domain = ["warm.example"]; pool = "warm"; },
+  { name = "lc"; sender_domain = ["lc.example"]; pool = "lc"; },
+  { name = "hashed"; sender_domain = [".hash.example"]; pool = "hashed"; }
 );
 routing = { default_pool = "bulk"; refresh = "200ms"; budget = "100ms"; };
 EOC
@@ -219,13 +223,32 @@ assert_eq 20 "$((k4 - j4))" "the pool's other member took the other 20"
 assert_match "m5 +ready +1 +10 +10/day" "$("$CTL" -c "$T/postlb.conf" members)" \
 	"postlbctl members shows m5's count and cap"
 
+# --- 4d. least outstanding and consistent hash pools ---
+timeout 60 smtp-source -m 20 -s 2 -f ops@lc.example -t user@dest.example \
+	"127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
+settle 3686
+read -r q1 q2 q3 q4 <<<"$(counts)"
+assert_eq "12 8" "$((q2 - k2)) $((q3 - k3))" \
+	"least outstanding per weight (3:2, nothing done yet): m2 took 12, m3 8"
+for d in a b; do
+	timeout 60 smtp-source -m 12 -s 3 -f "ops@$d.hash.example" -t user@dest.example \
+		"127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
+done
+settle 3710
+read -r u1 u2 u3 u4 <<<"$(counts)"
+per="$((u1 - q1)) $((u2 - q2)) $((u3 - q3))"
+assert_match "^(24 0 0|0 24 0|0 0 24|12 12 0|12 0 12|0 12 12)$" "$per" \
+	"hash on sender domain: each domain's 12 messages stayed on one member ($per)"
+assert_eq 24 "$(count_re 'rule=hashed pool=hashed member=m[123] algorithm=hash' "$T/milter-one.log")" \
+	"24 messages were routed by the hash pool"
+
 # --- 5. sendmail submissions are routed (non_smtpd_milters) ---
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	printf 'Subject: local %s\n\nbody\n' "$i" |
 		timeout 30 sendmail -C "$D" -f news@bulk.example user@dest.example
 done
-settle 3676
-assert_eq 3686 "$(count_re 'postfix-m[12345]/smtp.*status=sent' "$MAILLOG")" \
+settle 3720
+assert_eq 3730 "$(count_re 'postfix-m[12345]/smtp.*status=sent' "$MAILLOG")" \
 	"sendmail submissions left through member transports"
 
 # --- 6. two milters sharing one Redis keep one rotation ---
@@ -237,7 +260,7 @@ send_bulk 1000 "$SMTP_PORT2" 10 &
 p2=$!
 wait "$p1"
 wait "$p2"
-settle 5676
+settle 5720
 read -r h1 h2 h3 h4 <<<"$(counts)"
 assert_ge "$(count_re 'member=m' "$T/milter-two.log")" 1000 \
 	"the second milter routed the second listener's mail"
@@ -253,7 +276,7 @@ wait_for 10 _log_count_ge "$T/milter-one.log" 'reloaded' 1 || true
 assert_eq 1 "$(count_re 'reloaded' "$T/milter-one.log")" "SIGUSR1 reloaded the milter's config"
 timeout 30 swaks -s 127.0.0.1 -p "$SMTP_PORT" -f receipts@shop2.example -t b@dest.example \
 	--body reloaded >/dev/null 2>&1
-settle 5677
+settle 5721
 read -r l1 l2 l3 l4 <<<"$(counts)"
 assert_eq 1 "$((l4 - h4))" "the reloaded rule routes shop2.example to the transactional pool"
 echo 'rules = ( { pool = "nosuch"; sender = ["x"]; } );' >>"$T/postlb.conf"
@@ -272,7 +295,7 @@ sleep 1
 kill_redis
 wait "$p1"
 assert_eq 0 "$?" "smtp-source got no error while Redis was down"
-settle 6277
+settle 6321
 read -r i1 i2 i3 i4 <<<"$(counts)"
 assert_eq 600 "$((i1 + i2 + i3 - h1 - h2 - h3))" "all 600 messages were delivered by bulk members"
 assert_eq 0 "$(count_re 'reject:|milter-reject|4\.4\.3' "$MAILLOG")" "nothing was rejected or tempfailed"
