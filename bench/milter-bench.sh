@@ -86,6 +86,8 @@ for v in N ROUNDS SESSIONS SIZE; do
 done
 
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tests/e2e/postfix-instance.sh
+. "$SRC_DIR/tests/e2e/postfix-instance.sh"
 if [ $# -eq 1 ]; then
 	BUILD_DIR=$1
 elif [ -z "${BUILD_DIR:-}" ]; then
@@ -319,32 +321,7 @@ mkdir -p "$PF/queue" "$PF/data"
 "$CTL" -c "$CONF" postfix-config route "$T" >"$T/postlb_route.regexp" || die "postlbctl postfix-config route"
 "$CTL" -c "$CONF" postfix-config strip "$T" >"$T/postlb_strip.regexp" || die "postlbctl postfix-config strip"
 "$CTL" -c "$CONF" postfix-config main "$T" >"$T/main.postlb" || die "postlbctl postfix-config main"
-cat >"$T/main.base" <<EOF
-compatibility_level = 3.6
-queue_directory = $PF/queue
-data_directory = $PF/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = bench.postlb.example
-mydomain = postlb.example
-myorigin = \$myhostname
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-alias_database =
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:${SINK_PORT[s0]}
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-in_flow_delay = 0
-smtpd_error_sleep_time = 0
-biff = no
-maillog_file = $PF/maillog
-maillog_file_prefixes = /var, /dev/stdout, $T
-EOF
+postfix_main_cf "$PF" bench "${SINK_PORT[s0]}" "$T" >"$T/main.base"
 POL="check_policy_service { unix:$POLICY_SOCK, timeout=2s, default_action=DUNNO, try_limit=1 }"
 cat >"$T/main.trivial" <<EOF
 smtpd_milters = { unix:$RUN/trivial.sock, default_action=accept }
@@ -354,33 +331,7 @@ smtpd_recipient_restrictions = $POL, permit_mynetworks, reject_unauth_destinatio
 smtpd_end_of_data_restrictions = $POL
 EOF
 : >"$T/main.none"
-cat >"$PF/master.cf" <<EOF
-127.0.0.1:$SMTP_PORT inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-proxywrite unix - - n - 1 proxymap
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-local     unix  - n n - - local
-virtual   unix  - n n - - virtual
-lmtp      unix  - - n - - lmtp
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+postfix_master_cf "$SMTP_PORT" >"$PF/master.cf"
 "$CTL" -c "$CONF" postfix-config master "$T" >>"$PF/master.cf" || die "postlbctl postfix-config master"
 cp "$T/main.base" "$PF/main.cf"
 chown postfix "$PF/data"

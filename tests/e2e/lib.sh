@@ -21,6 +21,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
+# shellcheck source=postfix-instance.sh
+. "$top_srcdir/tests/e2e/postfix-instance.sh"
 POLICYD=$top_builddir/postlb-policyd
 POLCLIENT=$top_builddir/tests/tools/polclient
 E2E_NAME=$(basename "$0" .sh)
@@ -542,61 +544,12 @@ start_postfix() {
 	mkdir -p "$d/queue" "$d/data"
 	POSTFIX_DIR[$name]=$d
 	pol="check_policy_service { unix:$sock, timeout=2s, default_action=DUNNO, try_limit=1 }"
-	cat >"$d/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $d/queue
-data_directory = $d/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = e2e-$name.postlb.example
-mydomain = postlb.example
-myorigin = \$myhostname
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-alias_database =
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:$relay
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-in_flow_delay = 0
-smtpd_error_sleep_time = 0
-biff = no
-maillog_file = $d/maillog
-maillog_file_prefixes = /var, /dev/stdout, $T
-smtpd_recipient_restrictions = $pol, permit_mynetworks, reject_unauth_destination
-smtpd_end_of_data_restrictions = $pol
-EOF
-	cat >"$d/master.cf" <<EOF
-127.0.0.1:$port inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-proxywrite unix - - n - 1 proxymap
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-local     unix  - n n - - local
-virtual   unix  - n n - - virtual
-lmtp      unix  - - n - - lmtp
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+	{
+		postfix_main_cf "$d" "e2e-$name" "$relay" "$T"
+		echo "smtpd_recipient_restrictions = $pol, permit_mynetworks, reject_unauth_destination"
+		echo "smtpd_end_of_data_restrictions = $pol"
+	} >"$d/main.cf"
+	postfix_master_cf "$port" >"$d/master.cf"
 	chown postfix "$d/data"
 	timeout 60 postfix -c "$d" check >"$d/check.out" 2>&1 ||
 		{ cat "$d/check.out" >&2; die "postfix -c $d check failed"; }
