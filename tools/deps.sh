@@ -4,7 +4,7 @@
 # something is missing.  Needs root (or sudo).
 set -eu
 
-PKGS="build-essential autoconf automake pkg-config clang
+PKGS="build-essential autoconf automake pkg-config clang libclang-rt-14-dev
 libhiredis-dev libconfig-dev libevent-dev libmilter-dev libcmocka-dev libxxhash-dev
 postfix redis-server redis-tools swaks postfwd procps python3 iproute2"
 
