@@ -19,7 +19,7 @@ static void daemon_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [-f] [-n] [-v] [-c FILE]\n"
 		"  -c FILE  config file (default " CONFIG_DEFAULT_PATH ")\n"
-		"  -f       stay in the foreground, log to stderr\n"
+		"  -f       log to stderr (postlb-policyd: also stay in the foreground)\n"
 		"  -n       check the config and exit\n"
 		"  -v       verbose (debug) logging\n",
 		prog);

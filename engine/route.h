@@ -62,7 +62,7 @@ struct route_call {
 	int argc;
 	const char *argv[ROUTE_ARGS_MAX];
 	size_t lens[ROUTE_ARGS_MAX];
-	char buf[ROUTE_ARGS_MAX * 80 + CONFIG_CYCLE_MAX];
+	char buf[ROUTE_ARGS_MAX * 128 + CONFIG_CYCLE_MAX];
 };
 
 const char *route_state_name(enum mstate s);
