@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "config_cases.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define NAME "t.conf"
 
@@ -256,12 +258,6 @@ static void test_quota_defaults(void **state)
 	config_unref(c);
 }
 
-struct bad_case {
-	const char *what;
-	const char *text;
-	int line;
-	const char *phrase;
-};
 
 /* One quota group on line 2, with the given settings. */
 #define Q(body) "quotas = (\n  { " body " }\n);\n"
@@ -499,37 +495,17 @@ static const struct bad_case bad_cases[] = {
      "'sender' must hold strings only"},
 };
 
-/* Checks that err starts with "t.conf:LINE: " and holds phrase. */
+/* Checks that err starts with "NAME:LINE: " and holds phrase. */
 static void check_err(const char *what, const char *err, int line,
 		      const char *phrase)
 {
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), NAME ":%d: ", line);
-	if (strncmp(err, prefix, strlen(prefix)) != 0)
-		fail_msg("%s: \"%s\" does not start with \"%s\"", what, err,
-			 prefix);
-	if (strstr(err, phrase) == NULL)
-		fail_msg("%s: \"%s\" does not say \"%s\"", what, err, phrase);
+	check_err_named(NAME, what, err, line, phrase);
 }
 
 static void test_invalid(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NELEM(bad_cases); i++) {
-		const struct bad_case *t = &bad_cases[i];
-		static struct config sentinel_cfg;
-		struct config *sentinel = &sentinel_cfg, *c = sentinel;
-		char err[600] = "";
-		int rc =
-		    config_load_string(t->text, NAME, &c, err, sizeof(err));
-
-		if (rc != -1)
-			fail_msg("%s: accepted (rc %d)", t->what, rc);
-		if (c != sentinel)
-			fail_msg("%s: *out changed on error", t->what);
-		check_err(t->what, err, t->line, t->phrase);
-	}
+	check_bad_cases(NAME, bad_cases, NELEM(bad_cases));
 }
 
 /* Builds a config of n minimal quotas named q0, q1, ... */

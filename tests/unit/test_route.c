@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "config_cases.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define NAME "r.conf"
 #define DAY0 19732 /* 2024-01-10, e's warm-up start */
@@ -856,12 +858,6 @@ static void test_call_prefix(void **state)
 
 /* ---- invalid routing configs ---- */
 
-struct bad_case {
-	const char *what;
-	const char *text;
-	int line;
-	const char *phrase;
-};
 
 /* Members a (weight 1) and b (weight 2) on lines 2 and 3. */
 #define MEMBERS                                                        \
@@ -1047,36 +1043,10 @@ static const struct bad_case bad_cases[] = {
      3, "'socket_mode' must be octal"},
 };
 
-/* Checks that err starts with "r.conf:LINE: " and holds phrase. */
-static void check_err(const char *what, const char *err, int line,
-		      const char *phrase)
-{
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), NAME ":%d: ", line);
-	if (strncmp(err, prefix, strlen(prefix)) != 0)
-		fail_msg("%s: \"%s\" does not start with \"%s\"", what, err,
-			 prefix);
-	if (strstr(err, phrase) == NULL)
-		fail_msg("%s: \"%s\" does not say \"%s\"", what, err, phrase);
-}
-
 static void test_invalid(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NELEM(bad_cases); i++) {
-		const struct bad_case *t = &bad_cases[i];
-		static struct config sentinel_cfg;
-		struct config *sentinel = &sentinel_cfg, *c = sentinel;
-		char err[600] = "";
-		int rc =
-		    config_load_string(t->text, NAME, &c, err, sizeof(err));
-		if (rc != -1)
-			fail_msg("%s: accepted (rc %d)", t->what, rc);
-		if (c != sentinel)
-			fail_msg("%s: *out changed on error", t->what);
-		check_err(t->what, err, t->line, t->phrase);
-	}
+	check_bad_cases(NAME, bad_cases, NELEM(bad_cases));
 }
 
 /* Valid edges next to the invalid ones. */
