@@ -1,6 +1,6 @@
 /*
- * config_cases: the table-driven check of invalid configs shared by
- * test_config and test_route.  Each case is a config text that must be
+ * config_cases: config helpers shared by the unit tests — loading a config
+ * that must be valid, and the table-driven check of invalid configs.  Each case is a config text that must be
  * refused with an error starting "NAME:LINE: " and holding a phrase, and
  * must leave the output pointer untouched.  Include after cmocka.h and
  * config.h; defines static functions only.
@@ -18,8 +18,22 @@ struct bad_case {
 	const char *phrase;
 };
 
+/* Loads text (named name in errors), which must be valid; fails otherwise. */
+__attribute__((unused)) static struct config *
+load_valid(const char *name, const char *text)
+{
+	struct config *c = NULL;
+	char err[600] = "";
+
+	if (config_load_string(text, name, &c, err, sizeof(err)) != 0)
+		fail_msg("valid config rejected: %s", err);
+	assert_non_null(c);
+	return c;
+}
+
 /* Checks that err starts with "name:LINE: " and holds phrase. */
-static void check_err_named(const char *name, const char *what,
+__attribute__((unused)) static void
+check_err_named(const char *name, const char *what,
 			    const char *err, int line, const char *phrase)
 {
 	char prefix[64];
@@ -33,7 +47,8 @@ static void check_err_named(const char *name, const char *what,
 }
 
 /* Loads every case under name and checks it is refused as described. */
-static void check_bad_cases(const char *name, const struct bad_case *cases,
+__attribute__((unused)) static void
+check_bad_cases(const char *name, const struct bad_case *cases,
 			    size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "config_cases.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #define NOW 1700000000000000LL /* a realistic clock, in us */
@@ -425,12 +427,7 @@ static const char plan_conf[] =
 
 static struct config *load(const char *text)
 {
-	struct config *c = NULL;
-	char err[600] = "";
-
-	if (config_load_string(text, "plan.conf", &c, err, sizeof(err)) != 0)
-		fail_msg("config rejected: %s", err);
-	return c;
+	return load_valid("plan.conf", text);
 }
 
 static int setup_plan(void **state)

@@ -100,13 +100,7 @@ static const char route_conf[] =
 
 static struct config *load_ok(const char *text)
 {
-	struct config *c = NULL;
-	char err[600] = "";
-
-	if (config_load_string(text, NAME, &c, err, sizeof(err)) != 0)
-		fail_msg("valid config rejected: %s", err);
-	assert_non_null(c);
-	return c;
+	return load_valid(NAME, text);
 }
 
 static int pool_of(const struct config *c, const char *name)
