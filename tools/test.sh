@@ -27,7 +27,7 @@ awk '/^# (PASS|FAIL|ERROR|XPASS):/ { n[$2] = $3 }
 	END { printf "check: %d passed, %d failed\n", n["PASS:"], n["FAIL:"] + n["ERROR:"] + n["XPASS:"] }' check.out
 if [ "$fail" -ne 0 ]; then
 	for f in $(find tests -name '*.log' ! -name 'test-suite.log'); do
-		grep -q '^FAIL' "${f%.log}.trs" 2>/dev/null || continue
+		grep -Eq '^:test-result: (FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
 		echo "---- $f"; tail -n 60 "$f"
 	done
 fi
