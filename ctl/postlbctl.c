@@ -32,7 +32,7 @@ static void usage(void)
 		"  unset QUOTA SUBJECT             remove a live override\n"
 		"  usage QUOTA SUBJECT             used, limit, refill times\n"
 		"  reset QUOTA SUBJECT             forget SUBJECT's usage\n"
-		"  script                          print the quota script\n"
+		"  script [quota|route]            print a Lua script Redis runs\n"
 		"routing:\n"
 		"  pools                           pools, algorithms, members\n"
 		"  members                         state, weight, today's count\n"
@@ -282,8 +282,12 @@ int main(int argc, char **argv)
 	if (argc < 1)
 		usage();
 	cmd = argv[0];
-	if (strcmp(cmd, "script") == 0) {
-		fputs(QUOTA_LUA, stdout);
+	if (strcmp(cmd, "script") == 0 && argc <= 2) {
+		const char *which = argc == 2 ? argv[1] : "quota";
+		if (strcmp(which, "quota") != 0 && strcmp(which, "route") != 0)
+			usage(); /* exits */
+		fputs(strcmp(which, "route") == 0 ? ROUTE_LUA : QUOTA_LUA,
+		      stdout);
 		return 0;
 	}
 	log_init("postlbctl", 1);

@@ -623,6 +623,8 @@ static struct config *cfg_defaults(const char *name)
 	c->route_budget_ms = 50;
 	c->outstanding_ttl_ms = 600000;
 	c->state_refresh_ms = 1000;
+	c->route_reserve = 32;
+	c->route_reserve_ms = 200;
 	c->milter_listen = cfg_strdup("unix:/var/spool/postfix/postlb/milter");
 	c->milter_socket_mode = 0660;
 	return c;

@@ -19,6 +19,7 @@
 #define CONFIG_QUOTAS_MAX 64
 #define CONFIG_MEMBERS_MAX 64  /* per config, and so per pool */
 #define CONFIG_CYCLE_MAX 1000  /* sum of a pool's weights (after gcd) */
+#define CONFIG_RESERVE_MAX 256 /* picks reserved by one Redis call at most */
 
 enum subj {
 	SUBJ_SASL_USER,
@@ -139,6 +140,8 @@ struct config {
 	long long route_budget_ms;
 	long long outstanding_ttl_ms;
 	long long state_refresh_ms;
+	long long route_reserve;	 /* picks reserved per call at most */
+	long long route_reserve_ms;	 /* a reservation's lifetime */
 	char *milter_listen;	 /* "unix:/path" or "inet:port@host" */
 	unsigned milter_socket_mode;
 	char *milter_user, *milter_group;

@@ -442,7 +442,8 @@ static int route_routing(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"default_pool", "no_member",
 					   "budget", "outstanding_ttl",
-					   "refresh", NULL};
+					   "refresh", "reserve",
+					   "reserve_time", NULL};
 	const config_setting_t *g = config_lookup(cf, "routing");
 	char *dp = NULL, *nm = NULL;
 	int rc = -1;
@@ -461,7 +462,10 @@ static int route_routing(struct cfg_ctx *x, config_t *cf, struct config *c)
 	    cfg_duration(x, g, "budget", 1, &c->route_budget_ms) < 0 ||
 	    cfg_duration(x, g, "outstanding_ttl", 1000,
 			 &c->outstanding_ttl_ms) < 0 ||
-	    cfg_duration(x, g, "refresh", 100, &c->state_refresh_ms) < 0)
+	    cfg_duration(x, g, "refresh", 100, &c->state_refresh_ms) < 0 ||
+	    cfg_int(x, g, "reserve", 1, CONFIG_RESERVE_MAX, &c->route_reserve) <
+		0 ||
+	    cfg_duration(x, g, "reserve_time", 1, &c->route_reserve_ms) < 0)
 		goto out;
 	if (dp == NULL || (c->default_pool = config_pool_index(c, dp)) < 0) {
 		cfg_fail(x, g, "routing: %s default_pool '%s'",
@@ -476,6 +480,10 @@ static int route_routing(struct cfg_ctx *x, config_t *cf, struct config *c)
 		goto out;
 	}
 	c->no_member_tempfail = nm != NULL && strcmp(nm, "tempfail") == 0;
+	if (c->route_reserve_ms > 10000) {
+		cfg_fail(x, g, "routing: reserve_time must be at most 10s");
+		goto out;
+	}
 	if (c->route_budget_ms > 5000) {
 		cfg_fail(x, g, "routing: budget must be at most 5s");
 		goto out;

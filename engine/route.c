@@ -18,11 +18,17 @@
  * ms), its warm-up count for today and its outstanding set.  ARGV: mode
  * ("seq", "order", "least"), cycle (one byte per slot: candidate number),
  * now in ms, outstanding ttl in ms, queue id, the number of domains, the
- * domains, then per candidate its weight and today's cap (-1: none).
+ * domains, then per candidate its weight and today's cap (-1: none), and
+ * last the number of picks P.
  * A candidate is usable when its state is absent or "ready", no domain of
- * the message suspends it and its count is under the cap.  Returns
- * {candidate number or 0, counter}.  The pick is counted in today's count
- * and, in a least_outstanding pool with a queue id, in the outstanding set.
+ * the message suspends it and its count is under the cap.  P > 1 (a
+ * reservation, "seq" only, no domains): the next P slots of the shared
+ * counter are picked at once, caps counted pick by pick, and a pick of a
+ * member suspended for any domain is returned negated (the caller routes
+ * such a message with its own call).  Returns {counter before the picks,
+ * pick 1, ..., pick P}, a pick being a candidate number or 0 (none).
+ * Picks are counted in today's counts and, in a least_outstanding pool
+ * with a queue id, in the outstanding set.
  */
 const char ROUTE_LUA[] =
     "#!lua\n"
@@ -30,55 +36,84 @@ const char ROUTE_LUA[] =
     "local now, ttl, qid = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]\n"
     "local nd = tonumber(ARGV[6])\n"
     "local base = 6 + nd\n"
+    "local np = tonumber(ARGV[#ARGV])\n"
     "local n = (#KEYS - 1) / 3\n"
     "local fields = {'state'}\n"
     "for d = 1, nd do fields[d + 1] = 's:' .. ARGV[6 + d] end\n"
-    "local ok = {}\n"
+    "local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}\n"
     "for i = 1, n do\n"
-    "  local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))\n"
-    "  local good = (not v[1]) or v[1] == 'ready'\n"
-    "  for d = 2, #v do\n"
-    "    if v[d] and (tonumber(v[d]) or 0) > now then good = false end\n"
-    "  end\n"
-    "  local cap = tonumber(ARGV[base + 2*i])\n"
-    "  if good and cap >= 0 then\n"
-    "    if tonumber(redis.call('GET', KEYS[3*i]) or '0') >= cap then\n"
-    "      good = false\n"
+    "  local good = true\n"
+    "  if np > 1 then\n"
+    "    local h = redis.call('HGETALL', KEYS[3*i - 1])\n"
+    "    for j = 1, #h, 2 do\n"
+    "      if h[j] == 'state' then\n"
+    "        if h[j + 1] ~= 'ready' then good = false end\n"
+    "      elseif string.sub(h[j], 1, 2) == 's:' and\n"
+    "          (tonumber(h[j + 1]) or 0) > now then\n"
+    "        susp[i] = true\n"
+    "      end\n"
     "    end\n"
+    "  else\n"
+    "    local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))\n"
+    "    good = (not v[1]) or v[1] == 'ready'\n"
+    "    for d = 2, #v do\n"
+    "      if v[d] and (tonumber(v[d]) or 0) > now then good = false end\n"
+    "    end\n"
+    "  end\n"
+    "  cap[i] = tonumber(ARGV[base + 2*i])\n"
+    "  cnt[i] = 0\n"
+    "  used[i] = 0\n"
+    "  if good and cap[i] >= 0 then\n"
+    "    cnt[i] = tonumber(redis.call('GET', KEYS[3*i]) or '0')\n"
+    "    if cnt[i] >= cap[i] then good = false end\n"
     "  end\n"
     "  ok[i] = good\n"
     "end\n"
     "local k = 0\n"
-    "if mode ~= 'order' then k = redis.call('INCR', KEYS[1]) end\n"
-    "local pick = 0\n"
-    "if mode == 'least' then\n"
-    "  local best\n"
-    "  for j = 0, n - 1 do\n"
-    "    local i = ((k + j) % n) + 1\n"
-    "    if ok[i] then\n"
-    "      redis.call('ZREMRANGEBYSCORE', KEYS[3*i + 1], '-inf', now - ttl)\n"
-    "      local s = (redis.call('ZCARD', KEYS[3*i + 1]) + 1) /\n"
-    "        tonumber(ARGV[base + 2*i - 1])\n"
-    "      if best == nil or s < best then best = s; pick = i end\n"
+    "if mode ~= 'order' then k = redis.call('INCRBY', KEYS[1], np) - np end\n"
+    "local out = {k}\n"
+    "for t = 1, np do\n"
+    "  local kt, pick = k + t, 0\n"
+    "  if mode == 'order' then kt = 0 end\n"
+    "  if mode == 'least' then\n"
+    "    local best\n"
+    "    for j = 0, n - 1 do\n"
+    "      local i = ((kt + j) % n) + 1\n"
+    "      if ok[i] then\n"
+    "        redis.call('ZREMRANGEBYSCORE', KEYS[3*i + 1], '-inf', now - ttl)\n"
+    "        local s = (redis.call('ZCARD', KEYS[3*i + 1]) + 1) /\n"
+    "          tonumber(ARGV[base + 2*i - 1])\n"
+    "        if best == nil or s < best then best = s; pick = i end\n"
+    "      end\n"
+    "    end\n"
+    "  else\n"
+    "    local len = #cycle\n"
+    "    for j = 0, len - 1 do\n"
+    "      local i = string.byte(cycle, ((kt + j) % len) + 1)\n"
+    "      if ok[i] then pick = i; break end\n"
     "    end\n"
     "  end\n"
-    "else\n"
-    "  local len = #cycle\n"
-    "  for j = 0, len - 1 do\n"
-    "    local i = string.byte(cycle, ((k + j) % len) + 1)\n"
-    "    if ok[i] then pick = i; break end\n"
+    "  if pick > 0 then\n"
+    "    used[pick] = used[pick] + 1\n"
+    "    if cap[pick] >= 0 then\n"
+    "      cnt[pick] = cnt[pick] + 1\n"
+    "      if cnt[pick] >= cap[pick] then ok[pick] = false end\n"
+    "    end\n"
+    "    if mode == 'least' and qid ~= '' then\n"
+    "      redis.call('ZADD', KEYS[3*pick + 1], now, qid)\n"
+    "      redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)\n"
+    "    end\n"
+    "    if susp[pick] then pick = -pick end\n"
+    "  end\n"
+    "  out[t + 1] = pick\n"
+    "end\n"
+    "for i = 1, n do\n"
+    "  if used[i] > 0 and\n"
+    "      redis.call('INCRBY', KEYS[3*i], used[i]) == used[i] then\n"
+    "    redis.call('EXPIRE', KEYS[3*i], 172800)\n"
     "  end\n"
     "end\n"
-    "if pick > 0 then\n"
-    "  if redis.call('INCR', KEYS[3*pick]) == 1 then\n"
-    "    redis.call('EXPIRE', KEYS[3*pick], 172800)\n"
-    "  end\n"
-    "  if mode == 'least' and qid ~= '' then\n"
-    "    redis.call('ZADD', KEYS[3*pick + 1], now, qid)\n"
-    "    redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)\n"
-    "  end\n"
-    "end\n"
-    "return {pick, k}\n";
+    "return out\n";
 
 static const char *const state_names[] = {"ready", "drain", "maint", "down"};
 
@@ -292,7 +327,7 @@ route_argf(struct route_call *rc, size_t *used, const char *fmt,
 
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
-		     long long now_ms, struct route_call *out)
+		     long long now_ms, size_t npicks, struct route_call *out)
 {
 	static const char *const modes[] = {"seq", "order", "least"};
 	const char *pfx = c->redis_prefix;
@@ -315,14 +350,24 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 	rc |= route_arg(out, &used, cyc, plan->len);
 	rc |= route_argf(out, &used, "%lld", now_ms);
 	rc |= route_argf(out, &used, "%lld", c->outstanding_ttl_ms);
-	rc |= route_argf(out, &used, "%s", m->queue_id ? m->queue_id : "");
-	rc |= route_argf(out, &used, "%zu", m->ndomains);
-	for (size_t d = 0; d < m->ndomains; d++)
-		rc |= route_argf(out, &used, "%.255s", m->rcpt_domains[d]);
+	if (npicks > 1) { /* a reservation: for no message in particular */
+		if (plan->mode != RM_SEQ || npicks > CONFIG_RESERVE_MAX)
+			return -1;
+		rc |= route_arg(out, &used, "", 0);
+		rc |= route_arg(out, &used, "0", 1);
+	} else {
+		rc |= route_argf(out, &used, "%s",
+				 m->queue_id ? m->queue_id : "");
+		rc |= route_argf(out, &used, "%zu", m->ndomains);
+		for (size_t d = 0; d < m->ndomains; d++)
+			rc |= route_argf(out, &used, "%.255s",
+					 m->rcpt_domains[d]);
+	}
 	for (size_t i = 0; i < plan->n; i++) {
 		rc |= route_argf(out, &used, "%d", plan->weight[i]);
 		rc |= route_argf(out, &used, "%lld", plan->cap[i]);
 	}
+	rc |= route_argf(out, &used, "%zu", npicks ? npicks : 1);
 	return rc ? -1 : 0;
 }
 

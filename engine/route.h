@@ -86,12 +86,16 @@ int route_plan_pool(const struct config *c, int pool,
 		    long long day, struct route_plan *out);
 
 /*
- * Arguments of ROUTE_LUA for plan (argv[0] is the script's sha1, given).
- * Returns 0 or -1 if they do not fit.
+ * Arguments of ROUTE_LUA for plan (argv[0] is the script's sha1, given):
+ * the pick for message m (npicks 0 or 1), or a reservation of the next
+ * npicks (2..CONFIG_RESERVE_MAX) slots of a round robin or weighted pool's
+ * rotation, for no message in particular (m's queue id and domains are
+ * not sent).  Returns 0, or -1 if they do not fit or a reservation is
+ * asked of another kind of pool.
  */
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
-		     long long now_ms, struct route_call *out);
+		     long long now_ms, size_t npicks, struct route_call *out);
 
 /*
  * The pick without Redis: the candidate position chosen from counter k and

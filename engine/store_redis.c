@@ -747,6 +747,29 @@ int store_sync_hdel(struct store_sync *s, const char *key, const char *field)
 	return 0;
 }
 
+int store_sync_incrby(struct store_sync *s, const char *key, long long delta,
+		      long long *out)
+{
+	char d[24];
+	const char *av[] = {"INCRBY", key, d};
+	redisReply *r;
+	int rc = 0;
+
+	snprintf(d, sizeof(d), "%lld", delta);
+	r = store_sync_cmd(s, 3, av);
+	if (r == NULL)
+		return -STORE_EREPLY;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(s->err, sizeof(s->err), "INCRBY %s: not an integer",
+			 key);
+		rc = -STORE_EREPLY;
+	} else if (out != NULL) {
+		*out = r->integer;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 int store_sync_hgetall(struct store_sync *s, const char *key,
 		       void (*cb)(void *arg, const char *field,
 				  const char *value),

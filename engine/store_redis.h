@@ -79,6 +79,9 @@ int store_sync_load_script(struct store_sync *s, char sha[41]);
 int store_sync_hset(struct store_sync *s, const char *key, const char *field,
 		    const char *value);
 int store_sync_hdel(struct store_sync *s, const char *key, const char *field);
+/* INCRBY key delta; the new value into *out when out is not NULL. */
+int store_sync_incrby(struct store_sync *s, const char *key, long long delta,
+		      long long *out);
 /* Calls cb for every field of hash key (absent key: no call). */
 int store_sync_hgetall(struct store_sync *s, const char *key,
 		       void (*cb)(void *arg, const char *field,

@@ -60,8 +60,9 @@ static void *signal_thread(void *arg)
 		} else {
 			router_get_stats(router, &st);
 			log_info("stats: routed=%llu local=%llu none=%llu "
-				 "fallback=%llu redis=%s",
+				 "fallback=%llu calls=%llu unused=%llu redis=%s",
 				 st.routed, st.local, st.none, st.fallback,
+				 st.calls, st.returned,
 				 st.redis_up ? "up" : "down");
 		}
 	}

@@ -1,11 +1,21 @@
 /*
  * router: routing service of postlb-milter (see router.h).
  *
- * Redis is asked once per message (ROUTE_LUA) on a connection borrowed
- * from a small process-wide pool (libmilter starts a thread per SMTP
- * session, so per-thread connections would mean a connect and a SCRIPT
- * LOAD for most messages), with the routing budget as connect and command
- * timeout.  A failed call frees its connection and that message is routed
+ * Redis is asked by ROUTE_LUA on a connection borrowed from a small
+ * process-wide pool (libmilter starts a thread per SMTP session, so
+ * per-thread connections would mean a connect and a SCRIPT LOAD for most
+ * messages), with the routing budget as connect and command timeout.
+ *
+ * A round robin or weighted pool under load reserves its picks: one call
+ * takes the next P slots of the pool's shared rotation (P doubles, up to
+ * routing.reserve, while a reservation is used up within half of
+ * routing.reserve_time, and falls back to what was used when one expires),
+ * and the following messages take them in order without a round trip.  A
+ * reservation lives at most routing.reserve_time and is dropped when the
+ * refresher sees a member state change; its unused picks are taken off
+ * today's counts by the refresher.  A pick of a member suspended for some
+ * domain, a least_outstanding or hash pool, and P = 1 ask Redis for the
+ * message itself, with its domains.  A failed call frees its connection and that message is routed
  * locally; a failed connect marks Redis down for one second, during which
  * every thread routes locally: last known states, a local counter per
  * pool, local assignment counts.  The state refresher re-reads member states
@@ -26,6 +36,17 @@
 
 #define ROUTER_POOL_MAX 16
 
+/* The picks one Redis call reserved for a pool (see the top). */
+struct reservation {
+	unsigned long gen;	/* router gen when taken */
+	long long born_ms;	/* monotonic */
+	long long day;
+	size_t n, next;		/* picks, the next one to take */
+	size_t size, used;	/* the last one's size and picks used */
+	int fetching;		/* a thread is asking Redis for one */
+	int pick[CONFIG_RESERVE_MAX]; /* member index + 1; < 0: suspended */
+};
+
 struct router {
 	pthread_mutex_t lock; /* cfg refs, view, counters, stats */
 	struct config *cfg;
@@ -36,6 +57,10 @@ struct router {
 	long long down_at_ms;	 /* when Redis was last seen failing */
 	int redis_up;
 	struct router_stats st;
+	unsigned long gen; /* bumped when states or the config change */
+	struct reservation res[CONFIG_MEMBERS_MAX]; /* per pool */
+	long long giveback[CONFIG_MEMBERS_MAX]; /* unused picks of ... */
+	long long giveback_day;			 /* ... this day */
 	struct store_sync *idle[ROUTER_POOL_MAX]; /* free connections */
 	size_t nidle;
 	unsigned long long call_errors;
@@ -165,10 +190,56 @@ static int router_refresh_once(struct router *r, struct config *c,
 		v.state[i] = (enum mstate)x.state;
 	}
 	pthread_mutex_lock(&r->lock);
-	if (c == r->cfg)
+	if (c == r->cfg) {
+		if (memcmp(&v.state, &r->view.state,
+			   c->nmembers * sizeof(v.state[0])) != 0)
+			r->gen++;
 		r->view = v;
+	}
 	pthread_mutex_unlock(&r->lock);
 	return 0;
+}
+
+static void reservation_end(struct router *r, struct reservation *v);
+
+/*
+ * Ends the reservations that outlived routing.reserve_time and takes their
+ * unused picks off today's counts; -1 on a Redis error.
+ */
+static int router_giveback(struct router *r, struct config *c,
+			   struct store_sync *s)
+{
+	long long back[CONFIG_MEMBERS_MAX], day, now = router_mono_ms();
+	char key[200], ds[16];
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; c == r->cfg && i < c->npools; i++)
+		if (r->res[i].next < r->res[i].n &&
+		    now - r->res[i].born_ms > c->route_reserve_ms)
+			reservation_end(r, &r->res[i]);
+	memcpy(back, r->giveback, sizeof(back));
+	memset(r->giveback, 0, sizeof(r->giveback));
+	day = r->giveback_day;
+	if (c != r->cfg || day != route_today())
+		memset(back, 0, sizeof(back)); /* stale: nothing to give */
+	pthread_mutex_unlock(&r->lock);
+	route_day_string(day, ds);
+	for (size_t i = 0; i < c->nmembers; i++) {
+		if (back[i] == 0)
+			continue;
+		snprintf(key, sizeof(key), "%sw:%s:%s", c->redis_prefix,
+			 c->members[i].name, ds);
+		if (rc == 0 && store_sync_incrby(s, key, -back[i], NULL) < 0)
+			rc = -1;
+		if (rc < 0) { /* keep it for the next round */
+			pthread_mutex_lock(&r->lock);
+			if (c == r->cfg && r->giveback_day == day)
+				r->giveback[i] += back[i];
+			pthread_mutex_unlock(&r->lock);
+		}
+	}
+	return rc;
 }
 
 static void *router_refresher(void *arg)
@@ -184,7 +255,8 @@ static void *router_refresher(void *arg)
 		if (s == NULL &&
 		    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0)
 			s = NULL;
-		if (s != NULL && router_refresh_once(r, c, s) < 0) {
+		if (s != NULL && (router_refresh_once(r, c, s) < 0 ||
+				  router_giveback(r, c, s) < 0)) {
 			snprintf(err, sizeof(err), "%s", store_sync_error(s));
 			store_sync_close(s);
 			s = NULL;
@@ -248,6 +320,10 @@ void router_set_config(struct router *r, struct config *c)
 	r->cfg = config_ref(c);
 	memset(r->local_k, 0, sizeof(r->local_k));
 	memset(r->outstanding, 0, sizeof(r->outstanding));
+	/* member and pool indexes change: unused picks are not given back */
+	memset(r->res, 0, sizeof(r->res));
+	memset(r->giveback, 0, sizeof(r->giveback));
+	r->gen++;
 	pthread_mutex_unlock(&r->lock);
 	router_pool_flush(r); /* the Redis address may have changed */
 }
@@ -269,32 +345,47 @@ void router_get_stats(struct router *r, struct router_stats *out)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* Picks in plan through Redis; the candidate position, -1 none, -2 error. */
-static long router_pick_redis(struct router *r, struct config *c,
-			      const struct route_plan *plan,
-			      const struct route_msg *m, long long day)
+/*
+ * Asks Redis for npicks picks in plan (one for message m, or a
+ * reservation; see route_call_build()) into picks[]: candidate numbers,
+ * 0 none, negated when suspended for some domain.  0, or -1 on error
+ * (the connection is dropped; the caller routes locally).
+ */
+static int router_call(struct router *r, struct config *c,
+		       const struct route_plan *plan, const struct route_msg *m,
+		       long long day, size_t npicks, int *picks)
 {
 	struct store_sync *s = router_conn_get(r, c);
 	struct route_call *call;
 	unsigned long long errors;
-	long long res[2];
-	int n;
+	long long res[1 + CONFIG_RESERVE_MAX];
+	int n, bad = 0;
 
 	if (s == NULL)
-		return -2;
+		return -1;
 	call = malloc(sizeof(*call));
 	if (call == NULL) {
 		router_conn_put(r, s);
-		return -2;
+		return -1;
 	}
-	if (route_call_build(c, plan, m, day, router_now_ms(), call) < 0)
+	if (route_call_build(c, plan, m, day, router_now_ms(), npicks, call) <
+	    0)
 		log_panic("route: script arguments do not fit");
 	n = store_sync_eval(s, ROUTE_LUA, (int)(1 + 3 * plan->n), call->argc,
-			    call->argv, call->lens, res, 2);
+			    call->argv, call->lens, res, 1 + npicks);
 	free(call);
-	if (n == 2 && res[0] >= 0 && res[0] <= (long long)plan->n) {
+	bad = n != (int)(1 + npicks);
+	for (size_t i = 0; !bad && i < npicks; i++) {
+		long long p = res[1 + i];
+		bad = p < -(long long)plan->n || p > (long long)plan->n;
+		picks[i] = (int)p;
+	}
+	if (!bad) {
 		router_conn_put(r, s);
-		return (long)res[0] - 1;
+		pthread_mutex_lock(&r->lock);
+		r->st.calls++;
+		pthread_mutex_unlock(&r->lock);
+		return 0;
 	}
 	/* A timeout or a broken reply: this connection is not reused; the
 	 * message is routed locally.  Redis is marked down only when a
@@ -307,7 +398,147 @@ static long router_pick_redis(struct router *r, struct config *c,
 			 "message locally: %s",
 			 errors, n < 0 ? store_sync_error(s) : "bad reply shape");
 	store_sync_close(s);
-	return -2;
+	return -1;
+}
+
+/* The candidate position of config member mi in plan, or -1. */
+static long plan_pos(const struct route_plan *plan, size_t mi)
+{
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->member[i] == mi)
+			return (long)i;
+	return -1;
+}
+
+/* A reserved pick (member index + 1, maybe negated) of day left unused. */
+static void unused_pick(struct router *r, long long day, int pick)
+{
+	if (r->giveback_day != day) {
+		memset(r->giveback, 0, sizeof(r->giveback));
+		r->giveback_day = day;
+	}
+	r->giveback[abs(pick) - 1]++;
+	r->st.returned++;
+}
+
+/* Ends reservation v (lock held): its unused picks are given back. */
+static void reservation_end(struct router *r, struct reservation *v)
+{
+	for (size_t i = v->next; i < v->n; i++)
+		unused_pick(r, v->day, v->pick[i]);
+	v->used = v->next;
+	v->n = v->next = 0;
+}
+
+/*
+ * The size of the next reservation of v at now (lock held): twice the last
+ * one if it was used up within half of its lifetime, else what the rate
+ * it was used at needs for one lifetime; 1 to routing.reserve.
+ */
+static size_t reservation_size(const struct config *c,
+			       const struct reservation *v, long long now)
+{
+	long long age = now - v->born_ms, want;
+
+	if (v->size == 0)
+		want = 1;
+	else if (v->used >= v->size && age <= c->route_reserve_ms / 2)
+		want = 2 * (long long)v->size;
+	else
+		want = (long long)v->used * c->route_reserve_ms /
+		       (age > 1 ? age : 1);
+	if (want > c->route_reserve)
+		want = c->route_reserve;
+	return want < 1 ? 1 : (size_t)want;
+}
+
+/* The candidate position of a reserved pick of day, or -1 when it cannot
+ * serve (a member suspended for some domain): then it is given back. */
+static long reserved_pos(struct router *r, const struct route_plan *plan,
+			 long long day, int pick)
+{
+	long pos = pick > 0 ? plan_pos(plan, (size_t)pick - 1) : -1;
+
+	if (pos < 0) {
+		pthread_mutex_lock(&r->lock);
+		unused_pick(r, day, pick);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return pos;
+}
+
+/*
+ * Picks in plan through Redis for message m: from the pool's reservation,
+ * by a new reservation, or by a call for m alone.  The candidate position,
+ * -1 none, -2 error.
+ */
+static long router_pick_redis(struct router *r, struct config *c,
+			      const struct route_plan *plan,
+			      const struct route_msg *m, long long day)
+{
+	struct reservation *v = &r->res[plan->pool];
+	long long now = router_mono_ms();
+	int picks[CONFIG_RESERVE_MAX], p = 0;
+	size_t want = 1;
+
+	pthread_mutex_lock(&r->lock);
+	if (plan->mode == RM_SEQ && c->route_reserve > 1 && c == r->cfg) {
+		if (v->next < v->n &&
+		    (v->gen != r->gen || v->day != day ||
+		     now - v->born_ms > c->route_reserve_ms))
+			reservation_end(r, v);
+		if (v->next < v->n) {
+			p = v->pick[v->next++];
+		} else if (!v->fetching) {
+			if (v->n > 0)
+				reservation_end(r, v); /* used up */
+			want = reservation_size(c, v, now);
+			v->fetching = want > 1;
+			if (want == 1) { /* a reservation of one: this message */
+				v->size = v->used = 1;
+				v->born_ms = now;
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (p != 0) { /* a reserved pick */
+		long pos = reserved_pos(r, plan, day, p);
+		if (pos >= 0)
+			return pos;
+	}
+	if (want > 1) {
+		int rc = router_call(r, c, plan, m, day, want, picks);
+		pthread_mutex_lock(&r->lock);
+		v->fetching = 0;
+		if (rc == 0 && c == r->cfg) {
+			v->gen = r->gen;
+			v->born_ms = now;
+			v->day = day;
+			v->size = want;
+			v->used = 0;
+			v->n = v->next = 0;
+			/* up to the first slot no member could take */
+			for (size_t i = 0; i < want && picks[i] != 0; i++)
+				v->pick[v->n++] =
+				    picks[i] > 0
+					? (int)plan->member[picks[i] - 1] + 1
+					: -(int)plan->member[-picks[i] - 1] - 1;
+			if (v->n > 0)
+				p = v->pick[v->next++];
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (rc < 0)
+			return -2;
+		if (p != 0) {
+			long pos = reserved_pos(r, plan, day, p);
+			if (pos >= 0)
+				return pos;
+		}
+	}
+	/* this message alone: no reservation, a suspended member or none */
+	if (router_call(r, c, plan, m, day, 1, picks) < 0)
+		return -2;
+	return picks[0] > 0 ? picks[0] - 1 : -1;
 }
 
 /* Picks in plan from the local state. */

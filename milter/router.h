@@ -24,6 +24,8 @@ struct router_result {
 
 struct router_stats {
 	unsigned long long routed, local, none, fallback;
+	unsigned long long calls; /* route script calls (reservations too) */
+	unsigned long long returned; /* reserved picks left unused */
 	int redis_up;
 };
 

@@ -96,7 +96,8 @@ static const char route_conf[] =
     "  { name = \"later\"; sasl_user = [ \"alice\" ]; pool = \"other\"; },\n"
     "  { name = \"carol\"; sasl_user = [ \"carol\" ]; pool = \"other\"; }\n"
     ");\n"
-    "routing = { default_pool = \"wrr\"; outstanding_ttl = \"2m\"; };\n";
+    "routing = { default_pool = \"wrr\"; outstanding_ttl = \"2m\";\n"
+    "  reserve = 64; reserve_time = \"150ms\"; };\n";
 
 static struct config *load_ok(const char *text)
 {
@@ -139,6 +140,8 @@ static void test_loaded(void **state)
 	assert_int_equal(c->nrules, 12);
 	assert_int_equal(c->default_pool, pool_of(c, "wrr"));
 	assert_int_equal(c->outstanding_ttl_ms, 120000);
+	assert_int_equal(c->route_reserve, 64);
+	assert_int_equal(c->route_reserve_ms, 150);
 	assert_int_equal(config_member_index(c, "e"), E);
 	assert_int_equal(config_member_index(c, "h"), -1);
 	assert_string_equal(c->members[A].nexthop, "[relay-a.example]:587");
@@ -728,9 +731,9 @@ static void test_call_build(void **state)
 	/* wrr: a, b, c; keys 1 + 3*3, args 6 + 2 + 2*3 */
 	plan_ok(c, "wrr", NULL, &m, DAY0 + 1, &plan);
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1,
-					  1700000000123LL, &call),
+					  1700000000123LL, 1, &call),
 			 0);
-	assert_int_equal(call.argc, 10 + 14);
+	assert_int_equal(call.argc, 10 + 15);
 	assert_arg(&call, 0, "plb:rr:wrr");
 	assert_arg(&call, 1, "plb:m:a");
 	assert_arg(&call, 2, "plb:w:a:20240111");
@@ -758,14 +761,30 @@ static void test_call_build(void **state)
 	assert_arg(&call, 21, "-1");
 	assert_arg(&call, 22, "2");
 	assert_arg(&call, 23, "-1");
+	assert_arg(&call, 24, "1"); /* one pick */
+
+	/* a reservation of 32 picks: no queue id, no domains */
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1,
+					  1700000000123LL, 32, &call),
+			 0);
+	assert_int_equal(call.argc, 10 + 13);
+	assert_arg(&call, 10, "seq");
+	assert_arg(&call, 14, "");
+	assert_arg(&call, 15, "0");
+	assert_arg(&call, 16, "5");
+	assert_arg(&call, 21, "-1");
+	assert_arg(&call, 22, "32");
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 1,
+					  CONFIG_RESERVE_MAX + 1, &call),
+			 -1);
 
 	/* warm: e (capped), a; no queue id, no domains */
 	m.queue_id = NULL;
 	m.ndomains = 0;
 	plan_ok(c, "warm", NULL, &m, DAY0 + 2, &plan);
 	assert_int_equal(
-	    route_call_build(c, &plan, &m, DAY0 + 2, 5, &call), 0);
-	assert_int_equal(call.argc, (1 + 3 * 2) + (6 + 0 + 2 * 2));
+	    route_call_build(c, &plan, &m, DAY0 + 2, 5, 0, &call), 0);
+	assert_int_equal(call.argc, (1 + 3 * 2) + (6 + 0 + 2 * 2 + 1));
 	assert_arg(&call, 0, "plb:rr:warm");
 	assert_arg(&call, 1, "plb:m:e");
 	assert_arg(&call, 2, "plb:w:e:20240112");
@@ -790,8 +809,8 @@ static void test_call_build(void **state)
 	m.ndomains = 1;
 	plan_ok(c, "hash", &view, &m, DAY0 - 1, &plan);
 	assert_int_equal(
-	    route_call_build(c, &plan, &m, DAY0 - 1, 1, &call), 0);
-	assert_int_equal(call.argc, (1 + 3 * 3) + (6 + 1 + 2 * 3));
+	    route_call_build(c, &plan, &m, DAY0 - 1, 1, 1, &call), 0);
+	assert_int_equal(call.argc, (1 + 3 * 3) + (6 + 1 + 2 * 3 + 1));
 	assert_arg(&call, 0, "plb:rr:hash");
 	assert_arg(&call, 4, "plb:m:c");
 	assert_arg(&call, 8, "plb:w:e:20240109");
@@ -804,10 +823,13 @@ static void test_call_build(void **state)
 	assert_arg(&call, 16, "z.example");
 	assert_arg(&call, 21, "2");
 	assert_arg(&call, 22, "0"); /* e before its start day */
+	/* hash and least pools pick per message: no reservation */
+	assert_int_equal(
+	    route_call_build(c, &plan, &m, DAY0 - 1, 1, 2, &call), -1);
 
 	/* least */
 	plan_ok(c, "least", NULL, &m, DAY0, &plan);
-	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, &call), 0);
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, 1, &call), 0);
 	assert_arg(&call, 0, "plb:rr:least");
 	assert_arg(&call, 1, "plb:m:c");
 	assert_arg(&call, 10, "least");
@@ -829,8 +851,8 @@ static void test_call_prefix(void **state)
 
 	(void)state;
 	plan_ok(c, "p", NULL, &m, 0, &plan);
-	assert_int_equal(route_call_build(c, &plan, &m, 0, 0, &call), 0);
-	assert_int_equal(call.argc, 7 + 10);
+	assert_int_equal(route_call_build(c, &plan, &m, 0, 0, 1, &call), 0);
+	assert_int_equal(call.argc, 7 + 11);
 	assert_arg(&call, 0, "postlb:rr:p");
 	assert_arg(&call, 1, "postlb:m:m2");
 	assert_arg(&call, 2, "postlb:w:m2:19700101");
@@ -989,6 +1011,26 @@ static const struct bad_case bad_cases[] = {
      MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
 	     "routing = {\n  default_pool = \"p\";\n  budget = \"6s\";\n};\n",
      8, "routing: budget must be at most 5s"},
+    {"reserve 0",
+     MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
+	     "routing = {\n  default_pool = \"p\";\n  reserve = 0;\n};\n",
+     10, "'reserve' = 0 is out of range 1..256"},
+    {"reserve over the maximum",
+     MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
+	     "routing = {\n  default_pool = \"p\";\n  reserve = 257;\n};\n",
+     10, "'reserve' = 257 is out of range 1..256"},
+    {"reserve not a number",
+     MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
+	     "routing = {\n  default_pool = \"p\";\n  reserve = \"many\";\n};\n",
+     10, "'reserve' must be an integer"},
+    {"reserve_time over 10s",
+     MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
+	     "routing = {\n  default_pool = \"p\";\n  reserve_time = \"11s\";\n};\n",
+     8, "routing: reserve_time must be at most 10s"},
+    {"reserve_time not a duration",
+     MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
+	     "routing = {\n  default_pool = \"p\";\n  reserve_time = \"soon\";\n};\n",
+     10, "'reserve_time' must be a duration"},
     /* rules */
     {"bad regex",
      RULE("name = \"r\"; header = \"Subject\";\n    match = \"(promo\"; "

@@ -1,0 +1,106 @@
+# route_script.sh: the route script (ROUTE_LUA, printed by `postlbctl
+# script route`) run by a real Redis, as postlb-milter runs it.
+#
+# Checks the reservation a milter takes under load (P picks in one call):
+# the next P slots of the pool's shared rotation, exactly the weights over
+# a whole cycle; the rotation goes on across calls and between a
+# reservation and single picks; drained members are skipped; a member
+# suspended for some domain is returned negated (the milter routes such a
+# message with its own call, which sees the message's domains); warm-up
+# caps are counted pick by pick inside one reservation; today's counts
+# grow by the picks.  And the single pick: a member suspended for the
+# message's domain is skipped, one suspended for another domain is not.
+
+. "$(dirname "$0")/lib.sh"
+need_root_and_tools
+
+CTL=$top_builddir/postlbctl
+start_redis
+rcli SCRIPT FLUSH >/dev/null
+SCRIPT=$("$CTL" script route) || die "postlbctl script route failed"
+SHA=$(rcli SCRIPT LOAD "$SCRIPT")
+[[ $SHA =~ ^[0-9a-f]{40}$ ]] || die "SCRIPT LOAD failed: $SHA"
+
+DAY=20240101
+CYCLE=$'\x01\x02\x01\x03\x01\x02\x01\x02\x01\x03' # 5:3:2 over m1 m2 m3
+KEYS=(t:rr:p t:m:m1 "t:w:m1:$DAY" t:lc:m1 t:m:m2 "t:w:m2:$DAY" t:lc:m2
+	t:m:m3 "t:w:m3:$DAY" t:lc:m3)
+NOW=1700000000000
+
+# reserve P [CAP1 CAP2 CAP3]: a reservation of P picks; prints the reply,
+# one number per line (the counter before, then the picks).
+reserve() {
+	local p=$1
+	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" "$NOW" 600000 "" 0 \
+		5 "${2:--1}" 3 "${3:--1}" 2 "${4:--1}" "$p"
+}
+# single DOMAIN: the pick for one message to DOMAIN.
+single() {
+	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" "$NOW" 600000 Q1 1 "$1" \
+		5 -1 3 -1 2 -1 1
+}
+# tally LINES: "a b c" how many picks of candidates 1, 2, 3 (negated ones
+# counted as their member), after the first line.
+tally() {
+	tail -n +2 <<<"$1" | awk '{ v = $1 < 0 ? -$1 : $1; n[v]++ }
+		END { printf "%d %d %d", n[1], n[2], n[3] }'
+}
+wcount() { rcli GET "t:w:$1:$DAY"; }
+
+log "a reservation of 10 picks: one whole cycle"
+out=$(reserve 10)
+assert_eq 0 "$(head -n 1 <<<"$out")" "the counter stood at 0"
+assert_eq 11 "$(wc -l <<<"$out")" "10 picks returned"
+assert_eq "5 3 2" "$(tally "$out")" "the 10 picks follow the weights 5:3:2 exactly"
+assert_eq "2 1 3 1 2 1 2 1 3 1" "$(tail -n +2 <<<"$out" | tr '\n' ' ' | sed 's/ $//')" \
+	"the picks are the cycle's slots 1..10 in order"
+assert_eq 10 "$(rcli GET t:rr:p)" "the shared counter moved by 10"
+assert_eq "5 3 2" "$(wcount m1) $(wcount m2) $(wcount m3)" "today's counts grew by the picks"
+assert_true "today's counts expire" test "$(rcli TTL "t:w:m1:$DAY")" -gt 0
+
+log "the rotation goes on: a single pick, then 30 more reserved"
+out=$(single dest.example)
+assert_eq "10
+2" "$out" "the single pick takes the next slot (11, m2)"
+out=$(reserve 30)
+assert_eq 11 "$(head -n 1 <<<"$out")" "the reservation starts after it"
+assert_eq "15 9 6" "$(tally "$out")" "30 picks follow the weights"
+
+log "a drained member is skipped"
+rcli HSET t:m:m1 state drain >/dev/null
+out=$(reserve 10)
+assert_eq 0 "$(tally "$out" | cut -d' ' -f1)" "no pick of the drained m1"
+assert_eq 10 "$(($(tally "$out" | tr ' ' '+')))" "all 10 slots picked among m2 and m3"
+rcli HSET t:m:m1 state ready >/dev/null
+
+log "suspensions"
+rcli HSET t:m:m2 s:dest.example $((NOW + 60000)) s:old.example $((NOW - 1)) >/dev/null
+out=$(reserve 10)
+assert_eq 3 "$(grep -c '^-2$' <<<"$out")" "in a reservation m2's 3 picks come negated (suspended for a domain)"
+assert_eq 0 "$(grep -c '^2$' <<<"$out")" "and never plain"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	single dest.example | tail -n 1
+done >"$T/single.out"
+assert_eq 0 "$(grep -c '^2$' "$T/single.out")" "a message to dest.example never gets m2"
+assert_eq 10 "$(grep -c '^[13]$' "$T/single.out")" "it gets m1 or m3"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	single other.example | tail -n 1
+done >"$T/single.out"
+assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "a message to another domain gets m2 in its 3 slots of 10"
+rcli HDEL t:m:m2 s:dest.example >/dev/null
+out=$(reserve 10)
+assert_eq 0 "$(grep -c '^-' <<<"$out")" "an expired suspension (old.example) flags nothing"
+
+log "warm-up caps inside one reservation"
+rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null
+out=$(reserve 20 -1 -1 1)
+assert_eq 1 "$(grep -c '^3$' <<<"$out")" "m3 with a cap of 1 gets exactly 1 of 20 picks"
+assert_eq 1 "$(wcount m3)" "m3's count is 1"
+out=$(reserve 20 -1 -1 1)
+assert_eq 0 "$(grep -c '^3$' <<<"$out")" "m3 at its cap gets none of the next 20"
+assert_eq 20 "$(($(tally "$out" | tr ' ' '+')))" "the others take every slot"
+rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null
+out=$(reserve 10 0 0 0)
+assert_eq "0 0 0" "$(tally "$out")" "every member capped: all 10 picks are 0"
+
+e2e_finish
