@@ -12,11 +12,18 @@
 #   postlb   + postlb-milter (weighted pool of members m1..m3, weights
 #            5:3:2, bound to 127.0.0.11..13, each with its own smtp-sink
 #            as nexthop, wired with `postlbctl postfix-config`) and
-#            postlb-policyd at RCPT and END-OF-MESSAGE (one sender quota
-#            that never defers), both on a private redis-server (hz 100,
-#            unix socket).
+#            postlb-policyd at END-OF-MESSAGE (one sender quota of
+#            messages that never defers; with no recipient quota the README
+#            leaves the RCPT check out, -R puts it back), both on a
+#            private redis-server (hz 100, unix socket).
+# Two more configurations can be asked for with -C:
+#   routed   the postlb configuration's Postfix (member transports,
+#            milter_header_checks, smtp_header_checks) with trivial-milter
+#            adding X-Postlb-Route over m1..m3 in a fixed 5:3:2 cycle, and
+#            no policy service: what routing costs Postfix itself;
+#   milter   postlb-milter alone (no policy service).
 # The configurations run interleaved (a Latin square: each takes each
-# position once per three rounds), Postfix restarted with a fresh maillog
+# position once per as many rounds as there are configurations), Postfix restarted with a fresh maillog
 # for every run.  For each run: accepted msg/s (smtp-source wall time),
 # end-to-end msg/s (until all N messages are counted at the sinks, then the
 # queue is checked empty), peak VmRSS of postlb-milter and postlb-policyd
@@ -36,6 +43,10 @@
 #   -l SIZE    message size in bytes (default 2000)
 #   -o FILE    also write the summary to FILE
 #   -k         keep the temporary directory (logs, maillogs, configs)
+#   -R         also ask postlb-policyd at RCPT (as for recipient quotas)
+#   -C LIST    configurations, from base trivial postlb routed milter
+#              (default "base trivial postlb"; base, trivial and postlb
+#              are always run)
 # Environment: N, ROUNDS, SESSIONS, SIZE, KEEP=1 do the same.
 # Needs root (private Postfix instance), postfix, smtp-sink, smtp-source,
 # redis-server, redis-cli, ss, setpriv, cc and libmilter-dev.
@@ -57,13 +68,15 @@ KEEP=${KEEP:-0}
 OUT_FILE=
 QUICK=0
 R_SET=0
+EXTRA_CFGS=
+RCPT_CHECK=0
 
 usage() {
 	sed -n '/^# Usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
-while getopts "qn:r:s:l:o:kh" opt; do
+while getopts "qn:r:s:l:o:kC:Rh" opt; do
 	case $opt in
 	q) QUICK=1 ;;
 	n) N=$OPTARG ;;
@@ -72,6 +85,8 @@ while getopts "qn:r:s:l:o:kh" opt; do
 	l) SIZE=$OPTARG ;;
 	o) OUT_FILE=$OPTARG ;;
 	k) KEEP=1 ;;
+	C) EXTRA_CFGS=$OPTARG ;;
+	R) RCPT_CHECK=1 ;;
 	*) usage ;;
 	esac
 done
@@ -279,6 +294,15 @@ setpriv --reuid=postfix --regid=postfix --clear-groups \
 TRIVIAL_PID=$!
 PIDS+=("$TRIVIAL_PID")
 wait_for 10 test -S "$RUN/trivial.sock" || die "trivial-milter did not start"
+# the "routed" configuration's milter: X-Postlb-Route over m1..m3, 5:3:2
+ROUTES=()
+for m in 1 2 1 3 1 2 1 2 1 3; do ROUTES+=("m$m [127.0.0.1]:${SINK_PORT[s$m]}"); done
+setpriv --reuid=postfix --regid=postfix --clear-groups \
+	"$T/trivial-milter" "unix:$RUN/routed.sock" X-Postlb-Route "${ROUTES[@]}" \
+	2>"$T/logs/routed-milter.log" &
+ROUTED_PID=$!
+PIDS+=("$ROUTED_PID")
+wait_for 10 test -S "$RUN/routed.sock" || die "trivial-milter (routed) did not start"
 
 CONF=$T/postlb.conf
 POLICY_SOCK=$RUN/policy.sock
@@ -326,10 +350,11 @@ POL="check_policy_service { unix:$POLICY_SOCK, timeout=2s, default_action=DUNNO,
 cat >"$T/main.trivial" <<EOF
 smtpd_milters = { unix:$RUN/trivial.sock, default_action=accept }
 EOF
-cat >>"$T/main.postlb" <<EOF
-smtpd_recipient_restrictions = $POL, permit_mynetworks, reject_unauth_destination
-smtpd_end_of_data_restrictions = $POL
-EOF
+cp "$T/main.postlb" "$T/main.milter"
+sed "s|unix:$MILTER_SOCK|unix:$RUN/routed.sock|" "$T/main.postlb" >"$T/main.routed"
+[ "$RCPT_CHECK" = 1 ] &&
+	echo "smtpd_recipient_restrictions = $POL, permit_mynetworks, reject_unauth_destination" >>"$T/main.postlb"
+echo "smtpd_end_of_data_restrictions = $POL" >>"$T/main.postlb"
 : >"$T/main.none"
 postfix_master_cf "$SMTP_PORT" >"$PF/master.cf"
 "$CTL" -c "$CONF" postfix-config master "$T" >>"$PF/master.cf" || die "postlbctl postfix-config master"
@@ -340,7 +365,16 @@ chown postfix "$PF/data"
 
 # configuration names, their main.cf additions
 CFGS=(base trivial postlb)
-declare -A CFG_MAIN=([base]=main.none [trivial]=main.trivial [postlb]=main.postlb)
+for c in $EXTRA_CFGS; do
+	case $c in
+	base | trivial | postlb) ;;
+	routed | milter) CFGS+=("$c") ;;
+	*) die "unknown configuration '$c' (base trivial postlb routed milter)" ;;
+	esac
+done
+declare -A CFG_MAIN=([base]=main.none [trivial]=main.trivial [postlb]=main.postlb
+	[routed]=main.routed [milter]=main.milter)
+NCFG=${#CFGS[@]}
 
 postfix_start() {
 	cat "$T/main.base" "$T/${CFG_MAIN[$1]}" >"$PF/main.cf"
@@ -407,7 +441,7 @@ run_one() {
 	m_c0=$(cpu_ticks "$MILTER_PID")
 	p_c0=$(cpu_ticks "$POLICYD_PID")
 	r_c0=$(cpu_ticks "$REDIS_PID")
-	t_c0=$(cpu_ticks "$TRIVIAL_PID")
+	t_c0=$(($(cpu_ticks "$TRIVIAL_PID") + $(cpu_ticks "$ROUTED_PID")))
 	read -r busy0 tot0 <<<"$(sys_busy)"
 	local0=$(grep -c 'state=local' "$T/logs/postlb-milter.log")
 	rm -f "$T/src.done"
@@ -471,7 +505,7 @@ run_one() {
 	defr=$(grep -c 'status=deferred' "$ml")
 	# milter or policy service trouble (skipped by default_action)
 	mwarn=$(grep -cE 'warning: (milter |connect to Milter |problem talking to server |.*: (read|write|connect) timeout)' "$ml")
-	if [ "$cfg" = postlb ]; then
+	if [ "$cfg" != base ] && [ "$cfg" != trivial ]; then
 		sent=$(grep -cE 'postfix-m[123]/smtp\[.*status=sent' "$ml")
 	else
 		sent=$(grep -cE 'postfix/smtp\[.*status=sent' "$ml")
@@ -501,7 +535,7 @@ run_one() {
 		"$(calc '%.1f' "($(cpu_ticks "$MILTER_PID") - $m_c0) / $HZ")" \
 		"$(calc '%.1f' "($(cpu_ticks "$POLICYD_PID") - $p_c0) / $HZ")" \
 		"$(calc '%.1f' "($(cpu_ticks "$REDIS_PID") - $r_c0) / $HZ")" \
-		"$(calc '%.1f' "($(cpu_ticks "$TRIVIAL_PID") - $t_c0) / $HZ")" \
+		"$(calc '%.1f' "($(cpu_ticks "$TRIVIAL_PID") + $(cpu_ticks "$ROUTED_PID") - $t_c0) / $HZ")" \
 		"$calls" "$conns" "$((local1 - local0))" "$mrss" "$mthr" "$prss" \
 		"$([ "$ok" = 1 ] && echo ok || echo "FAILED:$note")")
 	RUN_LINES+=("$line")
@@ -514,11 +548,11 @@ run_one() {
 	return 0
 }
 
-# --- the runs: round r starts at configuration (r - 1) mod 3 ---
+# --- the runs: round r starts at configuration (r - 1) mod NCFG ---
 
 for ((r = 1; r <= ROUNDS; r++)); do
-	for ((k = 0; k < 3; k++)); do
-		cfg=${CFGS[$(((r - 1 + k) % 3))]}
+	for ((k = 0; k < NCFG; k++)); do
+		cfg=${CFGS[$(((r - 1 + k) % NCFG))]}
 		log "round $r/$ROUNDS: $cfg, $N messages"
 		run_one "$cfg" "$r"
 	done
@@ -563,14 +597,16 @@ PRE=$(paired_med "${pe[@]}")
 MILTER_HWM=$(proc_kb "$MILTER_PID" VmHWM)
 POLICYD_HWM=$(proc_kb "$POLICYD_PID" VmHWM)
 stop_pid "$TRIVIAL_PID"
+stop_pid "$ROUTED_PID"
 TRIVIAL_EOM=$(grep -o 'end of message: [0-9]*' "$T/logs/trivial-milter.log" | awk '{ print $4 }')
+ROUTED_EOM=$(grep -o 'end of message: [0-9]*' "$T/logs/routed-milter.log" | awk '{ print $4 }')
 
 {
 	echo
 	echo "==== milter-bench: $N messages x $SIZE bytes, $SESSIONS sessions, $ROUNDS round(s), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "load command : $SOURCE_CMD"
 	echo "trivial build: $CC_CMD"
-	echo "postlb       : $MILTER -f -c CONF; $POLICYD -f -c CONF (redis-server hz 100, unix socket)"
+	echo "postlb       : $MILTER -f -c CONF; $POLICYD -f -c CONF (redis-server hz 100, unix socket); policy check at $([ "$RCPT_CHECK" = 1 ] && echo "RCPT and ")END-OF-MESSAGE"
 	echo "postfix      : $(postconf -d -h mail_version), in_flow_delay=0, smtpd_milters default_action=accept"
 	echo
 	echo "runs (msg/s accepted, end to end; system CPU busy; messages per sink s0/s1/s2/s3;"
@@ -588,6 +624,12 @@ TRIVIAL_EOM=$(grep -o 'end of message: [0-9]*' "$T/logs/trivial-milter.log" | aw
 	echo
 	echo "  postlb/trivial accepted  : $RA (medians), $PRA (median of per-round ratios)  target >= 0.95: $(verdict "$RA")"
 	echo "  postlb/trivial end to end: $RE (medians), $PRE (median of per-round ratios)  target >= 0.95: $(verdict "$RE")"
+	for cfg in "${CFGS[@]:3}"; do
+		echo "  $cfg/trivial accepted $(ratio "${MED_ACC[$cfg]}" "${MED_ACC[trivial]}"), end to end $(ratio "${MED_E2E[$cfg]}" "${MED_E2E[trivial]}") (medians)"
+	done
+	if [ -n "${MED_ACC[routed]:-}" ]; then
+		echo "  postlb/routed  accepted $(ratio "${MED_ACC[postlb]}" "${MED_ACC[routed]}"), end to end $(ratio "${MED_E2E[postlb]}" "${MED_E2E[routed]}") (medians)"
+	fi
 	echo "  postlb-milter  RSS peak during load: $MILTER_RSS_PEAK kB (VmHWM $MILTER_HWM kB), up to $MILTER_THR_PEAK threads"
 	echo "  postlb-policyd RSS peak during load: $POLICYD_RSS_PEAK kB (VmHWM $POLICYD_HWM kB)"
 	if [ -s "$T/logs/redis-r1-postlb.cmds" ] || ls "$T"/logs/redis-r*-postlb.cmds >/dev/null 2>&1; then
@@ -595,6 +637,7 @@ TRIVIAL_EOM=$(grep -o 'end of message: [0-9]*' "$T/logs/trivial-milter.log" | aw
 		echo "    $(cat "$(ls "$T"/logs/redis-r*-postlb.cmds | tail -n 1)")"
 	fi
 	[ -n "$TRIVIAL_EOM" ] && echo "  trivial-milter handled $TRIVIAL_EOM messages (expected $((N * ROUNDS)))"
+	[ -n "${MED_ACC[routed]:-}" ] && echo "  trivial-milter (routed) handled $ROUTED_EOM messages (expected $((N * ROUNDS)))"
 	if [ "$BAD_RUNS" -gt 0 ]; then
 		echo "  WARNING: $BAD_RUNS run(s) failed their checks and are left out of the medians"
 	fi

@@ -1,13 +1,17 @@
 /*
  * trivial-milter: the smallest useful libmilter milter, a yardstick for
- * bench/milter-bench.sh.  It adds one header ("X-Bench-Milter: 1") at end
- * of message and accepts.  It negotiates only what it needs: the
+ * bench/milter-bench.sh.  It adds one header at end of message and
+ * accepts: "X-Bench-Milter: 1", or NAME with the VALUEs given on the
+ * command line in turn (a local counter: the bench's "routed"
+ * configuration has it add X-Postlb-Route over the members the way
+ * postlb-milter would, without classification, shared state or Redis).  It negotiates only what it needs: the
  * add-header action, and no connect, HELO, MAIL, RCPT, DATA, header,
  * end-of-header, body or unknown-command events, so Postfix talks to it
  * only to open the connection and at end of message.
  *
  * Build: cc -O2 -Wall -o trivial-milter trivial-milter.c -lmilter -lpthread
- * Usage: trivial-milter unix:/path/to/socket   (or inet:PORT@127.0.0.1)
+ * Usage: trivial-milter unix:/path/to/socket [NAME VALUE...]
+ *        (or inet:PORT@127.0.0.1)
  * SIGTERM or SIGINT stops it (libmilter's own signal handling); it then
  * prints how many messages it saw, so a benchmark can tell that Postfix
  * really used it (with default_action=accept a broken milter is skipped).
@@ -19,13 +23,17 @@
 #include <string.h>
 
 static unsigned long tm_messages;
+static char tm_default_name[] = "X-Bench-Milter", tm_default_value[] = "1";
+static char *tm_name = tm_default_name;
+static char *tm_default_values[] = {tm_default_value};
+static char **tm_values = tm_default_values;
+static unsigned long tm_nvalues = 1;
 
 static sfsistat tm_eom(SMFICTX *ctx)
 {
-	static char name[] = "X-Bench-Milter", value[] = "1";
+	unsigned long k = __atomic_fetch_add(&tm_messages, 1, __ATOMIC_RELAXED);
 
-	__atomic_fetch_add(&tm_messages, 1, __ATOMIC_RELAXED);
-	if (smfi_addheader(ctx, name, value) != MI_SUCCESS)
+	if (smfi_addheader(ctx, tm_name, tm_values[k % tm_nvalues]) != MI_SUCCESS)
 		fprintf(stderr, "trivial-milter: smfi_addheader failed\n");
 	return SMFIS_ACCEPT;
 }
@@ -62,9 +70,15 @@ int main(int argc, char **argv)
 {
 	int rc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: trivial-milter unix:PATH|inet:PORT@HOST\n");
+	if (argc == 3 || argc < 2) {
+		fprintf(stderr, "usage: trivial-milter unix:PATH|inet:PORT@HOST "
+				"[NAME VALUE...]\n");
 		return 2;
+	}
+	if (argc > 3) {
+		tm_name = argv[2];
+		tm_values = argv + 3;
+		tm_nvalues = (unsigned long)(argc - 3);
 	}
 	if (smfi_setconn(argv[1]) != MI_SUCCESS) {
 		fprintf(stderr, "trivial-milter: smfi_setconn(%s) failed\n",
