@@ -4,7 +4,7 @@
 # on loopback, in one run (see bench/README.md):
 #
 #   (a) redis-benchmark: EVALSHA of the quota script itself (same 3 keys and
-#       3 args postlb-policyd sends for one sender quota), 64 clients, keys
+#       4 args postlb-policyd sends for one sender quota), 64 clients, keys
 #       spread with __rand_int__, against a private redis-server;
 #   (b) postfwd2 with an equivalent rate() rule, driven by polclient;
 #   (c) postlb-policyd with one sender quota, driven by polclient over TCP
@@ -263,7 +263,7 @@ grep -m1 '"EVALSHA"' "$T/monitor.out" | sed 's/^[^"]*//' |
 POLICYD_CMD=$(tr '\n' ' ' <"$T/probe.args")
 SHA=$(sed -n 2p "$T/probe.args")
 WINDOW_MS=$((WINDOW_S * 1000))
-EXPECT="EVALSHA $SHA 3 ${PREFIX}q:snd:probe@example.com ${PREFIX}o:snd:probe@example.com ${PREFIX}o:snd:* $LIMIT $WINDOW_MS 1 "
+EXPECT="EVALSHA $SHA 3 ${PREFIX}q:snd:probe@example.com ${PREFIX}o:snd:probe@example.com ${PREFIX}o:snd:* $LIMIT $WINDOW_MS 1 0 "
 [ "$PROBE" = DUNNO ] && [ "$POLICYD_CMD" = "$EXPECT" ] || {
 	echo "probe answer: $PROBE; policyd sent: $POLICYD_CMD" >&2
 	die "policyd's quota call is not the expected one (expected: $EXPECT)"
@@ -282,7 +282,7 @@ KEY_ALL="${PREFIX}o:snd:*"
 note "policyd sends: $POLICYD_CMD"
 note "script: $SCRIPT_CHECK"
 
-CMD_A="redis-benchmark -s $REDIS_SOCK -c $CONNS -n $N -r $NKEYS --csv EVALSHA $SHA 3 $KEY_STATE $KEY_OVR '$KEY_ALL' $LIMIT $WINDOW_MS 1"
+CMD_A="redis-benchmark -s $REDIS_SOCK -c $CONNS -n $N -r $NKEYS --csv EVALSHA $SHA 3 $KEY_STATE $KEY_OVR '$KEY_ALL' $LIMIT $WINDOW_MS 1 0"
 LOAD_ATTRS="protocol_state=END-OF-MESSAGE sender=u%d@example.com size=1000 recipient_count=1"
 CMD_C="polclient -s 127.0.0.1:$POLICYD_PORT -L -c $CONNS -n $N -k $NKEYS $LOAD_ATTRS"
 CMD_CU="polclient -s unix:$POLICY_SOCK -L -c $CONNS -n $N -k $NKEYS $LOAD_ATTRS"
@@ -372,7 +372,7 @@ run_a() {
 	local TIMEFORMAT='%3U %3S'
 	{ time redis-benchmark -s "$REDIS_SOCK" -c "$CONNS" -n "$1" -r "$NKEYS" \
 		--csv EVALSHA "$SHA" 3 "$KEY_STATE" "$KEY_OVR" "$KEY_ALL" \
-		$LIMIT $WINDOW_MS 1 >"$T/rb.out" 2>"$T/rb.err"; } 2>"$T/client.time"
+		$LIMIT $WINDOW_MS 1 0 >"$T/rb.out" 2>"$T/rb.err"; } 2>"$T/client.time"
 	tail -1 "$T/rb.out" |
 		awk -F'","' '{printf "%.0f %.0f %.0f\n", $2, $5 * 1000, $7 * 1000}'
 }

@@ -115,6 +115,20 @@ int cfg_int(struct cfg_ctx *x, const config_setting_t *g,
 	return 0;
 }
 
+/* Reads an optional boolean (true or false). */
+int cfg_bool(struct cfg_ctx *x, const config_setting_t *g, const char *name,
+	     int *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return cfg_fail(x, s, "'%s' must be true or false", name);
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
 /* Reads an optional duration: "30s", "1m", "500ms" or seconds as integer. */
 int cfg_duration(struct cfg_ctx *x, const config_setting_t *g,
 			const char *name, long long min_ms, long long *out_ms)
@@ -299,7 +313,8 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	static const char *const keys[] = {
 	    "listen",	 "socket_mode",	    "user",	 "group",
 	    "budget",	 "fail_mode",	    "max_connections", "idle_timeout",
-	    "line_max",	 "attributes_max", "request_max", NULL};
+	    "line_max",	 "attributes_max", "request_max", "reserve",
+	    "reserve_time", NULL};
 	const config_setting_t *g = config_lookup(cf, "policyd"), *s;
 	long long v;
 	char *fm = NULL;
@@ -347,8 +362,15 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	    cfg_duration(x, g, "budget", 1, &c->budget_ms) < 0 ||
 	    cfg_duration(x, g, "idle_timeout", 1000, &c->idle_timeout_ms) < 0 ||
 	    cfg_int(x, g, "max_connections", 1, 1000000, &c->max_connections) <
-		0)
+		0 ||
+	    cfg_bool(x, g, "reserve", &c->quota_reserve) < 0 ||
+	    cfg_duration(x, g, "reserve_time", 1, &c->quota_reserve_ms) < 0)
 		goto out;
+	if (c->quota_reserve_ms > 10000) {
+		cfg_fail(x, config_setting_get_member(g, "reserve_time"),
+			 "'reserve_time' must be at most 10s");
+		goto out;
+	}
 	if (c->budget_ms > 10000) {
 		cfg_fail(x, config_setting_get_member(g, "budget"),
 			 "'budget' must be at most 10s (Postfix waits for it)");
@@ -618,6 +640,8 @@ static struct config *cfg_defaults(const char *name)
 	c->fail_mode = FAIL_OPEN;
 	c->max_connections = 4096;
 	c->idle_timeout_ms = 600000;
+	c->quota_reserve = 1;
+	c->quota_reserve_ms = 200;
 	c->limits = pp_default_limits;
 	c->default_pool = -1;
 	c->route_budget_ms = 50;

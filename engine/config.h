@@ -120,6 +120,8 @@ struct config {
 	enum fail_mode fail_mode;
 	long long max_connections;
 	long long idle_timeout_ms;
+	int quota_reserve;		/* reserve quota units ahead under load */
+	long long quota_reserve_ms;	/* how long reserved units may be used */
 	struct pp_limits limits;
 
 	struct cfg_class *classes;

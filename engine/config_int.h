@@ -28,6 +28,8 @@ int cfg_str(struct cfg_ctx *x, const config_setting_t *g, const char *name,
 	    char **out);
 int cfg_int(struct cfg_ctx *x, const config_setting_t *g, const char *name,
 	    long long min, long long max, long long *out);
+int cfg_bool(struct cfg_ctx *x, const config_setting_t *g, const char *name,
+	     int *out);
 int cfg_duration(struct cfg_ctx *x, const config_setting_t *g,
 		 const char *name, long long min_ms, long long *out_ms);
 /* Optional "socket_mode" member of g: an octal string such as "0660". */

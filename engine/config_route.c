@@ -193,7 +193,6 @@ static int route_pool(struct cfg_ctx *x, const config_setting_t *e,
 	static const char *const keys[] = {"members", "algorithm", "hash_key",
 					   "fallback", "failover", NULL};
 	const config_setting_t *ms = config_setting_get_member(e, "members");
-	const config_setting_t *fo = config_setting_get_member(e, "failover");
 	char *algo = NULL, *hk = NULL;
 	int rc = -1, n;
 
@@ -255,13 +254,8 @@ static int route_pool(struct cfg_ctx *x, const config_setting_t *e,
 		}
 		p->hash_key = (enum hash_key)k;
 	}
-	if (fo != NULL) {
-		if (config_setting_type(fo) != CONFIG_TYPE_BOOL) {
-			cfg_fail(x, fo, "'failover' must be true or false");
-			goto out;
-		}
-		p->failover = config_setting_get_bool(fo);
-	}
+	if (cfg_bool(x, e, "failover", &p->failover) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(algo);

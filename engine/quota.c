@@ -16,24 +16,29 @@
 
 /*
  * QUOTA_LUA: KEYS holds three keys per check (state, per-subject override,
- * quota-wide override), ARGV three numbers per check (limit, window in ms,
- * cost).  It reads every key, and writes the new TATs only when every check
- * passes, so one subject over quota charges none of the others.  Returns
- * {1} when allowed, else {0, check index (1-based), retry in us, limit,
- * window in ms}.  The arithmetic must stay identical to quota_gcra().
+ * quota-wide override), ARGV four numbers per check (limit, window in ms,
+ * cost, units to reserve).  It reads every key, and writes the new TATs
+ * only when every check passes, so one subject over quota charges none of
+ * the others.  When all pass, a check asking to reserve R units gets them
+ * charged too, at most 1% of its (effective) limit, and only while the
+ * subject's bucket stays at most half full with them.  A negative cost
+ * gives units back.  Returns {1, units reserved per check} when allowed,
+ * else {0, check index (1-based), retry in us, limit, window in ms}.  The
+ * arithmetic of one check must stay identical to quota_gcra().
  */
 const char QUOTA_LUA[] =
     "#!lua\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-    "local n = #ARGV / 3\n"
-    "local newtat = {}\n"
+    "local n = #ARGV / 4\n"
+    "local newtat, unit, most, half, res = {}, {}, {}, {}, {1}\n"
     "for i = 1, n do\n"
-    "  local limit = tonumber(ARGV[3*i-2])\n"
-    "  local win = tonumber(ARGV[3*i-1])\n"
-    "  local cost = tonumber(ARGV[3*i])\n"
+    "  local limit = tonumber(ARGV[4*i-3])\n"
+    "  local win = tonumber(ARGV[4*i-2])\n"
+    "  local cost = tonumber(ARGV[4*i-1])\n"
     "  local v = redis.call('MGET', KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i])\n"
     "  local o = v[2] or v[3]\n"
+    "  res[i + 1] = 0\n"
     "  if o then\n"
     "    if o == 'unlimited' then limit = -1 else\n"
     "      local l, w = string.match(o, '^(%d+) (%d+)$')\n"
@@ -53,15 +58,28 @@ const char QUOTA_LUA[] =
     "      return {0, i, math.ceil(retry), limit, win}\n"
     "    end\n"
     "    newtat[i] = math.floor(nt)\n"
+    "    unit[i] = wus / limit\n"
+    "    most[i] = math.floor(limit / 100)\n"
+    "    half[i] = wus / 2\n"
     "  end\n"
     "end\n"
     "for i = 1, n do\n"
-    "  if newtat[i] then\n"
+    "  local want = tonumber(ARGV[4*i])\n"
+    "  if newtat[i] and want > 0 then\n"
+    "    if want > most[i] then want = most[i] end\n"
+    "    if want > 0 and newtat[i] + want * unit[i] - now <= half[i] then\n"
+    "      newtat[i] = math.floor(newtat[i] + want * unit[i])\n"
+    "      res[i + 1] = want\n"
+    "    end\n"
+    "  end\n"
+    "  if newtat[i] and newtat[i] > now then\n"
     "    redis.call('SET', KEYS[3*i-2], string.format('%d', newtat[i]),\n"
     "      'PX', math.ceil((newtat[i] - now) / 1000) + 1000)\n"
+    "  elseif newtat[i] then\n"
+    "    redis.call('DEL', KEYS[3*i-2])\n"
     "  end\n"
     "end\n"
-    "return {1}\n";
+    "return res\n";
 
 void quota_gcra(long long tat_us, long long now_us, long long limit,
 		long long window_us, long long cost, struct gcra *out)
@@ -269,6 +287,7 @@ int quota_plan(const struct config *c, const struct pp_request *req,
 			continue;
 		chk->q = q;
 		chk->cost = cost;
+		chk->reserve = 0;
 		out->n++;
 	}
 	return 0;

@@ -24,7 +24,8 @@
 struct quota_check {
 	const struct cfg_quota *q;
 	char subject[QUOTA_SUBJECT_MAX]; /* normalised subject value */
-	long long cost;
+	long long cost;	   /* < 0: units given back */
+	long long reserve; /* units to reserve ahead along with it */
 };
 
 struct quota_plan {
@@ -40,6 +41,7 @@ struct quota_verdict {
 	long long retry_us; /* when it may pass */
 	long long limit;    /* effective limit (after a live override) */
 	long long window_ms;
+	long long reserved[CONFIG_QUOTAS_MAX]; /* allowed: units reserved */
 };
 
 /*

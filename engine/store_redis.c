@@ -356,7 +356,14 @@ static int store_verdict(const redisReply *r, size_t n,
 		if (r->element[i]->type != REDIS_REPLY_INTEGER)
 			return -1;
 	if (r->element[0]->integer == 1) {
+		if (r->elements != n + 1)
+			return -1;
 		v->allowed = 1;
+		for (size_t i = 0; i < n; i++) {
+			if (r->element[1 + i]->integer < 0)
+				return -1;
+			v->reserved[i] = r->element[1 + i]->integer;
+		}
 		return 0;
 	}
 	if (r->elements != 5 || r->element[1]->integer < 1 ||
@@ -433,7 +440,7 @@ static void store_on_quota(redisAsyncContext *ac, void *r, void *priv)
 		c->lens[1] = strlen(QUOTA_LUA);
 		store_send(s, c);
 		return;
-	} else if (store_verdict(reply, (size_t)(c->argc - 3) / 6, &v) < 0) {
+	} else if (store_verdict(reply, (size_t)(c->argc - 3) / 7, &v) < 0) {
 		char esc[120];
 		rc = -STORE_EREPLY;
 		if (s->st.errors++ == 0 || s->st.errors % 1000 == 0)
@@ -472,9 +479,9 @@ static void store_send(struct store *s, struct store_call *c)
 int store_quota_check(struct store *s, const struct quota_plan *plan,
 		      store_quota_cb cb, void *arg)
 {
-	size_t n = plan->n, argc = 3 + 6 * n, i;
+	size_t n = plan->n, argc = 3 + 7 * n, i;
 	size_t bytes = sizeof(struct store_call) + argc * sizeof(char *) +
-		       argc * sizeof(size_t) + n * (3 * QUOTA_KEY_MAX + 3 * 24) +
+		       argc * sizeof(size_t) + n * (3 * QUOTA_KEY_MAX + 4 * 24) +
 		       16;
 	struct store_call *c;
 	char *p;
@@ -517,13 +524,15 @@ int store_quota_check(struct store *s, const struct quota_plan *plan,
 	}
 	for (i = 0; i < n; i++) {
 		const struct quota_check *k = &plan->checks[i];
-		char **a = &c->argv[3 + 3 * n + 3 * i];
+		char **a = &c->argv[3 + 3 * n + 4 * i];
 		a[0] = p;
 		p += num_format_ll(p, k->q->limit) + 1;
 		a[1] = p;
 		p += num_format_ll(p, k->q->window_ms) + 1;
 		a[2] = p;
 		p += num_format_ll(p, k->cost) + 1;
+		a[3] = p;
+		p += num_format_ll(p, k->reserve) + 1;
 	}
 	for (i = 0; i < argc; i++)
 		c->lens[i] = strlen(c->argv[i]);

@@ -15,10 +15,12 @@
  * refresher sees a member state change; its unused picks are taken off
  * today's counts by the refresher.  A pick of a member suspended for some
  * domain, a least_outstanding or hash pool, and P = 1 ask Redis for the
- * message itself, with its domains.  A failed call frees its connection and that message is routed
- * locally; a failed connect marks Redis down for one second, during which
- * every thread routes locally: last known states, a local counter per
- * pool, local assignment counts.  The state refresher re-reads member states
+ * message itself, with its domains.
+ *
+ * A failed call frees its connection and that message is routed locally;
+ * a failed connect marks Redis down for one second, during which every
+ * thread routes locally: last known states, a local counter per pool,
+ * local assignment counts.  The state refresher re-reads member states
  * every routing.refresh and notices when Redis is back.  State changes are
  * logged once.  Config references are counted under the router's lock.
  */

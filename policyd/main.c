@@ -61,9 +61,10 @@ static void on_stats(evutil_socket_t sig, short what, void *arg)
 	server_get_stats(srv, &st);
 	log_info("stats: requests=%llu allowed=%llu denied=%llu failmode=%llu "
 		 "timeouts=%llu bad=%llu connections=%llu total=%llu "
-		 "refused=%llu",
+		 "refused=%llu reserved=%llu given_back=%llu",
 		 st.requests, st.allowed, st.denied, st.failmode, st.timeouts,
-		 st.bad, st.conns_now, st.conns_total, st.conns_refused);
+		 st.bad, st.conns_now, st.conns_total, st.conns_refused,
+		 st.reserved, st.given_back);
 }
 
 /*
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
 		 cfg_path, cfg->nquotas, cfg->budget_ms,
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
 	event_base_dispatch(base);
+	server_stop(srv);
 	on_stats(0, 0, NULL);
 	server_free(srv);
 	for (int i = 0; i < 4; i++)

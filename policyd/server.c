@@ -7,9 +7,14 @@
  * connection answers from the fail mode and forgets the ticket, and the
  * late verdict is dropped.  The ticket keeps a config reference so a
  * reload never frees what a pending request points to.
+ *
+ * Quota units reserved ahead (credit.h) answer a busy subject's requests
+ * without Redis; a timer gives back the units of lapsed reservations, and
+ * a reload gives back all of them.
  */
 #include "server.h"
 
+#include "credit.h"
 #include "log.h"
 #include "pp.h"
 #include "quota.h"
@@ -29,11 +34,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+#define SERVER_CREDITS_MAX 4096 /* subjects holding reserved units */
 
 struct conn;
 
 struct ticket {
+	struct server *srv;
 	struct conn *conn; /* NULL once answered or the conn is gone */
 	struct config *cfg;
 	char id[64]; /* queue id or instance, for the log */
@@ -59,8 +68,19 @@ struct server {
 	size_t nls;
 	struct conn *conns;
 	struct quota_plan scratch; /* single-threaded: one plan at a time */
+	struct credits *credits;
+	struct event *sweep; /* gives back lapsed reservations */
+	unsigned long backs_pending; /* give-backs sent, not answered */
 	struct server_stats st;
 };
+
+static long long server_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void conn_free(struct conn *c)
 {
@@ -130,6 +150,10 @@ static void conn_on_verdict(void *arg, int rc, const struct quota_verdict *v)
 	struct conn *c = t->conn;
 	char action[1024];
 
+	/* units reserved are charged: kept even when the answer went out */
+	if (rc == 0 && v->allowed && t->cfg->quota_reserve)
+		credits_record(t->srv->credits, &t->plan, v, server_now_ms(),
+			       t->cfg->quota_reserve_ms);
 	if (c != NULL) {
 		struct server *srv = c->srv;
 		if (rc < 0) {
@@ -180,9 +204,13 @@ static void conn_request(struct conn *c, struct pp_request *req)
 	struct timeval tv;
 
 	quota_plan(srv->cfg, req, plan);
-	if (plan->n == 0) {
+	if (plan->n == 0 ||
+	    (srv->cfg->quota_reserve &&
+	     credits_pay(srv->credits, plan, server_now_ms(),
+			 srv->cfg->quota_reserve_ms))) {
 		pp_request_free(req);
 		srv->st.allowed++;
+		srv->st.reserved += plan->n > 0;
 		conn_answer(c, "DUNNO");
 		return;
 	}
@@ -194,6 +222,7 @@ static void conn_request(struct conn *c, struct pp_request *req)
 		return;
 	}
 	t->cfg = config_ref(srv->cfg);
+	t->srv = srv;
 	t->conn = c;
 	snprintf(t->id, sizeof(t->id), "%s",
 		 req->queue_id && *req->queue_id ? req->queue_id
@@ -389,6 +418,55 @@ static int server_listen(struct server *srv, const char *addr, int uid,
 	return 0;
 }
 
+static void server_back_done(void *arg, int rc, const struct quota_verdict *v)
+{
+	struct server *srv = arg;
+
+	(void)v;
+	srv->backs_pending--;
+	if (rc < 0)
+		srv->st.back_failed++;
+}
+
+/* Gives units back to Redis: one charge of -units (credits_expire cb). */
+static void server_give_back(void *arg, const struct cfg_quota *q,
+			     const char *subject, long long units)
+{
+	struct server *srv = arg;
+	struct quota_plan plan;
+
+	plan.n = 1;
+	plan.exempt = 0;
+	plan.checks[0].q = q;
+	snprintf(plan.checks[0].subject, sizeof(plan.checks[0].subject), "%s",
+		 subject);
+	plan.checks[0].cost = -units;
+	plan.checks[0].reserve = 0;
+	srv->st.given_back += (unsigned long long)units;
+	srv->backs_pending++;
+	store_quota_check(srv->store, &plan, server_back_done, srv);
+}
+
+static void server_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	credits_expire(srv->credits, server_now_ms(),
+		       srv->cfg->quota_reserve_ms, 0, server_give_back, srv);
+}
+
+/* (Re)arms the sweep every reserve_time. */
+static void server_arm_sweep(struct server *srv)
+{
+	struct timeval tv = {(time_t)(srv->cfg->quota_reserve_ms / 1000),
+			     (suseconds_t)(srv->cfg->quota_reserve_ms % 1000) *
+				 1000};
+
+	event_add(srv->sweep, &tv);
+}
+
 struct server *server_new(struct event_base *base, struct config *c,
 			  int uid, int gid)
 {
@@ -401,8 +479,12 @@ struct server *server_new(struct event_base *base, struct config *c,
 	srv->ls = calloc(c->nlisten, sizeof(*srv->ls));
 	srv->unix_paths = calloc(c->nlisten, sizeof(char *));
 	srv->store = store_new(base, c);
-	if (srv->ls == NULL || srv->unix_paths == NULL || srv->store == NULL)
+	srv->credits = credits_new(SERVER_CREDITS_MAX);
+	srv->sweep = event_new(base, -1, EV_PERSIST, server_sweep, srv);
+	if (srv->ls == NULL || srv->unix_paths == NULL || srv->store == NULL ||
+	    srv->credits == NULL || srv->sweep == NULL)
 		goto fail;
+	server_arm_sweep(srv);
 	for (size_t i = 0; i < c->nlisten; i++)
 		if (server_listen(srv, c->listen[i], uid, gid) < 0)
 			goto fail;
@@ -414,9 +496,26 @@ fail:
 
 void server_set_config(struct server *srv, struct config *c)
 {
+	/* quota names, limits or the prefix may change: give all back */
+	credits_expire(srv->credits, server_now_ms(), 0, 1, server_give_back,
+		       srv);
 	config_unref(srv->cfg);
 	srv->cfg = config_ref(c);
 	store_reconfigure(srv->store, c);
+	server_arm_sweep(srv);
+}
+
+void server_stop(struct server *srv)
+{
+	long long until = server_now_ms() + 500;
+
+	credits_expire(srv->credits, server_now_ms(), 0, 1, server_give_back,
+		       srv);
+	while (srv->backs_pending > 0 && server_now_ms() < until) {
+		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+		if (srv->backs_pending > 0)
+			usleep(1000);
+	}
 }
 
 void server_get_stats(const struct server *srv, struct server_stats *out)
@@ -439,6 +538,9 @@ void server_free(struct server *srv)
 	}
 	free(srv->ls);
 	free(srv->unix_paths);
+	credits_free(srv->credits);
+	if (srv->sweep)
+		event_free(srv->sweep);
 	store_free(srv->store);
 	config_unref(srv->cfg);
 	free(srv);

@@ -15,6 +15,9 @@ struct server;
 struct server_stats {
 	unsigned long long requests, allowed, denied, failmode, bad,
 	    timeouts, conns_now, conns_total, conns_refused;
+	unsigned long long reserved;   /* allowed from units reserved ahead */
+	unsigned long long given_back; /* units of lapsed reservations */
+	unsigned long long back_failed; /* give-backs Redis did not take */
 };
 
 /*
@@ -27,6 +30,8 @@ struct server *server_new(struct event_base *base, struct config *c,
 /* Swaps in a new config for new requests; requests in flight keep theirs. */
 void server_set_config(struct server *srv, struct config *c);
 void server_get_stats(const struct server *srv, struct server_stats *out);
+/* Gives back every reserved quota unit (waits up to 500 ms for Redis). */
+void server_stop(struct server *srv);
 /* Closes listeners and connections, removes unix socket files. */
 void server_free(struct server *srv);
 

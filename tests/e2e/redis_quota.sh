@@ -16,6 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools
 
+CTL=$top_builddir/postlbctl
 start_redis
 WIN_1H=3600000
 
@@ -173,5 +174,61 @@ out=$(pol_eom "$SOCK" 1 "$S" 1000)
 assert_eq "Q:by*1" "$(actions_rle "$out")" "nothing left"
 assert_eq 10000 "$(redis_quota_used postlb: by $S 10000 $WIN_1H)" "10000 bytes used"
 stop_policyd bytes
+
+# --- G. units reserved ahead for a busy subject ---
+# A quota of 100000 per 7 days (one unit refills every 6 s, so none does
+# during the section) lets one policyd reserve up to 1000 units (1%)
+# while the subject's bucket stays at most half full.  2000 messages on
+# one connection: all allowed, most of them from reserved units, and once
+# the reservations lapse (200 ms) the unused units are given back, so
+# Redis holds exactly the 2000 used.
+WIN_7D=$((7 * 86400000))
+section reserve <<'EOF'
+quotas = ( { name = "busy"; subject = "sender"; unit = "messages"; limit = 100000; window = "7d"; } );
+EOF
+S=r@busy.example
+rcli CONFIG RESETSTAT >/dev/null
+out=$(pol_eom "$SOCK" 2000 "$S")
+assert_eq "D*2000" "$(actions_rle "$out")" "2000 messages allowed"
+st=$(policyd_stats reserve)
+log "$st"
+assert_ge "$(stat_of "$st" reserved)" 1500 "at least 1500 of them answered from reserved units"
+calls=$(rcli INFO commandstats | awk -F'[=,:]' '/^cmdstat_evalsha:/ { print $3 }')
+assert_ge 500 "${calls:-0}" "at most 500 quota script calls for 2000 messages ($calls)"
+_used_is() { [ "$(redis_quota_used postlb: "$1" "$2" "$3" "$WIN_7D")" -eq "$4" ]; }
+wait_for 3 _used_is busy "$S" 100000 2000 || true
+assert_eq 2000 "$(redis_quota_used postlb: busy $S 100000 $WIN_7D)" \
+	"after the reservations lapse, Redis holds exactly the 2000 used"
+assert_ge "$(stat_of "$(policyd_stats reserve)" given_back)" 1 "unused units were given back"
+
+# A live override reaches a subject holding units within reserve_time.
+out=$(pol_eom "$SOCK" 300 o@busy.example)
+assert_eq "D*300" "$(actions_rle "$out")" "300 messages allowed"
+"$CTL" -c "$T/reserve.conf" set busy o@busy.example 0 >/dev/null
+sleep 0.3
+out=$(pol_eom "$SOCK" 3 o@busy.example)
+assert_eq "Q:busy*3" "$(actions_rle "$out")" "blocked (override 0) 300 ms after the override"
+
+# A stop gives back what the policyd still holds.
+out=$(pol_eom "$SOCK" 300 s@busy.example)
+assert_eq "D*300" "$(actions_rle "$out")" "300 messages allowed"
+stop_policyd reserve
+assert_eq 300 "$(redis_quota_used postlb: busy s@busy.example 100000 $WIN_7D)" \
+	"after a stop Redis holds exactly the 300 used"
+
+# Near the limit every request is checked in Redis: with 4000 of 10000
+# used, reservations stop at half the quota, and 6100 more messages let
+# exactly 6000 through.
+section near <<'EOF'
+quotas = ( { name = "near"; subject = "sender"; unit = "messages"; limit = 10000; window = "7d"; } );
+EOF
+read -r sec usec _ <<<"$(rcli TIME | tr '\n' ' ')"
+rcli SET postlb:q:near:n@near.example $((sec * 1000000 + usec + 4000 * (WIN_7D * 1000 / 10000))) >/dev/null
+out=$(pol_eom "$SOCK" 6100 n@near.example)
+assert_eq "D*6000 Q:near*100" "$(actions_rle "$out")" \
+	"exactly the remaining 6000 allowed, then deferred"
+st=$(policyd_stats near)
+assert_ge "$(stat_of "$st" reserved)" 1 "some of them from reserved units (below half the quota)"
+stop_policyd near
 
 e2e_finish

@@ -49,7 +49,7 @@ static const char full_conf[] =
     "  budget = \"200ms\";\n"
     "  fail_mode = \"closed\";\n"
     "  max_connections = 100;\n"
-    "  idle_timeout = \"5m\";\n"
+    "  idle_timeout = \"5m\"; reserve = false; reserve_time = \"1s\";\n"
     "  line_max = 1024;\n"
     "  attributes_max = 50;\n"
     "  request_max = 16384;\n"
@@ -109,6 +109,8 @@ static void test_full(void **state)
 	assert_int_equal(c->fail_mode, FAIL_CLOSED);
 	assert_int_equal(c->max_connections, 100);
 	assert_int_equal(c->idle_timeout_ms, 300000);
+	assert_int_equal(c->quota_reserve, 0);
+	assert_int_equal(c->quota_reserve_ms, 1000);
 	assert_int_equal(c->limits.line_max, 1024);
 	assert_int_equal(c->limits.attrs_max, 50);
 	assert_int_equal(c->limits.request_max, 16384);
@@ -218,6 +220,8 @@ static void test_defaults(void **state)
 		assert_int_equal(c->fail_mode, FAIL_OPEN);
 		assert_int_equal(c->max_connections, 4096);
 		assert_int_equal(c->idle_timeout_ms, 600000);
+		assert_int_equal(c->quota_reserve, 1);
+		assert_int_equal(c->quota_reserve_ms, 200);
 		assert_int_equal(c->limits.line_max,
 				 pp_default_limits.line_max);
 		assert_int_equal(c->limits.attrs_max,
@@ -352,6 +356,12 @@ static const struct bad_case bad_cases[] = {
      "'budget' must be at most 10s"},
     {"budget zero", "policyd = {\n  budget = \"0ms\";\n};\n", 2,
      "'budget' must be a duration"},
+    {"reserve not a boolean", "policyd = {\n  reserve = 1;\n};\n", 2,
+     "'reserve' must be true or false"},
+    {"reserve_time over 10s", "policyd = {\n  reserve_time = \"11s\";\n};\n",
+     2, "'reserve_time' must be at most 10s"},
+    {"reserve_time zero", "policyd = {\n  reserve_time = \"0ms\";\n};\n", 2,
+     "'reserve_time' must be a duration"},
     {"idle_timeout short", "policyd = {\n  idle_timeout = \"999ms\";\n};\n", 2,
      "'idle_timeout' must be at least 1000 ms"},
     {"max_connections 0", "policyd = {\n  max_connections = 0;\n};\n", 2,

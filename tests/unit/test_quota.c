@@ -760,7 +760,11 @@ static void test_reply(void **state)
 {
 	const struct config *c = *state;
 	struct quota_plan plan;
-	struct quota_verdict v = {0, 0, 35000001, 100, 3600000};
+	struct quota_verdict v = {.allowed = 0,
+					 .idx = 0,
+					 .retry_us = 35000001,
+					 .limit = 100,
+					 .window_ms = 3600000};
 	char out[512];
 
 	one_check_plan(c, "snd_msg", "alice@example.com", &plan);
@@ -810,7 +814,11 @@ static void test_reply_retry(void **state)
 
 	one_check_plan(c, "snd_bytes", "a@b", &plan);
 	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct quota_verdict v = {0, 0, cases[i].us, 5, 60000};
+		struct quota_verdict v = {.allowed = 0,
+						 .idx = 0,
+						 .retry_us = cases[i].us,
+						 .limit = 5,
+						 .window_ms = 60000};
 		size_t ol, tl = strlen(cases[i].tail);
 		quota_reply(&plan, &v, out, sizeof(out));
 		ol = strlen(out);
@@ -824,7 +832,11 @@ static void test_reply_dunno(void **state)
 {
 	const struct config *c = *state;
 	struct quota_plan plan;
-	struct quota_verdict v = {1, 0, 0, 0, 0};
+	struct quota_verdict v = {.allowed = 1,
+					 .idx = 0,
+					 .retry_us = 0,
+					 .limit = 0,
+					 .window_ms = 0};
 	char out[64];
 
 	one_check_plan(c, "snd_msg", "a@b", &plan);
@@ -846,7 +858,11 @@ static void test_reply_escape(void **state)
 {
 	const struct config *c = *state;
 	struct quota_plan plan;
-	struct quota_verdict v = {0, 0, 1, 1, 60000};
+	struct quota_verdict v = {.allowed = 0,
+					 .idx = 0,
+					 .retry_us = 1,
+					 .limit = 1,
+					 .window_ms = 60000};
 	char out[512];
 
 	one_check_plan(c, "snd_msg", "a\r\nb\\c", &plan);

@@ -1021,11 +1021,13 @@ static const struct bad_case bad_cases[] = {
      10, "'reserve' = 257 is out of range 1..256"},
     {"reserve not a number",
      MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
-	     "routing = {\n  default_pool = \"p\";\n  reserve = \"many\";\n};\n",
+	     "routing = {\n  default_pool = \"p\";\n"
+	     "  reserve = \"many\";\n};\n",
      10, "'reserve' must be an integer"},
     {"reserve_time over 10s",
      MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
-	     "routing = {\n  default_pool = \"p\";\n  reserve_time = \"11s\";\n};\n",
+	     "routing = {\n  default_pool = \"p\";\n"
+	     "  reserve_time = \"11s\";\n};\n",
      8, "routing: reserve_time must be at most 10s"},
     {"reserve_time not a duration",
      MEMBERS "pools = {\n  p = { members = [ \"a\" ]; };\n};\n"
