@@ -470,6 +470,62 @@ static long reserved_pos(struct router *r, const struct route_plan *plan,
 }
 
 /*
+ * Under the lock: the pool's next reserved pick into *pick (0: none), or,
+ * when there is none to take, how many picks to ask Redis for into *want
+ * (1: this message alone).  Only round robin and weighted pools reserve.
+ */
+static void reservation_next(struct router *r, const struct config *c,
+			     const struct route_plan *plan,
+			     struct reservation *v, long long day,
+			     long long now, int *pick, size_t *want)
+{
+	*pick = 0;
+	*want = 1;
+	if (plan->mode != RM_SEQ || c->route_reserve <= 1 || c != r->cfg)
+		return;
+	if (v->next < v->n &&
+	    (v->gen != r->gen || v->day != day ||
+	     now - v->born_ms > c->route_reserve_ms))
+		reservation_end(r, v);
+	if (v->next < v->n) {
+		*pick = v->pick[v->next++];
+		return;
+	}
+	if (v->fetching) /* another thread is asking: this message alone */
+		return;
+	if (v->n > 0)
+		reservation_end(r, v); /* used up */
+	*want = reservation_size(c, v, now);
+	v->fetching = *want > 1;
+	if (*want == 1) { /* a reservation of one: this message */
+		v->size = v->used = 1;
+		v->born_ms = now;
+	}
+}
+
+/*
+ * Under the lock: keeps the want picks a reservation call returned
+ * (candidate numbers of plan, up to the first slot no member could take)
+ * and takes the first one; returns it, or 0.
+ */
+static int reservation_keep(struct router *r, const struct route_plan *plan,
+			    struct reservation *v, long long day,
+			    long long now, size_t want, const int *picks)
+{
+	v->gen = r->gen;
+	v->born_ms = now;
+	v->day = day;
+	v->size = want;
+	v->used = 0;
+	v->n = v->next = 0;
+	for (size_t i = 0; i < want && picks[i] != 0; i++)
+		v->pick[v->n++] = picks[i] > 0
+				      ? (int)plan->member[picks[i] - 1] + 1
+				      : -(int)plan->member[-picks[i] - 1] - 1;
+	return v->n > 0 ? v->pick[v->next++] : 0;
+}
+
+/*
  * Picks in plan through Redis for message m: from the pool's reservation,
  * by a new reservation, or by a call for m alone.  The candidate position,
  * -1 none, -2 error.
@@ -480,63 +536,25 @@ static long router_pick_redis(struct router *r, struct config *c,
 {
 	struct reservation *v = &r->res[plan->pool];
 	long long now = router_mono_ms();
-	int picks[CONFIG_RESERVE_MAX], p = 0;
-	size_t want = 1;
+	int picks[CONFIG_RESERVE_MAX], p, rc;
+	size_t want;
+	long pos;
 
 	pthread_mutex_lock(&r->lock);
-	if (plan->mode == RM_SEQ && c->route_reserve > 1 && c == r->cfg) {
-		if (v->next < v->n &&
-		    (v->gen != r->gen || v->day != day ||
-		     now - v->born_ms > c->route_reserve_ms))
-			reservation_end(r, v);
-		if (v->next < v->n) {
-			p = v->pick[v->next++];
-		} else if (!v->fetching) {
-			if (v->n > 0)
-				reservation_end(r, v); /* used up */
-			want = reservation_size(c, v, now);
-			v->fetching = want > 1;
-			if (want == 1) { /* a reservation of one: this message */
-				v->size = v->used = 1;
-				v->born_ms = now;
-			}
-		}
-	}
+	reservation_next(r, c, plan, v, day, now, &p, &want);
 	pthread_mutex_unlock(&r->lock);
-	if (p != 0) { /* a reserved pick */
-		long pos = reserved_pos(r, plan, day, p);
-		if (pos >= 0)
-			return pos;
-	}
-	if (want > 1) {
-		int rc = router_call(r, c, plan, m, day, want, picks);
+	if (p == 0 && want > 1) {
+		rc = router_call(r, c, plan, m, day, want, picks);
 		pthread_mutex_lock(&r->lock);
 		v->fetching = 0;
-		if (rc == 0 && c == r->cfg) {
-			v->gen = r->gen;
-			v->born_ms = now;
-			v->day = day;
-			v->size = want;
-			v->used = 0;
-			v->n = v->next = 0;
-			/* up to the first slot no member could take */
-			for (size_t i = 0; i < want && picks[i] != 0; i++)
-				v->pick[v->n++] =
-				    picks[i] > 0
-					? (int)plan->member[picks[i] - 1] + 1
-					: -(int)plan->member[-picks[i] - 1] - 1;
-			if (v->n > 0)
-				p = v->pick[v->next++];
-		}
+		if (rc == 0 && c == r->cfg)
+			p = reservation_keep(r, plan, v, day, now, want, picks);
 		pthread_mutex_unlock(&r->lock);
 		if (rc < 0)
 			return -2;
-		if (p != 0) {
-			long pos = reserved_pos(r, plan, day, p);
-			if (pos >= 0)
-				return pos;
-		}
 	}
+	if (p != 0 && (pos = reserved_pos(r, plan, day, p)) >= 0)
+		return pos;
 	/* this message alone: no reservation, a suspended member or none */
 	if (router_call(r, c, plan, m, day, 1, picks) < 0)
 		return -2;
