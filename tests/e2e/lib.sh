@@ -591,8 +591,9 @@ stop_postfix() {
 # --- cleanup ---
 
 # e2e_cleanup: the EXIT trap.  Stops every Postfix instance, sink, policyd,
-# extra process and Redis this test started; on failure prints the end of
-# every log; removes $T unless KEEP=1.
+# extra process and Redis this test started; fails the test on a sanitizer
+# report in a daemon's log; on failure prints the end of every log;
+# removes $T unless KEEP=1.
 e2e_cleanup() {
 	local rc=$? n f
 	trap - EXIT
@@ -601,6 +602,16 @@ e2e_cleanup() {
 	for n in "${E2E_EXTRA_PIDS[@]}"; do stop_pid "$n" 5; done
 	for n in "${!POLICYD_PID[@]}"; do stop_policyd "$n"; done
 	stop_redis
+	# a sanitizer report from a daemon (a sanitizer build writes it to
+	# the daemon's log, at the error or, for leaks, at exit) fails the test
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+			echo "[$E2E_NAME] FAIL: sanitizer report in $f:"
+			grep -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | head -n 40
+			[ "$rc" -eq 0 ] && rc=1
+		fi
+	done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for f in "$T"/policyd-*.log "$T"/redis.log "$T"/postfix-*/maillog; do
 			[ -f "$f" ] || continue
