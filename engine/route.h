@@ -9,8 +9,9 @@
  *  3. The store runs ROUTE_LUA with route_call_build()'s arguments: one
  *     round trip that checks each candidate's live state, per-domain
  *     suspension and warm-up count, advances the pool's shared counter and
- *     picks.  Without Redis, route_pick_local() does the same walk on the
- *     last known states and a local counter.
+ *     picks, for one message or, reserved, for the next few of a round
+ *     robin or weighted pool.  Without Redis, route_pick_local() does the
+ *     same walk on the last known states and a local counter.
  *  4. route_header_value() formats "MEMBER [NEXTHOP[,FAILOVER...]]" for
  *     the X-Postlb-Route header that milter_header_checks turns into
  *     FILTER MEMBER:NEXTHOP.
