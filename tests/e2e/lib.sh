@@ -417,15 +417,19 @@ wait_log() {
 	wait_for "${4:-10}" _log_count_ge "$T/policyd-$1.log" "$2" "$3"
 }
 
-# policyd_stats NAME: asks policyd NAME for its counters (SIGUSR1), waits
-# for the new "stats:" line and prints it.
-policyd_stats() {
-	local logf=$T/policyd-$1.log n
-	n=$(count_re 'stats: ' "$logf")
-	kill -USR1 "${POLICYD_PID[$1]}" || return 1
-	wait_for 5 _log_count_ge "$logf" 'stats: ' $((n + 1)) || return 1
-	grep 'stats: ' "$logf" | tail -n 1
+# daemon_stats LOG PID SIGNAL: sends SIGNAL to PID (a postlb daemon that
+# logs its counters on it), waits for a new "stats:" line in LOG and
+# prints it.
+daemon_stats() {
+	local n
+	n=$(count_re 'stats: ' "$1")
+	kill "-$3" "$2" || return 1
+	wait_for 5 _log_count_ge "$1" 'stats: ' $((n + 1)) || return 1
+	grep 'stats: ' "$1" | tail -n 1
 }
+
+# policyd_stats NAME: the counters of policyd NAME (SIGUSR1).
+policyd_stats() { daemon_stats "$T/policyd-$1.log" "${POLICYD_PID[$1]}" USR1; }
 
 # stat_of LINE KEY: prints the value of KEY=VALUE in a stats line.
 stat_of() {
