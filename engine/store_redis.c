@@ -651,15 +651,22 @@ int store_sync_get(struct store_sync *s, const char *key, char *out,
 	return rc;
 }
 
-int store_sync_set(struct store_sync *s, const char *key, const char *value)
+/* Runs one command whose reply matters only as success: 0 or an error. */
+static int store_sync_do(struct store_sync *s, int argc, const char **argv)
 {
-	const char *av[] = {"SET", key, value};
-	redisReply *r = store_sync_cmd(s, 3, av);
+	redisReply *r = store_sync_cmd(s, argc, argv);
 
 	if (r == NULL)
 		return -STORE_EREPLY;
 	freeReplyObject(r);
 	return 0;
+}
+
+int store_sync_set(struct store_sync *s, const char *key, const char *value)
+{
+	const char *av[] = {"SET", key, value};
+
+	return store_sync_do(s, 3, av);
 }
 
 int store_sync_del(struct store_sync *s, const char *key)
@@ -737,23 +744,15 @@ int store_sync_hset(struct store_sync *s, const char *key, const char *field,
 		    const char *value)
 {
 	const char *av[] = {"HSET", key, field, value};
-	redisReply *r = store_sync_cmd(s, 4, av);
 
-	if (r == NULL)
-		return -STORE_EREPLY;
-	freeReplyObject(r);
-	return 0;
+	return store_sync_do(s, 4, av);
 }
 
 int store_sync_hdel(struct store_sync *s, const char *key, const char *field)
 {
 	const char *av[] = {"HDEL", key, field};
-	redisReply *r = store_sync_cmd(s, 3, av);
 
-	if (r == NULL)
-		return -STORE_EREPLY;
-	freeReplyObject(r);
-	return 0;
+	return store_sync_do(s, 3, av);
 }
 
 int store_sync_incrby(struct store_sync *s, const char *key, long long delta,
