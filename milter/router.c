@@ -205,6 +205,19 @@ static int router_refresh_once(struct router *r, struct config *c,
 static void reservation_end(struct router *r, struct reservation *v);
 
 /*
+ * 1 when reservation v holds picks it may no longer give (lock held): it
+ * outlived routing.reserve_time, states changed since, or the day turned.
+ */
+static int reservation_lapsed(const struct router *r, const struct config *c,
+			      const struct reservation *v, long long day,
+			      long long now)
+{
+	return v->next < v->n &&
+	       (v->gen != r->gen || v->day != day ||
+		now - v->born_ms > c->route_reserve_ms);
+}
+
+/*
  * Ends the reservations that outlived routing.reserve_time and takes their
  * unused picks off today's counts; -1 on a Redis error.
  */
@@ -217,8 +230,7 @@ static int router_giveback(struct router *r, struct config *c,
 
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; c == r->cfg && i < c->npools; i++)
-		if (r->res[i].next < r->res[i].n &&
-		    now - r->res[i].born_ms > c->route_reserve_ms)
+		if (reservation_lapsed(r, c, &r->res[i], route_today(), now))
 			reservation_end(r, &r->res[i]);
 	memcpy(back, r->giveback, sizeof(back));
 	memset(r->giveback, 0, sizeof(r->giveback));
@@ -483,9 +495,7 @@ static void reservation_next(struct router *r, const struct config *c,
 	*want = 1;
 	if (plan->mode != RM_SEQ || c->route_reserve <= 1 || c != r->cfg)
 		return;
-	if (v->next < v->n &&
-	    (v->gen != r->gen || v->day != day ||
-	     now - v->born_ms > c->route_reserve_ms))
+	if (reservation_lapsed(r, c, v, day, now))
 		reservation_end(r, v);
 	if (v->next < v->n) {
 		*pick = v->pick[v->next++];
