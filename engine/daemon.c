@@ -55,7 +55,8 @@ void daemon_parse(int argc, char **argv, const char *prog,
 		daemon_usage(prog);
 }
 
-void daemon_ids(const char *user, const char *group, int *uid, int *gid)
+void daemon_ids(const char *user, const char *group, const char *setting,
+		int *uid, int *gid)
 {
 	*uid = *gid = -1;
 	if (user != NULL) {
@@ -71,6 +72,9 @@ void daemon_ids(const char *user, const char *group, int *uid, int *gid)
 			log_fatal("unknown group '%s'", group);
 		*gid = (int)gr->gr_gid;
 	}
+	/* before any file is created as root, not at the drop */
+	if (*uid == -1 && (getuid() == 0 || geteuid() == 0))
+		log_fatal("refusing to run as root: set %s", setting);
 }
 
 void daemon_drop(int uid, int gid, const char *setting)

@@ -17,8 +17,13 @@ struct daemon_opts {
 void daemon_parse(int argc, char **argv, const char *prog,
 		  struct daemon_opts *o);
 
-/* Looks up user and group (NULL: -1; a user gives its group by default). */
-void daemon_ids(const char *user, const char *group, int *uid, int *gid);
+/*
+ * Looks up user and group (NULL: -1; a user gives its group by default).
+ * Running as root without a user is refused here, before the daemon
+ * creates any file (setting names the config setting to set).
+ */
+void daemon_ids(const char *user, const char *group, const char *setting,
+		int *uid, int *gid);
 
 /*
  * When running as root: switches to uid/gid for good, or refuses to go on

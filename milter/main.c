@@ -1,9 +1,9 @@
 /*
  * postlb-milter: per-message routing for Postfix (pools and members).
  *
- * Startup: options, config (-n: check and exit), the milter socket (a
- * stale unix socket is removed; mode and owner from the config), then
- * privileges are dropped for good and smfi_main() runs.  libmilter turns
+ * Startup: options, config (-n: check and exit), the milter socket (sock.h:
+ * a stale socket is removed, never a link or a file; mode and owner from
+ * the config), then privileges are dropped for good and smfi_main() runs.  libmilter turns
  * SIGHUP into a shutdown, so the config is reloaded on SIGUSR1 by a
  * sigwait thread started before smfi_main(); SIGUSR2 logs the counters.
  */
@@ -12,6 +12,7 @@
 #include "log.h"
 #include "milter.h"
 #include "router.h"
+#include "sock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -69,22 +70,35 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-/* Opens the milter socket and gives it the configured mode and owner. */
+/* Binds the milter socket: libmilter's own bind, no removal (sock.h). */
+static int milter_bind(void *arg)
+{
+	(void)arg;
+	if (smfi_opensocket(0) != MI_SUCCESS) {
+		if (errno == 0)
+			errno = EADDRINUSE;
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens the milter socket with the configured mode and owner. */
 static void open_socket(const struct config *c, int uid, int gid)
 {
-	const char *path = c->milter_listen + 5;
+	char err[512];
 
 	if (smfi_setconn(c->milter_listen) != MI_SUCCESS)
 		log_fatal("smfi_setconn(%s) failed", c->milter_listen);
-	if (smfi_opensocket(1) != MI_SUCCESS)
-		log_fatal("cannot open milter socket %s", c->milter_listen);
-	if (strncmp(c->milter_listen, "unix:", 5) != 0)
+	if (strncmp(c->milter_listen, "unix:", 5) != 0) {
+		if (smfi_opensocket(0) != MI_SUCCESS)
+			log_fatal("cannot open milter socket %s",
+				  c->milter_listen);
 		return;
-	if (chmod(path, c->milter_socket_mode) < 0)
-		log_fatal("chmod %s: %s", path, strerror(errno));
-	if (uid != -1 && (getuid() == 0 || geteuid() == 0) &&
-	    chown(path, (uid_t)uid, (gid_t)gid) < 0)
-		log_fatal("chown %s: %s", path, strerror(errno));
+	}
+	errno = 0;
+	if (sock_unix_create(c->milter_listen + 5, c->milter_socket_mode, uid,
+			     gid, milter_bind, NULL, err, sizeof(err)) < 0)
+		log_fatal("%s", err);
 }
 
 int main(int argc, char **argv)
@@ -118,12 +132,13 @@ int main(int argc, char **argv)
 		config_unref(cfg);
 		return 0;
 	}
+	daemon_ids(cfg->milter_user, cfg->milter_group, "milter.user", &uid,
+		   &gid);
 	router = router_new(cfg);
 	if (router == NULL)
 		log_fatal("cannot start the router");
 	if (smfi_register(*milter_desc(router)) != MI_SUCCESS)
 		log_fatal("smfi_register failed");
-	daemon_ids(cfg->milter_user, cfg->milter_group, &uid, &gid);
 	open_socket(cfg, uid, gid);
 	daemon_drop(uid, gid, "milter.user");
 	if (pthread_create(&sig_tid, NULL, signal_thread, &set) != 0)

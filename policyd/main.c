@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 		config_unref(cfg);
 		return 0;
 	}
-	daemon_ids(cfg->user, cfg->group, &uid, &gid);
+	daemon_ids(cfg->user, cfg->group, "policyd.user", &uid, &gid);
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (!o.foreground && daemon(0, 0) < 0)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "pp.h"
 #include "quota.h"
+#include "sock.h"
 #include "store_redis.h"
 
 #include <errno.h>
@@ -367,6 +368,61 @@ static void server_accept_error(struct evconnlistener *l, void *arg)
 	log_warn("policy: accept: %s", strerror(errno));
 }
 
+/* Binds and listens on the unix socket of a listener (sock_bind_fn). */
+struct server_unix_bind {
+	const char *path;
+	int fd;
+};
+
+static int server_unix_bind(void *arg)
+{
+	struct server_unix_bind *b = arg;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd, e;
+
+	if (strlen(b->path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, b->path, strlen(b->path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(fd, 1024) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	b->fd = fd;
+	return 0;
+}
+
+/* The listener of a unix address (sock.h does the careful part). */
+static struct evconnlistener *server_listen_unix(struct server *srv,
+						 const char *path, int uid,
+						 int gid)
+{
+	struct server_unix_bind b = {path, -1};
+	struct evconnlistener *l;
+	char err[512];
+
+	if (sock_unix_create(path, srv->cfg->socket_mode, uid, gid,
+			     server_unix_bind, &b, err, sizeof(err)) < 0) {
+		log_err("policy: %s", err);
+		return NULL;
+	}
+	l = evconnlistener_new(srv->base, server_accept, srv,
+			       LEV_OPT_CLOSE_ON_FREE, 0, b.fd);
+	if (l == NULL) {
+		log_err("policy: cannot listen on %s", path);
+		close(b.fd);
+		sock_unix_remove(path);
+	}
+	return l;
+}
+
 /* Creates the listener for one address; returns 0 or -1 (logged). */
 static int server_listen(struct server *srv, const char *addr, int uid,
 			 int gid)
@@ -375,26 +431,14 @@ static int server_listen(struct server *srv, const char *addr, int uid,
 	struct evconnlistener *l = NULL;
 
 	if (strncmp(addr, "unix:", 5) == 0) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		const char *path = addr + 5;
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-		unlink(path);
-		l = evconnlistener_new_bind(srv->base, server_accept, srv, flags,
-					    1024, (struct sockaddr *)&sun,
-					    sizeof(sun));
-		if (l == NULL) {
-			log_err("policy: cannot listen on %s: %s", path,
-				strerror(errno));
+		l = server_listen_unix(srv, addr + 5, uid, gid);
+		if (l == NULL)
 			return -1;
-		}
-		if (chmod(path, srv->cfg->socket_mode) < 0 ||
-		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid,
-						       (gid_t)gid) < 0)) {
-			log_err("policy: %s: %s", path, strerror(errno));
+		srv->unix_paths[srv->nls] = strdup(addr + 5);
+		if (srv->unix_paths[srv->nls] == NULL) {
 			evconnlistener_free(l);
 			return -1;
 		}
-		srv->unix_paths[srv->nls] = strdup(path);
 	} else {
 		struct sockaddr_storage ss;
 		int sslen = sizeof(ss);
@@ -532,7 +576,7 @@ void server_free(struct server *srv)
 	for (size_t i = 0; i < srv->nls; i++) {
 		evconnlistener_free(srv->ls[i]);
 		if (srv->unix_paths[i] != NULL) {
-			unlink(srv->unix_paths[i]);
+			sock_unix_remove(srv->unix_paths[i]);
 			free(srv->unix_paths[i]);
 		}
 	}

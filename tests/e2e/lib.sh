@@ -445,6 +445,28 @@ stop_policyd() {
 	stop_pid "$pid" 10
 }
 
+# --- postlb-milter ---
+
+MILTER=$top_builddir/postlb-milter
+declare -A MILTER_PID=()
+
+# start_milter NAME CONF SOCK: starts postlb-milter -f -c CONF, stderr to
+# $T/milter-NAME.log, and waits for its socket.  Records MILTER_PID[NAME].
+start_milter() {
+	local name=$1 conf=$2 sock=$3
+	"$MILTER" -f -c "$conf" 2>>"$T/milter-$name.log" &
+	MILTER_PID[$name]=$!
+	E2E_EXTRA_PIDS+=($!)
+	wait_for 10 test -S "$sock" || {
+		cat "$T/milter-$name.log" >&2
+		die "postlb-milter $name did not start"
+	}
+	log "postlb-milter $name pid ${MILTER_PID[$name]}"
+}
+
+# milter_stats NAME: the counters of milter NAME (SIGUSR2).
+milter_stats() { daemon_stats "$T/milter-$1.log" "${MILTER_PID[$1]}" USR2; }
+
 # pol SOCK [-n N] ATTR=VALUE...: one polclient run against unix:SOCK;
 # prints one action per line (bounded to 30 s).
 pol() {

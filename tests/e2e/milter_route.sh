@@ -15,23 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink smtp-source swaks sendmail
 
-MILTER=$top_builddir/postlb-milter
 CTL=$top_builddir/postlbctl
-declare -A MILTER_PID=()
-
-# start_milter NAME CONF SOCK: starts postlb-milter -f -c CONF and waits
-# for its socket.
-start_milter() {
-	local name=$1 conf=$2 sock=$3
-	"$MILTER" -f -c "$conf" 2>>"$T/milter-$name.log" &
-	MILTER_PID[$name]=$!
-	E2E_EXTRA_PIDS+=($!)
-	wait_for 10 test -S "$sock" || {
-		cat "$T/milter-$name.log" >&2
-		die "postlb-milter $name did not start"
-	}
-	log "postlb-milter $name pid ${MILTER_PID[$name]}"
-}
 
 # counts: prints the message counts of sinks s1..s4 (members m1..m4).
 counts() {
@@ -39,9 +23,6 @@ counts() {
 }
 
 # send_bulk N PORT [SESSIONS]: N bulk messages through Postfix on PORT.
-# milter_stats NAME: the counters of milter NAME (SIGUSR2).
-milter_stats() { daemon_stats "$T/milter-$1.log" "${MILTER_PID[$1]}" USR2; }
-
 send_bulk() {
 	timeout 300 smtp-source -m "$1" -s "${3:-20}" -l 2000 -f news@bulk.example \
 		-t user@dest.example "127.0.0.1:$2" >>"$T/source.out" 2>&1
