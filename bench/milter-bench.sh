@@ -322,7 +322,7 @@ members = {
   m3 = { nexthop = "[127.0.0.1]:${SINK_PORT[s3]}"; address = "127.0.0.13"; helo = "m3.postlb.example"; weight = 2; };
 };
 pools = { bulk = { members = ["m1", "m2", "m3"]; algorithm = "weighted"; }; };
-routing = { default_pool = "bulk"; };
+routing = { default_pool = "bulk"; takeover = { nexthops = ["[127.0.0.1]:${SINK_PORT[s0]}"]; }; };
 quotas = (
   { name = "bench-sender"; subject = "sender"; unit = "messages";
     limit = 1000000000; window = "1d"; }

@@ -8,6 +8,7 @@
 #include "route.h"
 #include "select.h"
 #include "store_redis.h"
+#include "takeover.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,15 +252,49 @@ static int explain_file(const char *path, struct route_msg *m, char **store,
 	return 0;
 }
 
-/* Parses explain's options into m; strings live in store. */
-static int explain_args(int argc, char **argv, struct route_msg *m,
+/*
+ * Counts recipient rcpt as Postfix would resolve it: by -T
+ * TRANSPORT[:NEXTHOP] (the last one given before it) or, without one, by
+ * the default "smtp" to the recipient's domain.
+ */
+static void explain_take(const struct config *c, const char *spec,
+			 const char *domain, struct take_tally *t)
+{
+	char mailer[128], host[300];
+	const char *colon;
+
+	if (spec == NULL) {
+		snprintf(mailer, sizeof(mailer), "smtp");
+		snprintf(host, sizeof(host), "%s", domain);
+	} else {
+		colon = strchr(spec, ':');
+		snprintf(mailer, sizeof(mailer), "%.*s",
+			 colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+		snprintf(host, sizeof(host), "%s",
+			 colon && colon[1] ? colon + 1 : domain);
+	}
+	takeover_count(t, takeover_rcpt(c, mailer, host, domain), mailer,
+		       host);
+}
+
+/* Parses explain's options into m and t; strings live in store. */
+static int explain_args(const struct config *c, int argc, char **argv,
+			struct route_msg *m, struct take_tally *t,
 			char **store, size_t *nstore)
 {
+	const char *spec = NULL;
+
 	memset(m, 0, sizeof(*m));
+	memset(t, 0, sizeof(*t));
 	m->size = -1;
 	for (int i = 0; i + 1 < argc; i += 2) {
 		const char *o = argv[i], *v = argv[i + 1];
-		if (strcmp(o, "-s") == 0) {
+		if (strcmp(o, "-T") == 0) {
+			spec = v;
+		} else if (strcmp(o, "-r") == 0 && strrchr(v, '@') != NULL &&
+			   m->ndomains == ROUTE_DOMAINS_MAX) {
+			explain_take(c, spec, strrchr(v, '@') + 1, t);
+		} else if (strcmp(o, "-s") == 0) {
 			m->sender = v;
 		} else if (strcmp(o, "-u") == 0) {
 			m->sasl_user = v;
@@ -274,6 +309,7 @@ static int explain_args(int argc, char **argv, struct route_msg *m,
 				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 			store[(*nstore)++] = d;
 			m->rcpt_domains[m->ndomains++] = d;
+			explain_take(c, spec, d, t);
 		} else if (strcmp(o, "-H") == 0 && strchr(v, ':') != NULL &&
 			   m->nheaders < ROUTE_HEADERS_MAX) {
 			char *n = strdup(v), *val = strchr(n, ':');
@@ -288,7 +324,8 @@ static int explain_args(int argc, char **argv, struct route_msg *m,
 				return -1;
 		} else {
 			fprintf(stderr,
-				"postlbctl explain: [-s SENDER] [-r RCPT]... "
+				"postlbctl explain: [-s SENDER] "
+				"[[-T TRANSPORT[:NEXTHOP]] -r RCPT]... "
 				"[-u SASL_USER] [-i CLIENT_IP] [-H 'Name: "
 				"value']... [-z SIZE] [-m MESSAGE_FILE]\n");
 			return -1;
@@ -364,9 +401,30 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	return 0;
 }
 
+/* Says why a message is not postlb's to route (takeover.h). */
+static void explain_left(const char *why, const struct take_tally *t)
+{
+	printf("left to Postfix (%s): ", why);
+	if (strcmp(why, "mixed") == 0)
+		printf("%zu recipient(s) go by Postfix's default outbound "
+		       "route and %zu by another (first: %s); a route header "
+		       "would send them all through one member, so postlb "
+		       "adds none\n",
+		       t->yes, t->no, t->why);
+	else if (strcmp(why, "not-outbound") == 0)
+		printf("Postfix resolves the recipients to %s, not to its "
+		       "default outbound route (local, virtual, lmtp, relay "
+		       "or transport_maps delivery; routing.takeover)\n",
+		       t->why);
+	else
+		printf("Postfix does not say how it resolves the recipients\n");
+}
+
 int ctl_explain(const struct config *c, int argc, char **argv)
 {
 	struct route_msg m;
+	struct take_tally take;
+	const char *why;
 	char *store[256] = {0};
 	size_t nstore = 0;
 	struct store_sync *s;
@@ -377,8 +435,15 @@ int ctl_explain(const struct config *c, int argc, char **argv)
 			c->path);
 		return 1;
 	}
-	if (explain_args(argc, argv, &m, store, &nstore) < 0)
+	if (explain_args(c, argc, argv, &m, &take, store, &nstore) < 0)
 		goto out;
+	/* without -r nothing says where the message goes: assume outbound */
+	if (take.yes + take.no + take.unknown > 0 &&
+	    !takeover_message(&take, &why)) {
+		explain_left(why, &take);
+		rc = 0;
+		goto out;
+	}
 	pool = route_classify(c, &m, &rule);
 	if (rule >= 0)
 		explain_rule(&c->rules[rule]);
@@ -405,80 +470,4 @@ out:
 	for (size_t i = 0; i < nstore; i++)
 		free(store[i]);
 	return rc;
-}
-
-/* The milter address as Postfix names it (relative in its queue dir). */
-static const char *pf_milter_addr(const struct config *c, char *buf,
-				  size_t bufsz)
-{
-	const char *q = "/var/spool/postfix/";
-
-	if (strncmp(c->milter_listen, "unix:", 5) == 0 &&
-	    strncmp(c->milter_listen + 5, q, strlen(q)) == 0)
-		snprintf(buf, bufsz, "unix:%s", c->milter_listen + 5 + strlen(q));
-	else
-		snprintf(buf, bufsz, "%s", c->milter_listen);
-	return buf;
-}
-
-int ctl_postfix_config(const struct config *c, const char *part,
-		       const char *dir)
-{
-	int all = strcmp(part, "all") == 0;
-	char addr[300];
-
-	if (c->nmembers == 0) {
-		fprintf(stderr, "postlbctl: %s defines no members\n", c->path);
-		return 1;
-	}
-	if (all || strcmp(part, "master") == 0) {
-		if (all)
-			printf("# ---- master.cf: one smtp transport per member\n");
-		for (size_t i = 0; i < c->nmembers; i++) {
-			const struct cfg_member *m = &c->members[i];
-			printf("%s unix - - - - - smtp\n", m->name);
-			printf("  -o syslog_name=postfix-%s\n", m->name);
-			if (m->address)
-				printf("  -o smtp_bind_address%s=%s\n",
-				       strchr(m->address, ':') ? "6" : "",
-				       m->address);
-			if (m->helo)
-				printf("  -o smtp_helo_name=%s\n", m->helo);
-			printf("  -o smtp_header_checks=regexp:%s/"
-			       "postlb_strip.regexp\n",
-			       dir);
-		}
-	}
-	if (all || strcmp(part, "main") == 0) {
-		pf_milter_addr(c, addr, sizeof(addr));
-		if (all)
-			printf("# ---- main.cf\n");
-		printf("smtpd_milters = { %s, default_action=accept }\n"
-		       "non_smtpd_milters = { %s, default_action=accept }\n"
-		       "milter_header_checks = regexp:%s/postlb_route.regexp\n",
-		       addr, addr, dir);
-	}
-	if (all || strcmp(part, "route") == 0) {
-		if (all)
-			printf("# ---- %s/postlb_route.regexp\n", dir);
-		printf("/^%s: (", ROUTE_HEADER);
-		for (size_t i = 0; i < c->nmembers; i++)
-			printf("%s%s", i ? "|" : "", c->members[i].name);
-		printf(") ([^ ]+)$/ FILTER $1:$2\n/^%s: (", ROUTE_HEADER);
-		for (size_t i = 0; i < c->nmembers; i++)
-			printf("%s%s", i ? "|" : "", c->members[i].name);
-		printf(")$/ FILTER $1:\n");
-	}
-	if (all || strcmp(part, "strip") == 0) {
-		if (all)
-			printf("# ---- %s/postlb_strip.regexp\n", dir);
-		printf("/^%s:/ IGNORE\n", ROUTE_HEADER);
-	}
-	if (!all && strcmp(part, "master") != 0 && strcmp(part, "main") != 0 &&
-	    strcmp(part, "route") != 0 && strcmp(part, "strip") != 0) {
-		fprintf(stderr, "postlbctl: postfix-config [all|master|main|"
-				"route|strip] [DIR]\n");
-		return 1;
-	}
-	return 0;
 }

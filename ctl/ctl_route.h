@@ -14,12 +14,18 @@ int ctl_member_set(const struct config *c, const char *name,
 /* Suspends a member for one destination domain for ms (0: resume). */
 int ctl_member_suspend(const struct config *c, const char *name,
 		       const char *domain, long long ms);
-/* explain [-s SENDER] [-r RCPT]... [-u USER] [-i IP] [-H 'N: v']... [-z
- * SIZE] [-m FILE]: rule, pool, candidates and the next pick. */
+/* explain [-s SENDER] [[-T TRANSPORT[:NEXTHOP]] -r RCPT]... [-u USER] [-i
+ * IP] [-H 'N: v']... [-z SIZE] [-m FILE]: whether the message is postlb's
+ * to route (-T: how Postfix resolves the recipients after it), rule,
+ * pool, candidates and the next pick. */
 int ctl_explain(const struct config *c, int argc, char **argv);
-/* Prints the Postfix configuration for the members (part: all, master,
- * main, route, strip); dir holds the regexp files. */
+/*
+ * Prints the Postfix configuration for the members (part: all, master,
+ * main, route, strip, reinject); dir holds the regexp files, pfdir is
+ * Postfix's configuration directory (NULL: dir), read with postconf to
+ * find a content filter (ctl_postfix.c).
+ */
 int ctl_postfix_config(const struct config *c, const char *part,
-		       const char *dir);
+		       const char *dir, const char *pfdir);
 
 #endif

@@ -42,7 +42,7 @@ static void usage(void)
 		"  explain [-s SENDER] [-r RCPT]... [-u SASL_USER] [-i IP]\n"
 		"          [-H 'Name: value']... [-z SIZE] [-m FILE]\n"
 		"                                  which rule, pool and member\n"
-		"  postfix-config [all|master|main|route|strip] [DIR]\n"
+		"  postfix-config [all|master|main|route|strip|reinject] [DIR [POSTFIX_DIR]]\n"
 		"                                  Postfix lines for the members\n");
 	exit(2);
 }
@@ -324,9 +324,10 @@ int main(int argc, char **argv)
 		rc = ctl_member(x.cfg, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "explain") == 0) {
 		rc = ctl_explain(x.cfg, argc - 1, argv + 1);
-	} else if (argc <= 3 && strcmp(cmd, "postfix-config") == 0) {
+	} else if (argc <= 4 && strcmp(cmd, "postfix-config") == 0) {
 		rc = ctl_postfix_config(x.cfg, argc > 1 ? argv[1] : "all",
-					argc > 2 ? argv[2] : "/etc/postfix");
+					argc > 2 ? argv[2] : "/etc/postfix",
+					argc > 3 ? argv[3] : NULL);
 	} else {
 		usage();
 	}

@@ -144,6 +144,9 @@ struct config {
 	long long state_refresh_ms;
 	long long route_reserve;	 /* picks reserved per call at most */
 	long long route_reserve_ms;	 /* a reservation's lifetime */
+	struct cfg_set take_transports; /* routing.takeover.transports */
+	struct cfg_set take_nexthops;	 /* routing.takeover.nexthops */
+	int take_unresolved; /* 1: route recipients Postfix did not resolve */
 	char *milter_listen;	 /* "unix:/path" or "inet:port@host" */
 	unsigned milter_socket_mode;
 	char *milter_user, *milter_group;

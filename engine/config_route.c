@@ -432,12 +432,62 @@ static int route_rules(struct cfg_ctx *x, config_t *cf, struct config *c)
 	return 0;
 }
 
+/*
+ * routing.takeover: the transports and nexthops of Postfix's default
+ * outbound route (see takeover.h); transports default to "smtp".
+ */
+static int route_takeover(struct cfg_ctx *x, const config_setting_t *r,
+			  struct config *c)
+{
+	static const char *const keys[] = {"transports", "nexthops",
+					   "unresolved", NULL};
+	const config_setting_t *g = config_setting_get_member(r, "takeover");
+	const config_setting_t *t = NULL, *n = NULL;
+	char *u = NULL;
+
+	if (g != NULL && !config_setting_is_group(g))
+		return cfg_fail(x, g, "'takeover' must be a group { ... }");
+	if (g != NULL) {
+		if (cfg_known(x, g, keys) < 0 ||
+		    cfg_str(x, g, "unresolved", &u) < 0)
+			return -1;
+		c->take_unresolved = u != NULL && strcmp(u, "route") == 0;
+		if (u != NULL && !c->take_unresolved &&
+		    strcmp(u, "leave") != 0) {
+			free(u);
+			return cfg_fail(x, config_setting_get_member(
+					       g, "unresolved"),
+					"takeover.unresolved must be \"leave\" "
+					"or \"route\"");
+		}
+		free(u);
+		t = config_setting_get_member(g, "transports");
+		n = config_setting_get_member(g, "nexthops");
+	}
+	if (t != NULL) {
+		if (cfg_set_read(x, t, SUBJ_SENDER, &c->take_transports) < 0)
+			return -1;
+		if (c->take_transports.nvalues == 0)
+			return cfg_fail(x, t, "takeover.transports is empty: "
+					      "postlb would route nothing");
+	} else {
+		c->take_transports.values = calloc(1, sizeof(char *));
+		if (c->take_transports.values == NULL)
+			return cfg_fail(x, r, "out of memory");
+		c->take_transports.values[0] = cfg_strdup("smtp");
+		c->take_transports.nvalues = 1;
+	}
+	if (n != NULL && cfg_set_read(x, n, SUBJ_SENDER, &c->take_nexthops) < 0)
+		return -1;
+	return 0;
+}
+
 static int route_routing(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"default_pool", "no_member",
 					   "budget", "outstanding_ttl",
 					   "refresh", "reserve",
-					   "reserve_time", NULL};
+					   "reserve_time", "takeover", NULL};
 	const config_setting_t *g = config_lookup(cf, "routing");
 	char *dp = NULL, *nm = NULL;
 	int rc = -1;
@@ -482,7 +532,7 @@ static int route_routing(struct cfg_ctx *x, config_t *cf, struct config *c)
 		cfg_fail(x, g, "routing: budget must be at most 5s");
 		goto out;
 	}
-	rc = 0;
+	rc = route_takeover(x, g, c);
 out:
 	free(dp);
 	free(nm);
@@ -553,6 +603,8 @@ void cfg_route_free(struct config *c)
 		free(r->header);
 	}
 	free(c->rules);
+	cfg_set_free(&c->take_transports);
+	cfg_set_free(&c->take_nexthops);
 	free(c->milter_listen);
 	free(c->milter_user);
 	free(c->milter_group);

@@ -3,7 +3,9 @@
  *
  * Startup: options, config (-n: check and exit), the milter socket (sock.h:
  * a stale socket is removed, never a link or a file; mode and owner from
- * the config), then privileges are dropped for good and smfi_main() runs.  libmilter turns
+ * the config), then privileges are dropped for good and smfi_main() runs.
+ * HUP, TERM and INT are blocked in every thread but libmilter's signal
+ * thread, which turns them into a clean stop.  libmilter turns
  * SIGHUP into a shutdown, so the config is reloaded on SIGUSR1 by a
  * sigwait thread started before smfi_main(); SIGUSR2 logs the counters.
  */
@@ -61,9 +63,10 @@ static void *signal_thread(void *arg)
 		} else {
 			router_get_stats(router, &st);
 			log_info("stats: routed=%llu local=%llu none=%llu "
-				 "fallback=%llu calls=%llu unused=%llu redis=%s",
+				 "fallback=%llu calls=%llu unused=%llu left=%llu "
+				 "redis=%s",
 				 st.routed, st.local, st.none, st.fallback,
-				 st.calls, st.returned,
+				 st.calls, st.returned, milter_left(),
 				 st.redis_up ? "up" : "down");
 		}
 	}
@@ -104,18 +107,24 @@ static void open_socket(const struct config *c, int uid, int gid)
 int main(int argc, char **argv)
 {
 	static sigset_t set;
+	sigset_t all;
 	struct config *cfg;
 	pthread_t sig_tid;
 	struct daemon_opts o;
 	int rc, uid, gid;
 	char err[1024];
 
-	/* Blocked before any thread starts, so every thread inherits it and
-	 * only the sigwait thread ever takes these signals. */
+	/* Blocked before any thread starts, so every thread inherits the
+	 * mask: only our sigwait thread takes USR1/USR2, and only libmilter's
+	 * own signal thread takes HUP, TERM and INT (a stop, cleanly). */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	all = set;
+	sigaddset(&all, SIGHUP);
+	sigaddset(&all, SIGTERM);
+	sigaddset(&all, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	daemon_parse(argc, argv, "postlb-milter", &o);
 	cfg_path = o.config;
 	log_set_verbose(o.verbose);

@@ -4,7 +4,10 @@
  * Per-connection state (struct mctx) is allocated at connect and freed at
  * close; it holds a config reference for the connection's lifetime, so a
  * reload applies to new connections.  Per-message state is cleared by
- * msg_reset() at MAIL, end of message and abort.  Strings are copied and
+ * msg_reset() at MAIL, end of message and abort.  Each recipient's route
+ * as Postfix resolved it ({rcpt_mailer}, {rcpt_host}) decides whether the
+ * message is postlb's to route at all (takeover.h); a message that is not
+ * gets no header.  Strings are copied and
  * bounded: at most ROUTE_DOMAINS_MAX recipient domains and
  * ROUTE_HEADERS_MAX headers, values truncated to 998 bytes.
  */
@@ -13,6 +16,7 @@
 #include "log.h"
 #include "route.h"
 #include "router.h"
+#include "takeover.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -34,10 +38,13 @@ struct mctx {
 	char *hname[ROUTE_HEADERS_MAX], *hvalue[ROUTE_HEADERS_MAX];
 	size_t nheaders;
 	long long body;
+	struct take_tally take; /* is the message postlb's to route? */
 	unsigned long nr; /* SMFIP_NR_* flags agreed: answer SMFIS_NOREPLY */
 };
 
 static struct router *g_router;
+static unsigned long long g_left; /* messages left to Postfix (atomic) */
+static int g_warned_unknown;	  /* "no {rcpt_mailer}" said (atomic) */
 
 /* The connection's state, created by the first callback that runs. */
 static struct mctx *mctx_get(SMFICTX *ctx)
@@ -81,6 +88,7 @@ static void msg_reset(struct mctx *x)
 	}
 	x->ndomains = x->nheaders = 0;
 	x->body = 0;
+	memset(&x->take, 0, sizeof(x->take));
 }
 
 /* 1 if some rule of c looks at header name. */
@@ -144,18 +152,38 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return next(x, SMFIP_NR_MAIL);
 }
 
+/* Counts whether Postfix's route for this recipient is postlb's to take. */
+static void rcpt_take(SMFICTX *ctx, struct mctx *x, const char *domain)
+{
+	const char *mailer = smfi_getsymval(ctx, "{rcpt_mailer}");
+	const char *host = smfi_getsymval(ctx, "{rcpt_host}");
+	enum take v = takeover_rcpt(x->cfg, mailer, host, domain);
+
+	if (v == TAKE_UNKNOWN &&
+	    __atomic_exchange_n(&g_warned_unknown, 1, __ATOMIC_RELAXED) == 0)
+		log_info("milter: Postfix did not say how it resolves some "
+			 "recipients (no {rcpt_mailer}: mail submitted with "
+			 "sendmail, or milter_rcpt_macros without it); such "
+			 "messages are left to Postfix "
+			 "(routing.takeover.unresolved)");
+	takeover_count(&x->take, v, mailer, host);
+}
+
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct mctx *x = smfi_getpriv(ctx);
 	char *a, *at;
 
-	if (x == NULL || x->ndomains == ROUTE_DOMAINS_MAX)
+	if (x == NULL)
 		return next(x, SMFIP_NR_RCPT);
 	a = addr_dup(argv[0]);
 	at = strrchr(a, '@');
 	for (char *p = at; p && *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	for (size_t i = 0; at && at[1] && i <= x->ndomains; i++)
+	rcpt_take(ctx, x, at ? at + 1 : NULL);
+	for (size_t i = 0; at && at[1] && i <= x->ndomains &&
+			   x->ndomains < ROUTE_DOMAINS_MAX;
+	     i++)
 		if (i == x->ndomains) {
 			x->domains[x->ndomains++] = mdup(at + 1);
 			break;
@@ -222,15 +250,30 @@ static void log_verdict(const struct config *c, const char *qid,
 		 res->local ? " state=local" : "");
 }
 
+/* Leaves a message that is not postlb's to Postfix: no header, logged. */
+static sfsistat eom_leave(SMFICTX *ctx, struct mctx *x, const char *reason)
+{
+	const char *qid = smfi_getsymval(ctx, "i");
+
+	__atomic_add_fetch(&g_left, 1, __ATOMIC_RELAXED);
+	log_info("%s: left to Postfix: %s%s%s", qid ? qid : "NOQUEUE", reason,
+		 x->take.why[0] ? " route=" : "", x->take.why);
+	msg_reset(x);
+	return SMFIS_ACCEPT;
+}
+
 static sfsistat cb_eom(SMFICTX *ctx)
 {
 	struct mctx *x = smfi_getpriv(ctx);
 	struct router_result res;
 	struct route_msg m;
 	sfsistat rc = SMFIS_ACCEPT;
+	const char *reason;
 
 	if (x == NULL)
 		return SMFIS_ACCEPT;
+	if (!takeover_message(&x->take, &reason))
+		return eom_leave(ctx, x, reason);
 	msg_view(x, ctx, &m);
 	router_route(g_router, x->cfg, &m, &res);
 	if (res.member >= 0 &&
@@ -323,10 +366,17 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	x->nr = *pf1 & nr;
 	if ((*pf0 & SMFIF_SETSYMLIST) &&
 	    (smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen}") != MI_SUCCESS ||
+	     smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer} {rcpt_host}") !=
+		 MI_SUCCESS ||
 	     smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS))
 		log_warn("milter: smfi_setsymlist failed; Postfix sends its "
 			 "default macros");
 	return SMFIS_CONTINUE;
+}
+
+unsigned long long milter_left(void)
+{
+	return __atomic_load_n(&g_left, __ATOMIC_RELAXED);
 }
 
 struct smfiDesc *milter_desc(struct router *r)

@@ -46,7 +46,7 @@ pools = {
   transactional = { members = ["tx1"]; algorithm = "round_robin"; fallback = "bulk"; };
 };
 rules = ( { name = "tx-sender"; sender_domain = ["shop.example"]; pool = "transactional"; } );
-routing = { default_pool = "bulk"; };
+routing = { default_pool = "bulk"; takeover = { nexthops = ["[127.0.0.1]:$PORT_out1"]; }; };
 EOC
 start_policyd demo "$T/postlb.conf"
 "$MILTER" -f -c "$T/postlb.conf" 2>>"$T/milter.log" &

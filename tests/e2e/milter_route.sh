@@ -78,7 +78,8 @@ rules = (
   { name = "lc"; sender_domain = ["lc.example"]; pool = "lc"; },
   { name = "hashed"; sender_domain = [".hash.example"]; pool = "hashed"; }
 );
-routing = { default_pool = "bulk"; refresh = "200ms"; budget = "100ms"; };
+routing = { default_pool = "bulk"; refresh = "200ms"; budget = "100ms";
+  takeover = { nexthops = ["[127.0.0.1]:$SINK1"]; unresolved = "route"; }; };
 EOC
 }
 
