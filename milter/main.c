@@ -148,6 +148,7 @@ int main(int argc, char **argv)
 		log_fatal("cannot start the router");
 	if (smfi_register(*milter_desc(router)) != MI_SUCCESS)
 		log_fatal("smfi_register failed");
+	smfi_setmaxdatasize(MILTER_PACKET_MAX);
 	open_socket(cfg, uid, gid);
 	daemon_drop(uid, gid, "milter.user");
 	if (pthread_create(&sig_tid, NULL, signal_thread, &set) != 0)

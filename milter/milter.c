@@ -7,9 +7,12 @@
  * msg_reset() at MAIL, end of message and abort.  Each recipient's route
  * as Postfix resolved it ({rcpt_mailer}, {rcpt_host}) decides whether the
  * message is postlb's to route at all (takeover.h); a message that is not
- * gets no header.  Strings are copied and
- * bounded: at most ROUTE_DOMAINS_MAX recipient domains and
- * ROUTE_HEADERS_MAX headers, values truncated to 998 bytes.
+ * gets no header.  Header rules are matched as each header arrives, on
+ * every instance and the whole value (up to MVALUE_MAX, above Postfix's
+ * header_size_limit); only the instances that matched a rule are kept.
+ * Size rules see the message size: headers and body, CRLF line ends.
+ * Strings are copied and bounded: at most ROUTE_DOMAINS_MAX recipient
+ * domains.
  */
 #include "milter.h"
 
@@ -27,7 +30,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define MSTR_MAX 999
+#define MSTR_MAX 999 /* addresses and names: far above SMTP's limits */
+#define MVALUE_MAX MILTER_PACKET_MAX /* header values (see milter.h) */
 
 struct mctx {
 	struct config *cfg;
@@ -37,7 +41,9 @@ struct mctx {
 	size_t ndomains;
 	char *hname[ROUTE_HEADERS_MAX], *hvalue[ROUTE_HEADERS_MAX];
 	size_t nheaders;
-	long long body;
+	unsigned char *rmatch; /* per rule: a header instance matched it */
+	int count_size;	       /* size rules: count headers and body */
+	long long size;	       /* message bytes seen, CRLF line ends */
 	struct take_tally take; /* is the message postlb's to route? */
 	unsigned long nr; /* SMFIP_NR_* flags agreed: answer SMFIS_NOREPLY */
 };
@@ -45,6 +51,8 @@ struct mctx {
 static struct router *g_router;
 static unsigned long long g_left; /* messages left to Postfix (atomic) */
 static int g_warned_unknown;	  /* "no {rcpt_mailer}" said (atomic) */
+
+static int size_wanted(const struct config *c);
 
 /* The connection's state, created by the first callback that runs. */
 static struct mctx *mctx_get(SMFICTX *ctx)
@@ -57,6 +65,13 @@ static struct mctx *mctx_get(SMFICTX *ctx)
 	if (x == NULL)
 		return NULL;
 	x->cfg = router_config(g_router);
+	x->rmatch = calloc(x->cfg->nrules + 1, 1);
+	if (x->rmatch == NULL) {
+		config_unref(x->cfg);
+		free(x);
+		return NULL;
+	}
+	x->count_size = size_wanted(x->cfg);
 	smfi_setpriv(ctx, x);
 	return x;
 }
@@ -87,7 +102,9 @@ static void msg_reset(struct mctx *x)
 		free(x->hvalue[i]);
 	}
 	x->ndomains = x->nheaders = 0;
-	x->body = 0;
+	x->size = 0;
+	if (x->rmatch != NULL)
+		memset(x->rmatch, 0, x->cfg->nrules);
 	memset(&x->take, 0, sizeof(x->take));
 }
 
@@ -194,14 +211,44 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	return next(x, SMFIP_NR_RCPT);
 }
 
+/*
+ * Keeps the instance of a header that first matches each rule naming it:
+ * rules see every instance and whole values, and only instances that
+ * matched are stored (at most one per header rule).
+ */
+static void header_keep(struct mctx *x, const char *name, const char *value)
+{
+	const struct config *c = x->cfg;
+	int kept = 0;
+
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct cfg_rule *r = &c->rules[i];
+		if (r->header == NULL || x->rmatch[i] ||
+		    strcasecmp(r->header, name) != 0 ||
+		    regexec(&r->re, value, 0, NULL, 0) != 0)
+			continue;
+		x->rmatch[i] = 1;
+		if (!kept && x->nheaders < ROUTE_HEADERS_MAX) {
+			x->hname[x->nheaders] = mdup(name);
+			x->hvalue[x->nheaders] = strndup(value, MVALUE_MAX);
+			if (x->hvalue[x->nheaders] == NULL)
+				log_panic("milter: out of memory");
+			x->nheaders++;
+			kept = 1;
+		}
+	}
+}
+
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct mctx *x = smfi_getpriv(ctx);
 
-	if (x != NULL && x->nheaders < ROUTE_HEADERS_MAX &&
-	    header_wanted(x->cfg, name)) {
-		x->hname[x->nheaders] = mdup(name);
-		x->hvalue[x->nheaders++] = mdup(value);
+	if (x != NULL) {
+		/* "Name: value" CRLF, as Postfix counts the message size */
+		if (x->count_size)
+			x->size += (long long)(strlen(name) + strlen(value) + 4);
+		if (header_wanted(x->cfg, name))
+			header_keep(x, name, value);
 	}
 	return next(x, SMFIP_NR_HDR);
 }
@@ -212,7 +259,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 
 	(void)buf;
 	if (x != NULL)
-		x->body += (long long)len;
+		x->size += (long long)len;
 	return next(x, SMFIP_NR_BODY);
 }
 
@@ -231,7 +278,8 @@ static void msg_view(struct mctx *x, SMFICTX *ctx, struct route_msg *m)
 		m->hdr_value[i] = x->hvalue[i];
 	}
 	m->nheaders = x->nheaders;
-	m->size = size_wanted(x->cfg) ? x->body : -1;
+	/* the empty line between headers and body counts too */
+	m->size = x->count_size ? x->size + 2 : -1;
 }
 
 /* The one verdict line of a message. */
@@ -305,6 +353,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 
 	if (x != NULL) {
 		msg_reset(x);
+		free(x->rmatch);
 		config_unref(x->cfg);
 		free(x);
 		smfi_setpriv(ctx, NULL);
@@ -332,7 +381,7 @@ static unsigned long events_unneeded(const struct config *c)
 		if (r->header != NULL)
 			no &= ~SMFIP_NOHDRS;
 		if (r->size_min >= 0 || r->size_max >= 0)
-			no &= ~SMFIP_NOBODY;
+			no &= ~(SMFIP_NOBODY | SMFIP_NOHDRS);
 	}
 	for (size_t i = 0; i < c->npools; i++)
 		if (c->pools[i].algo == ALGO_HASH &&

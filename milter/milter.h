@@ -13,6 +13,14 @@
 
 struct router;
 
+/*
+ * The largest milter packet accepted (smfi_setmaxdatasize): a header
+ * comes in one packet, and Postfix's header_size_limit (100 KiB by
+ * default) is above libmilter's default of 64 KiB.  Header values are
+ * bounded by it too.
+ */
+#define MILTER_PACKET_MAX ((1024 * 1024) - 1)
+
 /* Messages left to Postfix so far (not postlb's to route; takeover.h). */
 unsigned long long milter_left(void);
 
