@@ -309,7 +309,7 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	struct route_view view;
 	struct route_plan plan;
 	int ok[CONFIG_MEMBERS_MAX];
-	char key[200], v[32], hdr[640];
+	char key[200], v[32], hdr[ROUTE_HEADER_VALUE_MAX];
 	long long k = 0;
 	long pos;
 

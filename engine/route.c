@@ -12,6 +12,9 @@
 #include <strings.h>
 #include <time.h>
 
+/* Candidate positions are bytes (select.c, the script's cycle string). */
+_Static_assert(CONFIG_MEMBERS_MAX < 256, "member positions must fit a byte");
+
 /*
  * ROUTE_LUA.  KEYS: [1] the pool's counter, then per candidate i the
  * member's state hash (field "state", fields "s:DOMAIN" = suspended until
@@ -391,7 +394,7 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 		       size_t pos, char *out, size_t outsz)
 {
 	const struct cfg_member *mb = &c->members[plan->member[pos]];
-	const char *listed[3];
+	const char *listed[ROUTE_FAILOVER_MAX];
 	size_t o;
 	int n, extra = 0;
 
@@ -402,7 +405,7 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 	o = (size_t)n;
 	if (mb->nexthop == NULL || !c->pools[plan->pool].failover)
 		return 0;
-	for (size_t j = 1; j < plan->n && extra < 3; j++) {
+	for (size_t j = 1; j < plan->n && extra < ROUTE_FAILOVER_MAX; j++) {
 		const struct cfg_member *alt =
 		    &c->members[plan->member[(pos + j) % plan->n]];
 		int dup = alt->nexthop == NULL ||

@@ -25,6 +25,10 @@
 #define ROUTE_DOMAINS_MAX 16
 #define ROUTE_HEADERS_MAX 32
 #define ROUTE_ARGS_MAX (8 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+#define ROUTE_FAILOVER_MAX 3 /* other relays listed after a failover pick */
+/* "MEMBER NEXTHOP[,NEXTHOP...]" and its NUL, the longest a config allows */
+#define ROUTE_HEADER_VALUE_MAX                                                 \
+	(CONFIG_NAME_MAX + (1 + ROUTE_FAILOVER_MAX) * (1 + CONFIG_NEXTHOP_MAX) + 1)
 
 enum mstate { MS_READY, MS_DRAIN, MS_MAINT, MS_DOWN };
 
@@ -108,8 +112,9 @@ long route_pick_local(const struct route_plan *plan, unsigned long long k,
 /*
  * The route header value for candidate position pos of plan:
  * "MEMBER" or "MEMBER NEXTHOP", where a failover pool of relays appends
- * the other candidates' distinct nexthops (at most 3), comma-separated.
- * Returns 0 or -1 if out is too small.
+ * the other candidates' distinct nexthops (at most ROUTE_FAILOVER_MAX),
+ * comma-separated.  Returns 0 or -1 if out is too small (never with
+ * ROUTE_HEADER_VALUE_MAX bytes).
  */
 int route_header_value(const struct config *c, const struct route_plan *plan,
 		       size_t pos, char *out, size_t outsz);

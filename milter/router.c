@@ -53,15 +53,15 @@ struct router {
 	pthread_mutex_t lock; /* cfg refs, view, counters, stats */
 	struct config *cfg;
 	struct route_view view;
-	unsigned long long local_k[CONFIG_MEMBERS_MAX]; /* per pool */
-	long long outstanding[CONFIG_MEMBERS_MAX];	/* local picks */
+	unsigned long long local_k[CONFIG_POOLS_MAX]; /* per pool */
+	long long outstanding[CONFIG_MEMBERS_MAX];    /* local picks, per member */
 	long long down_until_ms; /* no Redis attempts before this */
 	long long down_at_ms;	 /* when Redis was last seen failing */
 	int redis_up;
 	struct router_stats st;
 	unsigned long gen; /* bumped when states or the config change */
-	struct reservation res[CONFIG_MEMBERS_MAX]; /* per pool */
-	long long giveback[CONFIG_MEMBERS_MAX]; /* unused picks of ... */
+	struct reservation res[CONFIG_POOLS_MAX]; /* per pool */
+	long long giveback[CONFIG_MEMBERS_MAX]; /* per member: unused picks of */
 	long long giveback_day;			 /* ... this day */
 	struct store_sync *idle[ROUTER_POOL_MAX]; /* free connections */
 	size_t nidle;

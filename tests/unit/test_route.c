@@ -872,6 +872,82 @@ static void test_call_prefix(void **state)
 	config_unref(c);
 }
 
+/*
+ * The largest config validation allows: a 64-byte prefix, CONFIG_MEMBERS_MAX
+ * members with 32-byte names and 255-byte nexthops in one failover pool
+ * whose weighted cycle is CONFIG_CYCLE_MAX long.  Its script arguments
+ * (ROUTE_DOMAINS_MAX domains of 255 bytes) and every route header fit.
+ */
+static char *max_conf(void)
+{
+	size_t cap = 4096 + CONFIG_MEMBERS_MAX * 400, o = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "redis = { prefix = \"%064d\"; };\n"
+					      "members = {\n", 7);
+	for (int i = 0; i < CONFIG_MEMBERS_MAX; i++)
+		o += (size_t)snprintf(t + o, cap - o,
+				      "  m%031d = { nexthop = \"[%0250d]:25\"; "
+				      "weight = %d; };\n",
+				      i, i,
+				      i == 0 ? CONFIG_CYCLE_MAX -
+						   CONFIG_MEMBERS_MAX + 1
+					     : 1);
+	o += (size_t)snprintf(t + o, cap - o, "};\npools = {\n  p%031d = {"
+					      " failover = true; members = [",
+			      0);
+	for (int i = 0; i < CONFIG_MEMBERS_MAX; i++)
+		o += (size_t)snprintf(t + o, cap - o, "%s\"m%031d\"",
+				      i ? ", " : " ", i);
+	o += (size_t)snprintf(t + o, cap - o,
+			      " ]; };\n};\nrouting = { default_pool = "
+			      "\"p%031d\"; };\n",
+			      0);
+	assert_true(o < cap);
+	return t;
+}
+
+static void test_limits_max(void **state)
+{
+	char *text = max_conf(), dom[ROUTE_DOMAINS_MAX][300];
+	struct config *c = load_ok(text);
+	struct route_msg m = {.size = -1, .queue_id = "4Tq9Zb1x2Cz3Dy4"};
+	struct route_plan plan;
+	struct route_call *call = malloc(sizeof(*call));
+	char hdr[ROUTE_HEADER_VALUE_MAX];
+
+	(void)state;
+	assert_non_null(call);
+	assert_int_equal(strlen(c->redis_prefix), 64);
+	for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
+		memset(dom[d], 'a' + (int)d, sizeof(dom[d]) - 1);
+		dom[d][sizeof(dom[d]) - 1] = '\0';
+		m.rcpt_domains[m.ndomains++] = dom[d];
+	}
+	assert_int_equal(route_plan_pool(c, 0, &(struct route_view){0}, &m,
+					 DAY0, &plan),
+			 0);
+	assert_int_equal(plan.n, CONFIG_MEMBERS_MAX);
+	assert_int_equal(plan.len, CONFIG_CYCLE_MAX);
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, 1, call), 0);
+	assert_int_equal(call->argc, ROUTE_ARGS_MAX);
+	assert_int_equal(call->lens[1 + 3 * CONFIG_MEMBERS_MAX + 1],
+			 CONFIG_CYCLE_MAX);
+	assert_int_equal(call->lens[1 + 3 * CONFIG_MEMBERS_MAX + 6], 255);
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1,
+					  CONFIG_RESERVE_MAX, call),
+			 0);
+	for (size_t pos = 0; pos < plan.n; pos++) {
+		assert_int_equal(
+		    route_header_value(c, &plan, pos, hdr, sizeof(hdr)), 0);
+		assert_int_equal(strlen(hdr), sizeof(hdr) - 1);
+	}
+	free(call);
+	config_unref(c);
+	free(text);
+}
+
 /* ---- invalid routing configs ---- */
 
 
@@ -1177,6 +1253,7 @@ int main(void)
 	    cmocka_unit_test(test_header_value),
 	    cmocka_unit_test(test_call_build),
 	    cmocka_unit_test(test_call_prefix),
+	    cmocka_unit_test(test_limits_max),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_valid_edges),
 	    cmocka_unit_test(test_states_and_days),
