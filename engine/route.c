@@ -359,12 +359,14 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		rc |= route_arg(out, &used, "", 0);
 		rc |= route_arg(out, &used, "0", 1);
 	} else {
-		rc |= route_argf(out, &used, "%s",
-				 m->queue_id ? m->queue_id : "");
+		const char *qid = m->queue_id ? m->queue_id : "";
+		rc |= route_arg(out, &used, qid,
+				strnlen(qid, ROUTE_QUEUE_ID_MAX));
 		rc |= route_argf(out, &used, "%zu", m->ndomains);
 		for (size_t d = 0; d < m->ndomains; d++)
-			rc |= route_argf(out, &used, "%.255s",
-					 m->rcpt_domains[d]);
+			rc |= route_arg(out, &used, m->rcpt_domains[d],
+					strnlen(m->rcpt_domains[d],
+						ROUTE_DOMAIN_MAX));
 	}
 	for (size_t i = 0; i < plan->n; i++) {
 		rc |= route_argf(out, &used, "%d", plan->weight[i]);

@@ -25,6 +25,9 @@
 #define ROUTE_DOMAINS_MAX 16
 #define ROUTE_HEADERS_MAX 32
 #define ROUTE_ARGS_MAX (8 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+/* Queue ids longer than this are cut for the script (Postfix's are ~20) */
+#define ROUTE_QUEUE_ID_MAX 64
+#define ROUTE_DOMAIN_MAX 255 /* longer recipient domains are cut */
 #define ROUTE_FAILOVER_MAX 3 /* other relays listed after a failover pick */
 /* "MEMBER NEXTHOP[,NEXTHOP...]" and its NUL, the longest a config allows */
 #define ROUTE_HEADER_VALUE_MAX                                                 \
@@ -63,11 +66,19 @@ struct route_plan {
 	size_t len;
 };
 
+/* A key: prefix (at most 64) "w:" member ":YYYYMMDD"; numbers fit 24. */
+#define ROUTE_KEY_MAX (64 + 3 + CONFIG_NAME_MAX + 10)
+#define ROUTE_CALL_BUF                                                         \
+	((1 + 3 * CONFIG_MEMBERS_MAX) * (ROUTE_KEY_MAX + 1) + 8 +              \
+	 (CONFIG_CYCLE_MAX + 1) + (ROUTE_QUEUE_ID_MAX + 1) +                   \
+	 ROUTE_DOMAINS_MAX * (ROUTE_DOMAIN_MAX + 1) +                          \
+	 (4 + 2 * CONFIG_MEMBERS_MAX) * 24)
+
 struct route_call {
 	int argc;
 	const char *argv[ROUTE_ARGS_MAX];
 	size_t lens[ROUTE_ARGS_MAX];
-	char buf[ROUTE_ARGS_MAX * 128 + CONFIG_CYCLE_MAX];
+	char buf[ROUTE_CALL_BUF];
 };
 
 const char *route_state_name(enum mstate s);
@@ -95,8 +106,10 @@ int route_plan_pool(const struct config *c, int pool,
  * the pick for message m (npicks 0 or 1), or a reservation of the next
  * npicks (2..CONFIG_RESERVE_MAX) slots of a round robin or weighted pool's
  * rotation, for no message in particular (m's queue id and domains are
- * not sent).  Returns 0, or -1 if they do not fit or a reservation is
- * asked of another kind of pool.
+ * not sent).  A queue id is cut to ROUTE_QUEUE_ID_MAX bytes and a domain
+ * to ROUTE_DOMAIN_MAX, so no message makes them too long.  Returns 0, or
+ * -1 if a reservation is asked of another kind of pool or of more than
+ * CONFIG_RESERVE_MAX picks.
  */
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,

@@ -369,22 +369,27 @@ static int router_call(struct router *r, struct config *c,
 		       const struct route_plan *plan, const struct route_msg *m,
 		       long long day, size_t npicks, int *picks)
 {
-	struct store_sync *s = router_conn_get(r, c);
-	struct route_call *call;
+	struct store_sync *s;
+	struct route_call *call = malloc(sizeof(*call));
 	unsigned long long errors;
 	long long res[1 + CONFIG_RESERVE_MAX];
 	int n, bad = 0;
 
-	if (s == NULL)
+	if (call == NULL)
 		return -1;
-	call = malloc(sizeof(*call));
-	if (call == NULL) {
-		router_conn_put(r, s);
+	/* never for a message (its id and domains are cut to fit) */
+	if (route_call_build(c, plan, m, day, router_now_ms(), npicks, call) <
+	    0) {
+		log_err("route: script arguments for pool '%s' do not fit; "
+			"routing locally",
+			c->pools[plan->pool].name);
+		free(call);
 		return -1;
 	}
-	if (route_call_build(c, plan, m, day, router_now_ms(), npicks, call) <
-	    0)
-		log_panic("route: script arguments do not fit");
+	if ((s = router_conn_get(r, c)) == NULL) {
+		free(call);
+		return -1;
+	}
 	n = store_sync_eval(s, ROUTE_LUA, (int)(1 + 3 * plan->n), call->argc,
 			    call->argv, call->lens, res, 1 + npicks);
 	free(call);

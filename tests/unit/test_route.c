@@ -948,6 +948,62 @@ static void test_limits_max(void **state)
 	free(text);
 }
 
+/*
+ * Input cannot make the arguments too long: a 4 KiB queue id is cut to
+ * ROUTE_QUEUE_ID_MAX bytes, 4 KiB domains to ROUTE_DOMAIN_MAX; long
+ * headers are not arguments.  The largest config (above) still fits.
+ */
+static void test_call_long_input(void **state)
+{
+	static char qid[4097], dom[ROUTE_DOMAINS_MAX][4097], hval[8192];
+	char *text = max_conf();
+	struct config *cfgs[2] = {load_ok(route_conf), load_ok(text)};
+	struct route_call *call = malloc(sizeof(*call));
+	struct route_msg m = {.size = -1};
+	struct route_plan plan;
+
+	(void)state;
+	assert_non_null(call);
+	memset(qid, 'Q', sizeof(qid) - 1);
+	memset(hval, 'h', sizeof(hval) - 1);
+	m.queue_id = qid;
+	m.sender = qid;
+	m.hdr_name[0] = "X-Mail-Class";
+	m.hdr_value[0] = hval;
+	m.nheaders = 1;
+	for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
+		memset(dom[d], 'a' + (int)d, sizeof(dom[d]) - 1);
+		m.rcpt_domains[m.ndomains++] = dom[d];
+	}
+	for (size_t i = 0; i < 2; i++) {
+		struct config *c = cfgs[i];
+		int p = route_classify(c, &m, &(int){0});
+		int qpos;
+		assert_int_equal(route_plan_pool(c, p, &(struct route_view){0},
+						 &m, DAY0, &plan),
+				 0);
+		assert_int_equal(
+		    route_call_build(c, &plan, &m, DAY0, 1, 1, call), 0);
+		qpos = 1 + 3 * (int)plan.n + 4;
+		assert_int_equal(call->lens[qpos], ROUTE_QUEUE_ID_MAX);
+		assert_memory_equal(call->argv[qpos], qid, ROUTE_QUEUE_ID_MAX);
+		assert_int_equal(call->argv[qpos][ROUTE_QUEUE_ID_MAX], '\0');
+		assert_arg(call, qpos + 1, "16");
+		for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
+			assert_int_equal(call->lens[qpos + 2 + (int)d],
+					 ROUTE_DOMAIN_MAX);
+			assert_memory_equal(call->argv[qpos + 2 + (int)d],
+					    dom[d], ROUTE_DOMAIN_MAX);
+		}
+		assert_int_equal(call->argc, qpos + 2 + ROUTE_DOMAINS_MAX +
+						 2 * (int)plan.n + 1);
+	}
+	free(call);
+	config_unref(cfgs[0]);
+	config_unref(cfgs[1]);
+	free(text);
+}
+
 /* ---- invalid routing configs ---- */
 
 
@@ -1254,6 +1310,7 @@ int main(void)
 	    cmocka_unit_test(test_call_build),
 	    cmocka_unit_test(test_call_prefix),
 	    cmocka_unit_test(test_limits_max),
+	    cmocka_unit_test(test_call_long_input),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_valid_edges),
 	    cmocka_unit_test(test_states_and_days),
