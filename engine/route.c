@@ -376,14 +376,46 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 	return rc ? -1 : 0;
 }
 
+/* 1 if a suspension in k of member mi for one of m's domains lasts. */
+static int route_suspended(const struct route_known *k, size_t mi,
+			   const struct route_msg *m, long long now_ms)
+{
+	for (size_t i = 0; i < k->nsusp; i++) {
+		const struct route_susp *s = &k->susp[i];
+		if (s->member != mi || s->until_ms <= now_ms)
+			continue;
+		for (size_t d = 0; d < m->ndomains; d++)
+			if (strcmp(s->domain, m->rcpt_domains[d]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+size_t route_local_usable(const struct route_plan *plan,
+			  const struct route_known *k,
+			  const struct route_msg *m, long long now_ms, int *ok)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		size_t mi = plan->member[i];
+		ok[i] = k->view->state[mi] == MS_READY &&
+			(plan->cap[i] < 0 || k->count == NULL ||
+			 k->count[mi] < plan->cap[i]) &&
+			!route_suspended(k, mi, m, now_ms);
+		n += (size_t)ok[i];
+	}
+	return n;
+}
+
 long route_pick_local(const struct route_plan *plan, unsigned long long k,
-		      const long long *outstanding)
+		      const long long *outstanding, const int *usable)
 {
 	int ok[CONFIG_MEMBERS_MAX];
 	long long out[CONFIG_MEMBERS_MAX];
 
 	for (size_t i = 0; i < plan->n; i++) {
-		ok[i] = 1;
+		ok[i] = usable ? usable[i] : 1;
 		out[i] = outstanding ? outstanding[plan->member[i]] : 0;
 	}
 	if (plan->mode == RM_LEAST)

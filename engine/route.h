@@ -115,12 +115,38 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
 		     long long now_ms, size_t npicks, struct route_call *out);
 
+/* A member's suspension for a domain, as last read from Redis. */
+struct route_susp {
+	size_t member;	  /* config member index */
+	char *domain;	  /* lower case */
+	long long until_ms; /* wall clock */
+};
+
+/* What is known of the members while Redis cannot be asked. */
+struct route_known {
+	const struct route_view *view;	/* last known states */
+	const struct route_susp *susp;	/* suspensions, any order */
+	size_t nsusp;
+	const long long *count;		/* today's counts by member; NULL */
+};
+
 /*
- * The pick without Redis: the candidate position chosen from counter k and
- * local outstanding counts (by config member index), or -1.
+ * Which candidates of plan may take message m without Redis, into ok[]
+ * (by candidate position): the last known state is ready, no suspension
+ * for one of m's domains lasts past now_ms, and today's count is under
+ * the warm-up cap.  Returns how many may.
+ */
+size_t route_local_usable(const struct route_plan *plan,
+			  const struct route_known *k,
+			  const struct route_msg *m, long long now_ms, int *ok);
+
+/*
+ * The pick without Redis among the candidates with ok[pos] set (NULL:
+ * all): the candidate position chosen from counter k and local
+ * outstanding counts (by config member index), or -1.
  */
 long route_pick_local(const struct route_plan *plan, unsigned long long k,
-		      const long long *outstanding);
+		      const long long *outstanding, const int *ok);
 
 /*
  * The route header value for candidate position pos of plan:

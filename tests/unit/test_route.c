@@ -575,16 +575,16 @@ static void test_pick_local_seq(void **state)
 	(void)state;
 	plan_ok(c, "wrr", NULL, NULL, DAY0, &plan);
 	for (unsigned long long k = 0; k < 40; k++)
-		assert_int_equal(route_pick_local(&plan, k, NULL),
+		assert_int_equal(route_pick_local(&plan, k, NULL, NULL),
 				 plan.cycle[k % plan.len]);
 	plan_ok(c, "rr", NULL, NULL, DAY0, &plan);
 	for (unsigned long long k = 0; k < 12; k++)
-		assert_int_equal(route_pick_local(&plan, k, NULL),
+		assert_int_equal(route_pick_local(&plan, k, NULL, NULL),
 				 (long)(k % 3));
 	/* the order mode takes the first of the order, whatever k */
 	plan_ok(c, "hash", NULL, NULL, DAY0, &plan);
 	for (unsigned long long k = 0; k < 12; k++)
-		assert_int_equal(route_pick_local(&plan, k, NULL),
+		assert_int_equal(route_pick_local(&plan, k, NULL, NULL),
 				 plan.cycle[0]);
 	config_unref(c);
 }
@@ -621,12 +621,89 @@ static void test_pick_local_least(void **state)
 		out[A] = cases[i].out[0];
 		out[B] = cases[i].out[1];
 		out[C] = cases[i].out[2];
-		got = route_pick_local(&plan, cases[i].k, out);
+		got = route_pick_local(&plan, cases[i].k, out, NULL);
 		if (got != cases[i].want)
 			fail_msg("case %zu: %ld, want %ld", i, got,
 				 cases[i].want);
 	}
-	assert_int_equal(route_pick_local(&plan, 0, NULL), 1);
+	assert_int_equal(route_pick_local(&plan, 0, NULL, NULL), 1);
+	config_unref(c);
+}
+
+/*
+ * Without Redis the last known state decides: drain, maint and down
+ * members, members suspended for one of the message's domains (until a
+ * later time) and members at today's warm-up cap take nothing, also when
+ * no member is known ready (the plan then lists all of them, for Redis).
+ */
+static void test_local_usable(void **state)
+{
+	static const struct {
+		const char *pool;
+		enum mstate st[7]; /* a..g */
+		size_t nsusp;	   /* of the susp table below */
+		long long count_e;
+		long long day;
+		const char *want; /* ok by candidate position */
+	} cases[] = {
+	    {"wrr", {0}, 0, 0, DAY0, "111"},
+	    /* the plan holds the members known ready: b, c; a */
+	    {"wrr", {MS_DRAIN}, 0, 0, DAY0, "11"},
+	    {"wrr", {MS_READY, MS_MAINT, MS_DOWN}, 0, 0, DAY0, "1"},
+	    /* none known ready: all are candidates, none usable */
+	    {"wrr", {MS_DRAIN, MS_DOWN, MS_MAINT}, 0, 0, DAY0, "000"},
+	    /* b suspended for y.example (a message domain) until 2000 */
+	    {"wrr", {0}, 1, 0, DAY0, "101"},
+	    /* + a suspended for x.example until 900 (passed), c for
+	     * other.example: neither counts */
+	    {"wrr", {0}, 3, 0, DAY0, "101"},
+	    /* warm: e, a; e's cap on DAY0 + 2 is 400 */
+	    {"warm", {0}, 0, 399, DAY0 + 2, "11"},
+	    {"warm", {0}, 0, 400, DAY0 + 2, "01"},
+	    {"warm", {0}, 0, 5000, DAY0 + 3, "11"}, /* warm-up over */
+	    {"warm", {0}, 0, 0, DAY0 - 1, "01"},    /* before its start */
+	};
+	static char dy[] = "y.example", dx[] = "x.example",
+		    dother[] = "other.example";
+	const struct route_susp susp[] = {
+	    {B, dy, 2000}, {A, dx, 900}, {C, dother, 5000}};
+	struct config *c = load_ok(route_conf);
+	struct route_msg m = {.size = -1};
+	struct route_plan plan;
+
+	(void)state;
+	m.rcpt_domains[0] = "x.example";
+	m.rcpt_domains[1] = "y.example";
+	m.ndomains = 2;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct route_view view;
+		long long count[CONFIG_MEMBERS_MAX] = {0};
+		struct route_known k = {&view, susp, cases[i].nsusp, count};
+		int ok[CONFIG_MEMBERS_MAX];
+		char got[8] = "";
+		size_t n, want_n = 0;
+
+		memset(&view, 0, sizeof(view));
+		memcpy(view.state, cases[i].st, sizeof(cases[i].st));
+		count[E] = cases[i].count_e;
+		plan_ok(c, cases[i].pool, &view, &m, cases[i].day, &plan);
+		n = route_local_usable(&plan, &k, &m, 1000, ok);
+		for (size_t j = 0; j < plan.n && j < 7; j++)
+			got[j] = ok[j] ? '1' : '0';
+		for (const char *w = cases[i].want; *w; w++)
+			want_n += *w == '1';
+		if (strcmp(got, cases[i].want) != 0 || n != want_n)
+			fail_msg("case %zu: %s (%zu), want %s", i, got, n,
+				 cases[i].want);
+		/* the local pick takes only usable candidates */
+		for (unsigned long long kk = 0; kk < 20; kk++) {
+			long pos = route_pick_local(&plan, kk, NULL, ok);
+			if (want_n == 0)
+				assert_int_equal(pos, -1);
+			else
+				assert_true(pos >= 0 && ok[pos]);
+		}
+	}
 	config_unref(c);
 }
 
@@ -1306,6 +1383,7 @@ int main(void)
 	    cmocka_unit_test(test_plan_hash),
 	    cmocka_unit_test(test_pick_local_seq),
 	    cmocka_unit_test(test_pick_local_least),
+	    cmocka_unit_test(test_local_usable),
 	    cmocka_unit_test(test_header_value),
 	    cmocka_unit_test(test_call_build),
 	    cmocka_unit_test(test_call_prefix),
