@@ -17,7 +17,10 @@
  * domain, a least_outstanding or hash pool, and P = 1 ask Redis for the
  * message itself, with its domains.
  *
- * A failed call frees its connection and that message is routed locally;
+ * A failed call frees its connection and that message is routed locally
+ * (a cut connection, or Redis seen failing or back, empties the pool;
+ * connections are tagged with the pool epoch a reload also bumps, and
+ * older ones are closed on return);
  * a failed connect marks Redis down for one second, during which every
  * thread routes locally: last known states, suspensions and today's
  * counts (a member not usable by them gets nothing: the fallback pool,
@@ -75,8 +78,15 @@ struct router {
 	struct reservation res[CONFIG_POOLS_MAX]; /* per pool */
 	long long giveback[CONFIG_MEMBERS_MAX]; /* per member: unused picks of */
 	long long giveback_day;			 /* ... this day */
-	struct store_sync *idle[ROUTER_POOL_MAX]; /* free connections */
+	struct pooled {
+		struct store_sync *s;
+		unsigned long epoch;
+	} idle[ROUTER_POOL_MAX]; /* free connections */
 	size_t nidle;
+	/* A connection is pooled only if opened in this epoch: bumped by a
+	 * reload and when Redis is seen failing or back (see router_flush). */
+	unsigned long epoch;
+	unsigned long cfg_gen; /* reloads; the refresher reconnects after one */
 	unsigned long long call_errors;
 	pthread_t refresher;
 	int stop;
@@ -97,13 +107,36 @@ static long long router_mono_ms(void)
 }
 
 /*
- * Records Redis going up or down; logs only the change.  "Up" comes from a
- * refresh that started at since_ms: it does not count when a failure was
- * seen after that start (no flapping between racing threads).
+ * Closes every pooled connection and makes those in use unpoolable (a
+ * reload, Redis seen failing or back, shutdown): after a Redis restart
+ * each would fail once.
+ */
+static void router_pool_flush(struct router *r)
+{
+	struct pooled idle[ROUTER_POOL_MAX];
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	r->epoch++;
+	n = r->nidle;
+	memcpy(idle, r->idle, n * sizeof(idle[0]));
+	r->nidle = 0;
+	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < n; i++)
+		store_sync_close(idle[i].s);
+}
+
+/*
+ * Records Redis going up or down; logs only the change, and empties the
+ * connection pool on it.  "Up" comes from a refresh that started at
+ * since_ms: it does not count when a failure was seen after that start
+ * (no flapping between racing threads).
  */
 static void router_mark(struct router *r, int up, const char *why,
 			long long since_ms)
 {
+	int changed;
+
 	pthread_mutex_lock(&r->lock);
 	if (!up) {
 		r->down_at_ms = router_mono_ms();
@@ -113,7 +146,8 @@ static void router_mark(struct router *r, int up, const char *why,
 	} else {
 		r->down_until_ms = 0;
 	}
-	if (up != r->redis_up) {
+	changed = up != r->redis_up;
+	if (changed) {
 		r->redis_up = up;
 		r->st.redis_up = up;
 		if (up)
@@ -125,54 +159,70 @@ static void router_mark(struct router *r, int up, const char *why,
 				 why);
 	}
 	pthread_mutex_unlock(&r->lock);
+	if (changed)
+		router_pool_flush(r);
 }
 
-/* Borrows a connection from the pool, opening one if allowed; NULL if not. */
-static struct store_sync *router_conn_get(struct router *r, struct config *c)
+/*
+ * Borrows a connection for a message under config c from the pool, or
+ * opens one if allowed, into *s with its epoch; -1 if none (Redis marked
+ * down, or c has just been replaced by a reload: the message is routed
+ * locally rather than on a server the new config may no longer name).
+ */
+static int router_conn_get(struct router *r, struct config *c,
+			   struct store_sync **s, unsigned long *epoch)
 {
-	struct store_sync *s = NULL;
 	char err[256];
 	long long until;
+	int current;
 
+	*s = NULL;
 	pthread_mutex_lock(&r->lock);
-	if (r->nidle > 0)
-		s = r->idle[--r->nidle];
+	current = c == r->cfg;
+	if (current && r->nidle > 0) {
+		r->nidle--;
+		*s = r->idle[r->nidle].s;
+		*epoch = r->idle[r->nidle].epoch;
+	}
+	*epoch = *s != NULL ? *epoch : r->epoch;
 	until = r->down_until_ms;
 	pthread_mutex_unlock(&r->lock);
-	if (s != NULL || router_mono_ms() < until)
-		return s;
-	if (store_sync_open(c, c->route_budget_ms, &s, err, sizeof(err)) < 0) {
+	if (*s != NULL)
+		return 0;
+	if (!current || router_mono_ms() < until)
+		return -1;
+	if (store_sync_open(c, c->route_budget_ms, s, err, sizeof(err)) < 0) {
+		*s = NULL;
 		router_mark(r, 0, err, 0);
-		return NULL;
+		return -1;
 	}
-	return s;
+	return 0;
 }
 
-/* Returns a healthy connection to the pool. */
-static void router_conn_put(struct router *r, struct store_sync *s)
+/* Returns a healthy connection to the pool, or closes it when it was
+ * opened before the last flush or the pool is full. */
+static void router_conn_put(struct router *r, struct store_sync *s,
+			    unsigned long epoch)
 {
 	pthread_mutex_lock(&r->lock);
-	if (r->nidle < ROUTER_POOL_MAX) {
-		r->idle[r->nidle++] = s;
+	if (epoch == r->epoch && r->nidle < ROUTER_POOL_MAX) {
+		r->idle[r->nidle].s = s;
+		r->idle[r->nidle++].epoch = epoch;
 		s = NULL;
 	}
 	pthread_mutex_unlock(&r->lock);
 	store_sync_close(s);
 }
 
-/* Closes every pooled connection (reload, shutdown). */
-static void router_pool_flush(struct router *r)
+/*
+ * 1 if a call's error means its connection, and so likely every pooled
+ * one, is broken (closed, reset, broken pipe: Redis restarted), not a
+ * timeout of a slow call.
+ */
+static int router_conn_broken(int rc, const char *err)
 {
-	struct store_sync *idle[ROUTER_POOL_MAX];
-	size_t n;
-
-	pthread_mutex_lock(&r->lock);
-	n = r->nidle;
-	memcpy(idle, r->idle, n * sizeof(idle[0]));
-	r->nidle = 0;
-	pthread_mutex_unlock(&r->lock);
-	for (size_t i = 0; i < n; i++)
-		store_sync_close(idle[i]);
+	return rc == -STORE_EDOWN && strstr(err, "timed out") == NULL &&
+	       strstr(err, "temporarily unavailable") == NULL;
 }
 
 /* What one refresh reads: a member's state and its live suspensions. */
@@ -343,25 +393,43 @@ static int router_giveback(struct router *r, struct config *c,
 	return rc;
 }
 
+/*
+ * The state refresher: every routing.refresh, gives back and re-reads the
+ * members on its own connection, opened anew after a reload (the Redis
+ * address, db or password may have changed) and after any error.
+ */
 static void *router_refresher(void *arg)
 {
 	struct router *r = arg;
 	struct store_sync *s = NULL;
+	unsigned long s_gen = 0; /* the reload s was opened after */
 	char err[256] = "";
 
 	for (;;) {
-		struct config *c = router_config(r);
-		long long period = c->state_refresh_ms, t0 = router_mono_ms();
+		struct config *c;
+		unsigned long gen;
+		long long period, t0 = router_mono_ms();
 		int stop;
+		pthread_mutex_lock(&r->lock);
+		c = config_ref(r->cfg);
+		gen = r->cfg_gen;
+		pthread_mutex_unlock(&r->lock);
+		period = c->state_refresh_ms;
+		if (s != NULL && s_gen != gen) { /* opened under another config */
+			store_sync_close(s);
+			s = NULL;
+		}
 		if (s == NULL &&
 		    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0)
 			s = NULL;
+		s_gen = gen;
 		/* give back first: counts then include local picks */
 		if (s != NULL && (router_giveback(r, c, s) < 0 ||
 				  router_refresh_once(r, c, s) < 0)) {
 			snprintf(err, sizeof(err), "%s", store_sync_error(s));
 			store_sync_close(s);
 			s = NULL;
+			router_pool_flush(r); /* they were likely cut too */
 		}
 		router_mark(r, s != NULL, err, t0);
 		pthread_mutex_lock(&r->lock);
@@ -391,6 +459,7 @@ struct router *router_new(struct config *c)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
 	r->cfg = config_ref(c);
+	r->epoch = 1;
 	r->redis_up = 1;
 	r->st.redis_up = 1;
 	if (pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
@@ -463,6 +532,7 @@ void router_set_config(struct router *r, struct config *c)
 	memset(r->res, 0, sizeof(r->res));
 	memset(r->giveback, 0, sizeof(r->giveback));
 	r->gen++;
+	r->cfg_gen++; /* the refresher reconnects */
 	pthread_mutex_unlock(&r->lock);
 	router_pool_flush(r); /* the Redis address may have changed */
 }
@@ -497,6 +567,7 @@ static int router_call(struct router *r, struct config *c,
 	struct store_sync *s;
 	struct route_call *call = malloc(sizeof(*call));
 	unsigned long long errors;
+	unsigned long epoch;
 	long long res[1 + CONFIG_RESERVE_MAX];
 	int n, bad = 0;
 
@@ -511,7 +582,7 @@ static int router_call(struct router *r, struct config *c,
 		free(call);
 		return -1;
 	}
-	if ((s = router_conn_get(r, c)) == NULL) {
+	if (router_conn_get(r, c, &s, &epoch) < 0) {
 		free(call);
 		return -1;
 	}
@@ -525,7 +596,7 @@ static int router_call(struct router *r, struct config *c,
 		picks[i] = (int)p;
 	}
 	if (!bad) {
-		router_conn_put(r, s);
+		router_conn_put(r, s, epoch);
 		pthread_mutex_lock(&r->lock);
 		r->st.calls++;
 		pthread_mutex_unlock(&r->lock);
@@ -533,7 +604,8 @@ static int router_call(struct router *r, struct config *c,
 	}
 	/* A timeout or a broken reply: this connection is not reused; the
 	 * message is routed locally.  Redis is marked down only when a
-	 * connect fails (or by the refresher), not for one slow call. */
+	 * connect fails (or by the refresher), not for one slow call; a
+	 * connection cut (Redis restarted) empties the pool. */
 	pthread_mutex_lock(&r->lock);
 	errors = ++r->call_errors;
 	pthread_mutex_unlock(&r->lock);
@@ -541,6 +613,8 @@ static int router_call(struct router *r, struct config *c,
 		log_warn("route: Redis call failed (%llu so far), routing this "
 			 "message locally: %s",
 			 errors, n < 0 ? store_sync_error(s) : "bad reply shape");
+	if (router_conn_broken(n, store_sync_error(s)))
+		router_pool_flush(r);
 	store_sync_close(s);
 	return -1;
 }

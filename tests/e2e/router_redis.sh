@@ -144,4 +144,52 @@ assert_eq 3 "$(new_lines "$l0" | grep -c 'rule=lone pool=lone member=none')" \
 	"the milter logged member=none for lone's mail"
 assert_eq 0 "$(count_re '^X-Postlb-Route' "$T/sink-s0/dump")" "no route header reached the relayhost"
 
+# --- 2. Redis killed and restarted at once: no stale pooled connection ---
+restart_redis
+wait_for 10 _log_count_ge "$MILTER_LOG" 'reachable again' 1 ||
+	fail "the milter did not see Redis back"
+send 40 news@bulk.example user@other.example 10 # fills the connection pool
+settle 96
+back=$(count_re 'reachable again' "$MILTER_LOG")
+kill_redis
+restart_redis
+log "Redis killed and restarted at once"
+wait_for 10 _log_count_ge "$MILTER_LOG" 'reachable again' $((back + 1)) ||
+	fail "the milter did not see Redis come back after the restart"
+sleep 0.3
+l1=$(milter_lines)
+send 15 news@bulk.example user@other.example
+settle 111
+assert_eq 15 "$(new_lines "$l1" | grep -c 'member=m')" "15 messages routed after the restart"
+assert_eq 0 "$(new_lines "$l1" | grep -c 'state=local')" \
+	"none of them routed locally (no stale pooled connection)"
+
+# --- 3. SIGUSR1 onto another redis-server ---
+REDIS2_SOCK=$T/redis2.sock
+sed -e "s#$REDIS_SOCK#$REDIS2_SOCK#" -e "s#^dir .*#dir $T/redis2-data#" \
+	-e "s#^logfile .*#logfile $T/redis2.log#" -e 's/^port .*/port 0/' \
+	"$REDIS_CONF" >"$T/redis2.conf"
+mkdir -p "$T/redis2-data"
+redis-server "$T/redis2.conf" &
+E2E_EXTRA_PIDS+=($!)
+r2() { timeout 5 redis-cli -s "$REDIS2_SOCK" "$@"; }
+wait_for 10 test "$(r2 ping 2>/dev/null)" = PONG || die "the second redis-server did not start"
+# cmdstats CLI...: the commands a Redis has run (INFO itself left out).
+cmdstats() { "$@" INFO commandstats | grep -v '^cmdstat_info:' | sed 's/,usec=.*//' | tr -d '\r'; }
+write_conf "$T/postlb.conf" "$REDIS2_SOCK"
+n=$(count_re 'reloaded' "$MILTER_LOG")
+kill -USR1 "$MILTER_PID"
+wait_for 10 _log_count_ge "$MILTER_LOG" 'reloaded' $((n + 1)) || fail "the milter did not reload"
+sleep 1 # in-flight calls end, the refresher reconnects
+before=$(cmdstats rcli)
+send 20 news@bulk.example user@other.example 5
+settle 131
+sleep 1 # five refreshes
+after=$(cmdstats rcli)
+assert_eq "$before" "$after" "the first Redis ran no command after the reload"
+assert_ge "$(r2 GET postlb:rr:bulk)" 20 "the pool's counter lives in the second Redis"
+assert_match 'cmdstat_hgetall:calls=[1-9]' "$(cmdstats r2)" \
+	"the refresher reads member states from the second Redis"
+assert_eq 0 "$(tail -n 20 "$MILTER_LOG" | grep -c 'state=local')" "the last messages were routed with Redis"
+
 e2e_finish
