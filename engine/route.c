@@ -20,49 +20,62 @@ _Static_assert(CONFIG_MEMBERS_MAX < 256, "member positions must fit a byte");
  * member's state hash (field "state", fields "s:DOMAIN" = suspended until
  * ms), its warm-up count for today and its outstanding set.  ARGV: mode
  * ("seq", "order", "least"), cycle (one byte per slot: candidate number),
- * now in ms, outstanding ttl in ms, queue id, the number of domains, the
- * domains, then per candidate its weight and today's cap (-1: none), and
- * last the number of picks P.
+ * outstanding ttl in ms, queue id, the number of domains, the domains,
+ * then per candidate its weight and today's cap (-1: none), and last the
+ * number of picks P.  Time is Redis's (TIME), not the caller's, so hosts
+ * with skewed clocks agree on suspensions and outstanding ages.
  * A candidate is usable when its state is absent or "ready", no domain of
  * the message suspends it and its count is under the cap.  P > 1 (a
  * reservation, "seq" only, no domains): the next P slots of the shared
  * counter are picked at once, caps counted pick by pick, and a pick of a
  * member suspended for any domain is returned negated (the caller routes
- * such a message with its own call).  Returns {counter before the picks,
- * pick 1, ..., pick P}, a pick being a candidate number or 0 (none).
- * Picks are counted in today's counts and, in a least_outstanding pool
- * with a queue id, in the outstanding set.
+ * such a message with its own call).  Suspension fields seen expired are
+ * deleted.  Returns {counter before the picks, pick 1, ..., pick P}, a
+ * pick being a candidate number or 0 (none).  Picks are counted in
+ * today's counts and, in a least_outstanding pool with a queue id, in the
+ * outstanding set.
  */
 const char ROUTE_LUA[] =
     "#!lua\n"
     "local mode, cycle = ARGV[1], ARGV[2]\n"
-    "local now, ttl, qid = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]\n"
-    "local nd = tonumber(ARGV[6])\n"
-    "local base = 6 + nd\n"
+    "local ttl, qid = tonumber(ARGV[3]), ARGV[4]\n"
+    "local nd = tonumber(ARGV[5])\n"
+    "local base = 5 + nd\n"
     "local np = tonumber(ARGV[#ARGV])\n"
     "local n = (#KEYS - 1) / 3\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local function hdel(key, f)\n"
+    "  for j = 1, #f, 100 do\n"
+    "    redis.call('HDEL', key, unpack(f, j, math.min(j + 99, #f)))\n"
+    "  end\n"
+    "end\n"
     "local fields = {'state'}\n"
-    "for d = 1, nd do fields[d + 1] = 's:' .. ARGV[6 + d] end\n"
+    "for d = 1, nd do fields[d + 1] = 's:' .. ARGV[5 + d] end\n"
     "local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}\n"
     "for i = 1, n do\n"
-    "  local good = true\n"
+    "  local good, old = true, {}\n"
     "  if np > 1 then\n"
     "    local h = redis.call('HGETALL', KEYS[3*i - 1])\n"
     "    for j = 1, #h, 2 do\n"
     "      if h[j] == 'state' then\n"
     "        if h[j + 1] ~= 'ready' then good = false end\n"
-    "      elseif string.sub(h[j], 1, 2) == 's:' and\n"
-    "          (tonumber(h[j + 1]) or 0) > now then\n"
-    "        susp[i] = true\n"
+    "      elseif string.sub(h[j], 1, 2) == 's:' then\n"
+    "        if (tonumber(h[j + 1]) or 0) > now then susp[i] = true\n"
+    "        else old[#old + 1] = h[j] end\n"
     "      end\n"
     "    end\n"
     "  else\n"
     "    local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))\n"
     "    good = (not v[1]) or v[1] == 'ready'\n"
     "    for d = 2, #v do\n"
-    "      if v[d] and (tonumber(v[d]) or 0) > now then good = false end\n"
+    "      if v[d] then\n"
+    "        if (tonumber(v[d]) or 0) > now then good = false\n"
+    "        else old[#old + 1] = fields[d] end\n"
+    "      end\n"
     "    end\n"
     "  end\n"
+    "  hdel(KEYS[3*i - 1], old)\n"
     "  cap[i] = tonumber(ARGV[base + 2*i])\n"
     "  cnt[i] = 0\n"
     "  used[i] = 0\n"
@@ -330,7 +343,7 @@ route_argf(struct route_call *rc, size_t *used, const char *fmt,
 
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
-		     long long now_ms, size_t npicks, struct route_call *out)
+		     size_t npicks, struct route_call *out)
 {
 	static const char *const modes[] = {"seq", "order", "least"};
 	const char *pfx = c->redis_prefix;
@@ -351,7 +364,6 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		cyc[i] = (char)(plan->cycle[i] + 1);
 	rc |= route_argf(out, &used, "%s", modes[plan->mode]);
 	rc |= route_arg(out, &used, cyc, plan->len);
-	rc |= route_argf(out, &used, "%lld", now_ms);
 	rc |= route_argf(out, &used, "%lld", c->outstanding_ttl_ms);
 	if (npicks > 1) { /* a reservation: for no message in particular */
 		if (plan->mode != RM_SEQ || npicks > CONFIG_RESERVE_MAX)

@@ -24,7 +24,7 @@
 #define ROUTE_HEADER "X-Postlb-Route"
 #define ROUTE_DOMAINS_MAX 16
 #define ROUTE_HEADERS_MAX 32
-#define ROUTE_ARGS_MAX (8 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+#define ROUTE_ARGS_MAX (7 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
 /* Queue ids longer than this are cut for the script (Postfix's are ~20) */
 #define ROUTE_QUEUE_ID_MAX 64
 #define ROUTE_DOMAIN_MAX 255 /* longer recipient domains are cut */
@@ -113,7 +113,7 @@ int route_plan_pool(const struct config *c, int pool,
  */
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
-		     long long now_ms, size_t npicks, struct route_call *out);
+		     size_t npicks, struct route_call *out);
 
 /* A member's suspension for a domain, as last read from Redis. */
 struct route_susp {

@@ -73,6 +73,7 @@ struct router {
 	size_t nsusp;
 	long long count[CONFIG_MEMBERS_MAX]; /* today's counts, by member */
 	long long count_day;
+	long long skew_ms; /* Redis's clock minus this host's */
 	struct router_stats st;
 	unsigned long gen; /* bumped when states or the config change */
 	struct reservation res[CONFIG_POOLS_MAX]; /* per pool */
@@ -92,11 +93,28 @@ struct router {
 	int stop;
 };
 
-static long long router_now_ms(void)
+static long long router_wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Redis's clock as last measured by the refresher (the route script and
+ * postlbctl use it: hosts with skewed clocks agree on days and expiry). */
+static long long router_now_ms(struct router *r)
+{
+	long long skew;
+
+	pthread_mutex_lock(&r->lock);
+	skew = r->skew_ms;
+	pthread_mutex_unlock(&r->lock);
+	return router_wall_ms() + skew;
+}
+
+static long long router_today(struct router *r)
+{
+	return router_now_ms(r) / 86400000;
 }
 
 static long long router_mono_ms(void)
@@ -303,9 +321,17 @@ static int router_refresh_once(struct router *r, struct config *c,
 			       struct store_sync *s)
 {
 	struct route_view v;
-	struct refresh_ctx x = {.now_ms = router_now_ms()};
-	long long count[CONFIG_MEMBERS_MAX] = {0}, day = route_today();
+	struct refresh_ctx x = {0};
+	long long count[CONFIG_MEMBERS_MAX] = {0}, day, us;
 	char key[200];
+
+	if (store_sync_time_us(s, &us) < 0)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	r->skew_ms = us / 1000 - router_wall_ms();
+	pthread_mutex_unlock(&r->lock);
+	x.now_ms = us / 1000;
+	day = x.now_ms / 86400000;
 
 	for (size_t i = 0; i < c->nmembers; i++) {
 		x.state = MS_READY;
@@ -362,17 +388,18 @@ static int router_giveback(struct router *r, struct config *c,
 			   struct store_sync *s)
 {
 	long long back[CONFIG_MEMBERS_MAX], day, now = router_mono_ms();
+	long long today = router_today(r);
 	char key[200], ds[16];
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; c == r->cfg && i < c->npools; i++)
-		if (reservation_lapsed(r, c, &r->res[i], route_today(), now))
+		if (reservation_lapsed(r, c, &r->res[i], today, now))
 			reservation_end(r, &r->res[i]);
 	memcpy(back, r->giveback, sizeof(back));
 	memset(r->giveback, 0, sizeof(r->giveback));
 	day = r->giveback_day;
-	if (c != r->cfg || day != route_today())
+	if (c != r->cfg || day != today)
 		memset(back, 0, sizeof(back)); /* stale: nothing to give */
 	pthread_mutex_unlock(&r->lock);
 	route_day_string(day, ds);
@@ -574,8 +601,7 @@ static int router_call(struct router *r, struct config *c,
 	if (call == NULL)
 		return -1;
 	/* never for a message (its id and domains are cut to fit) */
-	if (route_call_build(c, plan, m, day, router_now_ms(), npicks, call) <
-	    0) {
+	if (route_call_build(c, plan, m, day, npicks, call) < 0) {
 		log_err("route: script arguments for pool '%s' do not fit; "
 			"routing locally",
 			c->pools[plan->pool].name);
@@ -788,7 +814,7 @@ static long router_pick_local(struct router *r, const struct config *c,
 {
 	static const struct route_view unknown; /* all ready */
 	int ok[CONFIG_MEMBERS_MAX];
-	long long now = router_now_ms();
+	long long now = router_now_ms(r);
 	struct route_known k;
 	long pos;
 
@@ -823,7 +849,7 @@ void router_route(struct router *r, struct config *c,
 		  const struct route_msg *m, struct router_result *out)
 {
 	struct route_view view;
-	long long day = route_today();
+	long long day = router_today(r);
 	int pool, hops = 0;
 
 	pthread_mutex_lock(&r->lock);

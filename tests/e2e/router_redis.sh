@@ -173,7 +173,8 @@ mkdir -p "$T/redis2-data"
 redis-server "$T/redis2.conf" &
 E2E_EXTRA_PIDS+=($!)
 r2() { timeout 5 redis-cli -s "$REDIS2_SOCK" "$@"; }
-wait_for 10 test "$(r2 ping 2>/dev/null)" = PONG || die "the second redis-server did not start"
+_r2_up() { [ "$(r2 ping 2>/dev/null)" = PONG ]; }
+wait_for 10 _r2_up || die "the second redis-server did not start"
 # cmdstats CLI...: the commands a Redis has run (INFO itself left out).
 cmdstats() { "$@" INFO commandstats | grep -v '^cmdstat_info:' | sed 's/,usec=.*//' | tr -d '\r'; }
 write_conf "$T/postlb.conf" "$REDIS2_SOCK"
