@@ -352,8 +352,9 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	if (store_sync_get(s, key, v, sizeof(v)) == 1)
 		k = atoll(v);
 	if (plan.mode == RM_LEAST) {
-		printf("  next pick: the member with the fewest outstanding "
-		       "messages per weight\n");
+		printf("  next pick: the member with the fewest messages "
+		       "assigned in the last %llds per weight\n",
+		       c->outstanding_ttl_ms / 1000);
 		return 0;
 	}
 	pos = select_walk(plan.cycle, plan.len,

@@ -934,7 +934,7 @@ static void test_call_prefix(void **state)
 	assert_arg(&call, 2, "postlb:w:m2:19700101");
 	assert_arg(&call, 3, "postlb:lc:m2");
 	assert_arg(&call, 6, "postlb:lc:m1");
-	assert_arg(&call, 9, "600000");
+	assert_arg(&call, 9, "60000"); /* the default outstanding_ttl */
 	assert_arg(&call, 10, "");
 	assert_arg(&call, 11, "0");
 	assert_arg(&call, 12, "1");
