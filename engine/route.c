@@ -1,6 +1,7 @@
 /*
  * route: classification, candidate plans, the route script's arguments,
  * the local fallback pick and the route header (see route.h).  No I/O.
+ * The script itself is engine/route.lua.
  */
 #include "route.h"
 
@@ -14,122 +15,6 @@
 
 /* Candidate positions are bytes (select.c, the script's cycle string). */
 _Static_assert(CONFIG_MEMBERS_MAX < 256, "member positions must fit a byte");
-
-/*
- * ROUTE_LUA.  KEYS: [1] the pool's counter, then per candidate i the
- * member's state hash (field "state", fields "s:DOMAIN" = suspended until
- * ms), its warm-up count for today and its outstanding set.  ARGV: mode
- * ("seq", "order", "least"), cycle (one byte per slot: candidate number),
- * outstanding ttl in ms, queue id, the number of domains, the domains,
- * then per candidate its weight and today's cap (-1: none), and last the
- * number of picks P.  Time is Redis's (TIME), not the caller's, so hosts
- * with skewed clocks agree on suspensions and outstanding ages.
- * A candidate is usable when its state is absent or "ready", no domain of
- * the message suspends it and its count is under the cap.  P > 1 (a
- * reservation, "seq" only, no domains): the next P slots of the shared
- * counter are picked at once, caps counted pick by pick, and a pick of a
- * member suspended for any domain is returned negated (the caller routes
- * such a message with its own call).  Suspension fields seen expired are
- * deleted.  Returns {counter before the picks, pick 1, ..., pick P}, a
- * pick being a candidate number or 0 (none).  Picks are counted in
- * today's counts and, in a least_outstanding pool with a queue id, in the
- * outstanding set.
- */
-const char ROUTE_LUA[] =
-    "#!lua\n"
-    "local mode, cycle = ARGV[1], ARGV[2]\n"
-    "local ttl, qid = tonumber(ARGV[3]), ARGV[4]\n"
-    "local nd = tonumber(ARGV[5])\n"
-    "local base = 5 + nd\n"
-    "local np = tonumber(ARGV[#ARGV])\n"
-    "local n = (#KEYS - 1) / 3\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local function hdel(key, f)\n"
-    "  for j = 1, #f, 100 do\n"
-    "    redis.call('HDEL', key, unpack(f, j, math.min(j + 99, #f)))\n"
-    "  end\n"
-    "end\n"
-    "local fields = {'state'}\n"
-    "for d = 1, nd do fields[d + 1] = 's:' .. ARGV[5 + d] end\n"
-    "local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}\n"
-    "for i = 1, n do\n"
-    "  local good, old = true, {}\n"
-    "  if np > 1 then\n"
-    "    local h = redis.call('HGETALL', KEYS[3*i - 1])\n"
-    "    for j = 1, #h, 2 do\n"
-    "      if h[j] == 'state' then\n"
-    "        if h[j + 1] ~= 'ready' then good = false end\n"
-    "      elseif string.sub(h[j], 1, 2) == 's:' then\n"
-    "        if (tonumber(h[j + 1]) or 0) > now then susp[i] = true\n"
-    "        else old[#old + 1] = h[j] end\n"
-    "      end\n"
-    "    end\n"
-    "  else\n"
-    "    local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))\n"
-    "    good = (not v[1]) or v[1] == 'ready'\n"
-    "    for d = 2, #v do\n"
-    "      if v[d] then\n"
-    "        if (tonumber(v[d]) or 0) > now then good = false\n"
-    "        else old[#old + 1] = fields[d] end\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "  hdel(KEYS[3*i - 1], old)\n"
-    "  cap[i] = tonumber(ARGV[base + 2*i])\n"
-    "  cnt[i] = 0\n"
-    "  used[i] = 0\n"
-    "  if good and cap[i] >= 0 then\n"
-    "    cnt[i] = tonumber(redis.call('GET', KEYS[3*i]) or '0')\n"
-    "    if cnt[i] >= cap[i] then good = false end\n"
-    "  end\n"
-    "  ok[i] = good\n"
-    "end\n"
-    "local k = 0\n"
-    "if mode ~= 'order' then k = redis.call('INCRBY', KEYS[1], np) - np end\n"
-    "local out = {k}\n"
-    "for t = 1, np do\n"
-    "  local kt, pick = k + t, 0\n"
-    "  if mode == 'order' then kt = 0 end\n"
-    "  if mode == 'least' then\n"
-    "    local best\n"
-    "    for j = 0, n - 1 do\n"
-    "      local i = ((kt + j) % n) + 1\n"
-    "      if ok[i] then\n"
-    "        redis.call('ZREMRANGEBYSCORE', KEYS[3*i + 1], '-inf', now - ttl)\n"
-    "        local s = (redis.call('ZCARD', KEYS[3*i + 1]) + 1) /\n"
-    "          tonumber(ARGV[base + 2*i - 1])\n"
-    "        if best == nil or s < best then best = s; pick = i end\n"
-    "      end\n"
-    "    end\n"
-    "  else\n"
-    "    local len = #cycle\n"
-    "    for j = 0, len - 1 do\n"
-    "      local i = string.byte(cycle, ((kt + j) % len) + 1)\n"
-    "      if ok[i] then pick = i; break end\n"
-    "    end\n"
-    "  end\n"
-    "  if pick > 0 then\n"
-    "    used[pick] = used[pick] + 1\n"
-    "    if cap[pick] >= 0 then\n"
-    "      cnt[pick] = cnt[pick] + 1\n"
-    "      if cnt[pick] >= cap[pick] then ok[pick] = false end\n"
-    "    end\n"
-    "    if mode == 'least' and qid ~= '' then\n"
-    "      redis.call('ZADD', KEYS[3*pick + 1], now, qid)\n"
-    "      redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)\n"
-    "    end\n"
-    "    if susp[pick] then pick = -pick end\n"
-    "  end\n"
-    "  out[t + 1] = pick\n"
-    "end\n"
-    "for i = 1, n do\n"
-    "  if used[i] > 0 and\n"
-    "      redis.call('INCRBY', KEYS[3*i], used[i]) == used[i] then\n"
-    "    redis.call('EXPIRE', KEYS[3*i], 172800)\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
 
 static const char *const state_names[] = {"ready", "drain", "maint", "down"};
 

@@ -162,7 +162,8 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 long long route_today(void);
 void route_day_string(long long day, char out[16]);
 
-/* The selection script evaluated by Redis (contract in route.c). */
+/* The selection script evaluated by Redis: engine/route.lua (its header
+ * says KEYS, ARGV and the reply), embedded by the build as route_lua.c. */
 extern const char ROUTE_LUA[];
 
 #endif

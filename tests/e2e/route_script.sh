@@ -146,4 +146,13 @@ rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null
 out=$(reserve 10 0 0 0)
 assert_eq "0 0 0" "$(tally "$out")" "every member capped: all 10 picks are 0"
 
+log "the script is engine/route.lua, built in, and runs with redis-cli --eval"
+assert_eq "$(cat "$top_srcdir/engine/route.lua")" "$SCRIPT" \
+	"postlbctl script route prints engine/route.lua"
+rcli DEL t:rr:p >/dev/null
+out=$(timeout 5 redis-cli -s "$REDIS_SOCK" --eval "$top_srcdir/engine/route.lua" \
+	"${KEYS[@]}" , seq "$CYCLE" 600000 Q1 1 x.example 5 -1 3 -1 2 -1 1)
+assert_eq "0
+2" "$out" "redis-cli --eval engine/route.lua picks the first slot (m2)"
+
 e2e_finish
