@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
 static struct store_sync *ctl_open(const struct config *c)
 {
@@ -55,11 +54,17 @@ static void on_member_field(void *arg, const char *field, const char *value)
 			 (atoll(value) - f->now_ms + 999) / 1000);
 }
 
-static long long wall_ms(void)
+/* Redis's clock in ms: suspensions and days are by it, as in the route
+ * script, whatever this host's clock says.  Exits on a Redis error. */
+static long long redis_ms(struct store_sync *s)
 {
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	long long us;
+
+	if (store_sync_time_us(s, &us) < 0) {
+		fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
+		exit(1);
+	}
+	return us / 1000;
 }
 
 /* Reads a member's live state into f; exits on a Redis error. */
@@ -69,7 +74,7 @@ static void member_fields(struct store_sync *s, const struct config *c,
 	char key[200];
 
 	memset(f, 0, sizeof(*f));
-	f->now_ms = wall_ms();
+	f->now_ms = redis_ms(s);
 	member_key(c, mi, key, sizeof(key));
 	if (store_sync_hgetall(s, key, on_member_field, f) < 0) {
 		fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
@@ -82,7 +87,7 @@ static long long member_today(struct store_sync *s, const struct config *c,
 {
 	char key[200], v[32], ds[16];
 
-	route_day_string(route_today(), ds);
+	route_day_string(redis_ms(s) / 86400000, ds);
 	snprintf(key, sizeof(key), "%sw:%s:%s", c->redis_prefix,
 		 c->members[mi].name, ds);
 	return store_sync_get(s, key, v, sizeof(v)) == 1 ? atoll(v) : 0;
@@ -91,7 +96,7 @@ static long long member_today(struct store_sync *s, const struct config *c,
 int ctl_members(const struct config *c)
 {
 	struct store_sync *s = ctl_open(c);
-	long long day = route_today();
+	long long day = redis_ms(s) / 86400000;
 
 	printf("%-16s %-6s %6s %8s %10s  %s\n", "member", "state", "weight",
 	       "today", "warmup", "nexthop / suspended for");
@@ -186,7 +191,7 @@ int ctl_member_suspend(const struct config *c, const char *name,
 	snprintf(field, sizeof(field), "s:%s", domain);
 	for (char *p = field; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	snprintf(until, sizeof(until), "%lld", wall_ms() + ms);
+	snprintf(until, sizeof(until), "%lld", redis_ms(s) + ms);
 	rc = ms > 0 ? store_sync_hset(s, key, field, until)
 		    : store_sync_hdel(s, key, field);
 	if (rc < 0)
@@ -346,7 +351,7 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	struct route_view view;
 	struct route_plan plan;
 	int ok[CONFIG_MEMBERS_MAX];
-	char key[200], v[32], hdr[640];
+	char key[200], v[32], hdr[ROUTE_HEADER_VALUE_MAX];
 	long long k = 0;
 	long pos;
 
@@ -357,7 +362,7 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 		member_fields(s, c, i, &f);
 		view.state[i] = f.state;
 	}
-	route_plan_pool(c, pool, &view, m, route_today(), &plan);
+	route_plan_pool(c, pool, &view, m, redis_ms(s) / 86400000, &plan);
 	for (size_t i = 0; i < plan.n; i++) {
 		size_t mi = plan.member[i];
 		struct mfields f;
@@ -384,8 +389,9 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	if (store_sync_get(s, key, v, sizeof(v)) == 1)
 		k = atoll(v);
 	if (plan.mode == RM_LEAST) {
-		printf("  next pick: the member with the fewest outstanding "
-		       "messages per weight\n");
+		printf("  next pick: the member with the fewest messages "
+		       "assigned in the last %llds per weight\n",
+		       c->outstanding_ttl_ms / 1000);
 		return 0;
 	}
 	pos = select_walk(plan.cycle, plan.len,

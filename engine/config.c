@@ -645,7 +645,7 @@ static struct config *cfg_defaults(const char *name)
 	c->limits = pp_default_limits;
 	c->default_pool = -1;
 	c->route_budget_ms = 50;
-	c->outstanding_ttl_ms = 600000;
+	c->outstanding_ttl_ms = 60000; /* see routing.outstanding_ttl */
 	c->state_refresh_ms = 1000;
 	c->route_reserve = 32;
 	c->route_reserve_ms = 200;

@@ -43,7 +43,7 @@ static int route_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 32)
+	if (n == 0 || n > CONFIG_NAME_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
@@ -59,7 +59,7 @@ static int route_nexthop_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 255)
+	if (n == 0 || n > CONFIG_NEXTHOP_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= ' ' || s[i] == ',' || s[i] >= 0x7f)
@@ -104,11 +104,12 @@ static int route_warmup(struct cfg_ctx *x, const config_setting_t *w,
 	}
 	caps = config_setting_get_member(w, "caps");
 	if (caps == NULL || !config_setting_is_array(caps) ||
-	    (n = config_setting_length(caps)) < 1 || n > 366) {
+	    (n = config_setting_length(caps)) < 1 ||
+	    n > CONFIG_WARM_DAYS_MAX) {
 		cfg_fail(x, w,
 			 "member '%s': warmup needs caps = [ messages on day 1, "
-			 "day 2, ... ] (1..366 integers)",
-			 m->name);
+			 "day 2, ... ] (1..%d integers)",
+			 m->name, CONFIG_WARM_DAYS_MAX);
 		goto out;
 	}
 	m->warm_caps = calloc((size_t)n, sizeof(long long));
@@ -208,6 +209,11 @@ static int route_pool(struct cfg_ctx *x, const config_setting_t *e,
 			 p->name);
 		goto out;
 	}
+	if (n > CONFIG_MEMBERS_MAX) {
+		cfg_fail(x, ms, "pool '%s': more than %d members", p->name,
+			 CONFIG_MEMBERS_MAX);
+		goto out;
+	}
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(ms, i);
 		const char *nm = config_setting_get_string(m);
@@ -285,6 +291,8 @@ static int route_pools(struct cfg_ctx *x, config_t *cf, struct config *c)
 	if (!config_setting_is_group(g))
 		return cfg_fail(x, g, "'pools' must be a group { name = {...}; }");
 	n = config_setting_length(g);
+	if (n > CONFIG_POOLS_MAX) /* the router keeps arrays per pool */
+		return cfg_fail(x, g, "more than %d pools", CONFIG_POOLS_MAX);
 	c->pools = calloc((size_t)n + 1, sizeof(*c->pools));
 	fallbacks = calloc((size_t)n + 1, sizeof(char *));
 	if (c->pools == NULL || fallbacks == NULL)

@@ -1,6 +1,7 @@
 /*
  * route: classification, candidate plans, the route script's arguments,
  * the local fallback pick and the route header (see route.h).  No I/O.
+ * The script itself is engine/route.lua.
  */
 #include "route.h"
 
@@ -12,108 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
-/*
- * ROUTE_LUA.  KEYS: [1] the pool's counter, then per candidate i the
- * member's state hash (field "state", fields "s:DOMAIN" = suspended until
- * ms), its warm-up count for today and its outstanding set.  ARGV: mode
- * ("seq", "order", "least"), cycle (one byte per slot: candidate number),
- * now in ms, outstanding ttl in ms, queue id, the number of domains, the
- * domains, then per candidate its weight and today's cap (-1: none), and
- * last the number of picks P.
- * A candidate is usable when its state is absent or "ready", no domain of
- * the message suspends it and its count is under the cap.  P > 1 (a
- * reservation, "seq" only, no domains): the next P slots of the shared
- * counter are picked at once, caps counted pick by pick, and a pick of a
- * member suspended for any domain is returned negated (the caller routes
- * such a message with its own call).  Returns {counter before the picks,
- * pick 1, ..., pick P}, a pick being a candidate number or 0 (none).
- * Picks are counted in today's counts and, in a least_outstanding pool
- * with a queue id, in the outstanding set.
- */
-const char ROUTE_LUA[] =
-    "#!lua\n"
-    "local mode, cycle = ARGV[1], ARGV[2]\n"
-    "local now, ttl, qid = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]\n"
-    "local nd = tonumber(ARGV[6])\n"
-    "local base = 6 + nd\n"
-    "local np = tonumber(ARGV[#ARGV])\n"
-    "local n = (#KEYS - 1) / 3\n"
-    "local fields = {'state'}\n"
-    "for d = 1, nd do fields[d + 1] = 's:' .. ARGV[6 + d] end\n"
-    "local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}\n"
-    "for i = 1, n do\n"
-    "  local good = true\n"
-    "  if np > 1 then\n"
-    "    local h = redis.call('HGETALL', KEYS[3*i - 1])\n"
-    "    for j = 1, #h, 2 do\n"
-    "      if h[j] == 'state' then\n"
-    "        if h[j + 1] ~= 'ready' then good = false end\n"
-    "      elseif string.sub(h[j], 1, 2) == 's:' and\n"
-    "          (tonumber(h[j + 1]) or 0) > now then\n"
-    "        susp[i] = true\n"
-    "      end\n"
-    "    end\n"
-    "  else\n"
-    "    local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))\n"
-    "    good = (not v[1]) or v[1] == 'ready'\n"
-    "    for d = 2, #v do\n"
-    "      if v[d] and (tonumber(v[d]) or 0) > now then good = false end\n"
-    "    end\n"
-    "  end\n"
-    "  cap[i] = tonumber(ARGV[base + 2*i])\n"
-    "  cnt[i] = 0\n"
-    "  used[i] = 0\n"
-    "  if good and cap[i] >= 0 then\n"
-    "    cnt[i] = tonumber(redis.call('GET', KEYS[3*i]) or '0')\n"
-    "    if cnt[i] >= cap[i] then good = false end\n"
-    "  end\n"
-    "  ok[i] = good\n"
-    "end\n"
-    "local k = 0\n"
-    "if mode ~= 'order' then k = redis.call('INCRBY', KEYS[1], np) - np end\n"
-    "local out = {k}\n"
-    "for t = 1, np do\n"
-    "  local kt, pick = k + t, 0\n"
-    "  if mode == 'order' then kt = 0 end\n"
-    "  if mode == 'least' then\n"
-    "    local best\n"
-    "    for j = 0, n - 1 do\n"
-    "      local i = ((kt + j) % n) + 1\n"
-    "      if ok[i] then\n"
-    "        redis.call('ZREMRANGEBYSCORE', KEYS[3*i + 1], '-inf', now - ttl)\n"
-    "        local s = (redis.call('ZCARD', KEYS[3*i + 1]) + 1) /\n"
-    "          tonumber(ARGV[base + 2*i - 1])\n"
-    "        if best == nil or s < best then best = s; pick = i end\n"
-    "      end\n"
-    "    end\n"
-    "  else\n"
-    "    local len = #cycle\n"
-    "    for j = 0, len - 1 do\n"
-    "      local i = string.byte(cycle, ((kt + j) % len) + 1)\n"
-    "      if ok[i] then pick = i; break end\n"
-    "    end\n"
-    "  end\n"
-    "  if pick > 0 then\n"
-    "    used[pick] = used[pick] + 1\n"
-    "    if cap[pick] >= 0 then\n"
-    "      cnt[pick] = cnt[pick] + 1\n"
-    "      if cnt[pick] >= cap[pick] then ok[pick] = false end\n"
-    "    end\n"
-    "    if mode == 'least' and qid ~= '' then\n"
-    "      redis.call('ZADD', KEYS[3*pick + 1], now, qid)\n"
-    "      redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)\n"
-    "    end\n"
-    "    if susp[pick] then pick = -pick end\n"
-    "  end\n"
-    "  out[t + 1] = pick\n"
-    "end\n"
-    "for i = 1, n do\n"
-    "  if used[i] > 0 and\n"
-    "      redis.call('INCRBY', KEYS[3*i], used[i]) == used[i] then\n"
-    "    redis.call('EXPIRE', KEYS[3*i], 172800)\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
+/* Candidate positions are bytes (select.c, the script's cycle string). */
+_Static_assert(CONFIG_MEMBERS_MAX < 256, "member positions must fit a byte");
 
 static const char *const state_names[] = {"ready", "drain", "maint", "down"};
 
@@ -327,7 +228,7 @@ route_argf(struct route_call *rc, size_t *used, const char *fmt,
 
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
-		     long long now_ms, size_t npicks, struct route_call *out)
+		     size_t npicks, struct route_call *out)
 {
 	static const char *const modes[] = {"seq", "order", "least"};
 	const char *pfx = c->redis_prefix;
@@ -348,7 +249,6 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		cyc[i] = (char)(plan->cycle[i] + 1);
 	rc |= route_argf(out, &used, "%s", modes[plan->mode]);
 	rc |= route_arg(out, &used, cyc, plan->len);
-	rc |= route_argf(out, &used, "%lld", now_ms);
 	rc |= route_argf(out, &used, "%lld", c->outstanding_ttl_ms);
 	if (npicks > 1) { /* a reservation: for no message in particular */
 		if (plan->mode != RM_SEQ || npicks > CONFIG_RESERVE_MAX)
@@ -356,12 +256,14 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		rc |= route_arg(out, &used, "", 0);
 		rc |= route_arg(out, &used, "0", 1);
 	} else {
-		rc |= route_argf(out, &used, "%s",
-				 m->queue_id ? m->queue_id : "");
+		const char *qid = m->queue_id ? m->queue_id : "";
+		rc |= route_arg(out, &used, qid,
+				strnlen(qid, ROUTE_QUEUE_ID_MAX));
 		rc |= route_argf(out, &used, "%zu", m->ndomains);
 		for (size_t d = 0; d < m->ndomains; d++)
-			rc |= route_argf(out, &used, "%.255s",
-					 m->rcpt_domains[d]);
+			rc |= route_arg(out, &used, m->rcpt_domains[d],
+					strnlen(m->rcpt_domains[d],
+						ROUTE_DOMAIN_MAX));
 	}
 	for (size_t i = 0; i < plan->n; i++) {
 		rc |= route_argf(out, &used, "%d", plan->weight[i]);
@@ -371,14 +273,46 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 	return rc ? -1 : 0;
 }
 
+/* 1 if a suspension in k of member mi for one of m's domains lasts. */
+static int route_suspended(const struct route_known *k, size_t mi,
+			   const struct route_msg *m, long long now_ms)
+{
+	for (size_t i = 0; i < k->nsusp; i++) {
+		const struct route_susp *s = &k->susp[i];
+		if (s->member != mi || s->until_ms <= now_ms)
+			continue;
+		for (size_t d = 0; d < m->ndomains; d++)
+			if (strcmp(s->domain, m->rcpt_domains[d]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+size_t route_local_usable(const struct route_plan *plan,
+			  const struct route_known *k,
+			  const struct route_msg *m, long long now_ms, int *ok)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		size_t mi = plan->member[i];
+		ok[i] = k->view->state[mi] == MS_READY &&
+			(plan->cap[i] < 0 || k->count == NULL ||
+			 k->count[mi] < plan->cap[i]) &&
+			!route_suspended(k, mi, m, now_ms);
+		n += (size_t)ok[i];
+	}
+	return n;
+}
+
 long route_pick_local(const struct route_plan *plan, unsigned long long k,
-		      const long long *outstanding)
+		      const long long *outstanding, const int *usable)
 {
 	int ok[CONFIG_MEMBERS_MAX];
 	long long out[CONFIG_MEMBERS_MAX];
 
 	for (size_t i = 0; i < plan->n; i++) {
-		ok[i] = 1;
+		ok[i] = usable ? usable[i] : 1;
 		out[i] = outstanding ? outstanding[plan->member[i]] : 0;
 	}
 	if (plan->mode == RM_LEAST)
@@ -391,7 +325,7 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 		       size_t pos, char *out, size_t outsz)
 {
 	const struct cfg_member *mb = &c->members[plan->member[pos]];
-	const char *listed[3];
+	const char *listed[ROUTE_FAILOVER_MAX];
 	size_t o;
 	int n, extra = 0;
 
@@ -402,7 +336,7 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 	o = (size_t)n;
 	if (mb->nexthop == NULL || !c->pools[plan->pool].failover)
 		return 0;
-	for (size_t j = 1; j < plan->n && extra < 3; j++) {
+	for (size_t j = 1; j < plan->n && extra < ROUTE_FAILOVER_MAX; j++) {
 		const struct cfg_member *alt =
 		    &c->members[plan->member[(pos + j) % plan->n]];
 		int dup = alt->nexthop == NULL ||

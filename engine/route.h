@@ -24,7 +24,14 @@
 #define ROUTE_HEADER "X-Postlb-Route"
 #define ROUTE_DOMAINS_MAX 16
 #define ROUTE_HEADERS_MAX 32
-#define ROUTE_ARGS_MAX (8 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+#define ROUTE_ARGS_MAX (7 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+/* Queue ids longer than this are cut for the script (Postfix's are ~20) */
+#define ROUTE_QUEUE_ID_MAX 64
+#define ROUTE_DOMAIN_MAX 255 /* longer recipient domains are cut */
+#define ROUTE_FAILOVER_MAX 3 /* other relays listed after a failover pick */
+/* "MEMBER NEXTHOP[,NEXTHOP...]" and its NUL, the longest a config allows */
+#define ROUTE_HEADER_VALUE_MAX                                                 \
+	(CONFIG_NAME_MAX + (1 + ROUTE_FAILOVER_MAX) * (1 + CONFIG_NEXTHOP_MAX) + 1)
 
 enum mstate { MS_READY, MS_DRAIN, MS_MAINT, MS_DOWN };
 
@@ -59,11 +66,19 @@ struct route_plan {
 	size_t len;
 };
 
+/* A key: prefix (at most 64) "w:" member ":YYYYMMDD"; numbers fit 24. */
+#define ROUTE_KEY_MAX (64 + 3 + CONFIG_NAME_MAX + 10)
+#define ROUTE_CALL_BUF                                                         \
+	((1 + 3 * CONFIG_MEMBERS_MAX) * (ROUTE_KEY_MAX + 1) + 8 +              \
+	 (CONFIG_CYCLE_MAX + 1) + (ROUTE_QUEUE_ID_MAX + 1) +                   \
+	 ROUTE_DOMAINS_MAX * (ROUTE_DOMAIN_MAX + 1) +                          \
+	 (4 + 2 * CONFIG_MEMBERS_MAX) * 24)
+
 struct route_call {
 	int argc;
 	const char *argv[ROUTE_ARGS_MAX];
 	size_t lens[ROUTE_ARGS_MAX];
-	char buf[ROUTE_ARGS_MAX * 128 + CONFIG_CYCLE_MAX];
+	char buf[ROUTE_CALL_BUF];
 };
 
 const char *route_state_name(enum mstate s);
@@ -91,25 +106,54 @@ int route_plan_pool(const struct config *c, int pool,
  * the pick for message m (npicks 0 or 1), or a reservation of the next
  * npicks (2..CONFIG_RESERVE_MAX) slots of a round robin or weighted pool's
  * rotation, for no message in particular (m's queue id and domains are
- * not sent).  Returns 0, or -1 if they do not fit or a reservation is
- * asked of another kind of pool.
+ * not sent).  A queue id is cut to ROUTE_QUEUE_ID_MAX bytes and a domain
+ * to ROUTE_DOMAIN_MAX, so no message makes them too long.  Returns 0, or
+ * -1 if a reservation is asked of another kind of pool or of more than
+ * CONFIG_RESERVE_MAX picks.
  */
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
-		     long long now_ms, size_t npicks, struct route_call *out);
+		     size_t npicks, struct route_call *out);
+
+/* A member's suspension for a domain, as last read from Redis. */
+struct route_susp {
+	size_t member;	  /* config member index */
+	char *domain;	  /* lower case */
+	long long until_ms; /* wall clock */
+};
+
+/* What is known of the members while Redis cannot be asked. */
+struct route_known {
+	const struct route_view *view;	/* last known states */
+	const struct route_susp *susp;	/* suspensions, any order */
+	size_t nsusp;
+	const long long *count;		/* today's counts by member; NULL */
+};
 
 /*
- * The pick without Redis: the candidate position chosen from counter k and
- * local outstanding counts (by config member index), or -1.
+ * Which candidates of plan may take message m without Redis, into ok[]
+ * (by candidate position): the last known state is ready, no suspension
+ * for one of m's domains lasts past now_ms, and today's count is under
+ * the warm-up cap.  Returns how many may.
+ */
+size_t route_local_usable(const struct route_plan *plan,
+			  const struct route_known *k,
+			  const struct route_msg *m, long long now_ms, int *ok);
+
+/*
+ * The pick without Redis among the candidates with ok[pos] set (NULL:
+ * all): the candidate position chosen from counter k and local
+ * outstanding counts (by config member index), or -1.
  */
 long route_pick_local(const struct route_plan *plan, unsigned long long k,
-		      const long long *outstanding);
+		      const long long *outstanding, const int *ok);
 
 /*
  * The route header value for candidate position pos of plan:
  * "MEMBER" or "MEMBER NEXTHOP", where a failover pool of relays appends
- * the other candidates' distinct nexthops (at most 3), comma-separated.
- * Returns 0 or -1 if out is too small.
+ * the other candidates' distinct nexthops (at most ROUTE_FAILOVER_MAX),
+ * comma-separated.  Returns 0 or -1 if out is too small (never with
+ * ROUTE_HEADER_VALUE_MAX bytes).
  */
 int route_header_value(const struct config *c, const struct route_plan *plan,
 		       size_t pos, char *out, size_t outsz);
@@ -118,7 +162,8 @@ int route_header_value(const struct config *c, const struct route_plan *plan,
 long long route_today(void);
 void route_day_string(long long day, char out[16]);
 
-/* The selection script evaluated by Redis (contract in route.c). */
+/* The selection script evaluated by Redis: engine/route.lua (its header
+ * says KEYS, ARGV and the reply), embedded by the build as route_lua.c. */
 extern const char ROUTE_LUA[];
 
 #endif

@@ -19,7 +19,7 @@ struct router_result {
 	int used_pool;		/* the pool that gave the member (fallback) */
 	int member;		/* config member index, -1: none */
 	int local;		/* decided without Redis */
-	char header[640];	/* X-Postlb-Route value when member >= 0 */
+	char header[ROUTE_HEADER_VALUE_MAX]; /* route header when member >= 0 */
 };
 
 struct router_stats {

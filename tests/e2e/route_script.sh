@@ -10,6 +10,9 @@
 # caps are counted pick by pick inside one reservation; today's counts
 # grow by the picks.  And the single pick: a member suspended for the
 # message's domain is skipped, one suspended for another domain is not.
+# Time is Redis's: the caller passes none, and a suspension is live or
+# expired by Redis's clock.  Expired suspension fields are deleted when a
+# call sees them.
 
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools
@@ -25,18 +28,24 @@ DAY=20240101
 CYCLE=$'\x01\x02\x01\x03\x01\x02\x01\x02\x01\x03' # 5:3:2 over m1 m2 m3
 KEYS=(t:rr:p t:m:m1 "t:w:m1:$DAY" t:lc:m1 t:m:m2 "t:w:m2:$DAY" t:lc:m2
 	t:m:m3 "t:w:m3:$DAY" t:lc:m3)
-NOW=1700000000000
+# redis_ms: Redis's clock in ms (the script's; the host's may differ).
+redis_ms() {
+	local t
+	t=$(rcli TIME | tr '\n' ' ')
+	read -r sec usec _ <<<"$t"
+	echo $((sec * 1000 + usec / 1000))
+}
 
 # reserve P [CAP1 CAP2 CAP3]: a reservation of P picks; prints the reply,
 # one number per line (the counter before, then the picks).
 reserve() {
 	local p=$1
-	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" "$NOW" 600000 "" 0 \
+	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" 600000 "" 0 \
 		5 "${2:--1}" 3 "${3:--1}" 2 "${4:--1}" "$p"
 }
 # single DOMAIN: the pick for one message to DOMAIN.
 single() {
-	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" "$NOW" 600000 Q1 1 "$1" \
+	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" 600000 Q1 1 "$1" \
 		5 -1 3 -1 2 -1 1
 }
 # tally LINES: "a b c" how many picks of candidates 1, 2, 3 (negated ones
@@ -73,7 +82,8 @@ assert_eq 0 "$(tally "$out" | cut -d' ' -f1)" "no pick of the drained m1"
 assert_eq 10 "$(($(tally "$out" | tr ' ' '+')))" "all 10 slots picked among m2 and m3"
 rcli HSET t:m:m1 state ready >/dev/null
 
-log "suspensions"
+log "suspensions, by Redis's clock"
+NOW=$(redis_ms)
 rcli HSET t:m:m2 s:dest.example $((NOW + 60000)) s:old.example $((NOW - 1)) >/dev/null
 out=$(reserve 10)
 assert_eq 3 "$(grep -c '^-2$' <<<"$out")" "in a reservation m2's 3 picks come negated (suspended for a domain)"
@@ -87,9 +97,42 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	single other.example | tail -n 1
 done >"$T/single.out"
 assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "a message to another domain gets m2 in its 3 slots of 10"
+assert_eq 0 "$(rcli HEXISTS t:m:m2 s:old.example)" \
+	"the reservation deleted the expired suspension field (old.example)"
+assert_eq 1 "$(rcli HEXISTS t:m:m2 s:dest.example)" "and kept the live one"
 rcli HDEL t:m:m2 s:dest.example >/dev/null
+rcli HSET t:m:m2 s:old.example $((NOW - 1)) >/dev/null
 out=$(reserve 10)
 assert_eq 0 "$(grep -c '^-' <<<"$out")" "an expired suspension (old.example) flags nothing"
+assert_eq 0 "$(rcli HLEN t:m:m2)" "and its field is gone"
+
+log "a single pick deletes the expired suspension of its domain only"
+NOW=$(redis_ms)
+rcli HSET t:m:m2 s:gone.example $((NOW - 1000)) s:other.example $((NOW - 1000)) >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	single gone.example | tail -n 1
+done >"$T/single.out"
+assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "an expired suspension does not hold m2 back"
+assert_eq "0 1" "$(rcli HEXISTS t:m:m2 s:gone.example) $(rcli HEXISTS t:m:m2 s:other.example)" \
+	"the message's expired field went, another domain's was not read"
+rcli DEL t:m:m2 >/dev/null
+
+log "a suspension lasts by Redis's clock, not the caller's"
+# 3 s ahead of Redis: live until Redis's clock passes it, whatever the
+# host's clock says (the caller passes no time)
+until_ms=$(($(redis_ms) + 3000))
+rcli HSET t:m:m2 s:clock.example "$until_ms" >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	single clock.example | tail -n 1
+done >"$T/single.out"
+assert_eq 0 "$(grep -c '^2$' "$T/single.out")" "m2 is held back while Redis's clock is before the end"
+_redis_past() { [ "$(redis_ms)" -gt "$1" ]; }
+wait_for 10 _redis_past $((until_ms + 50)) ||
+	fail "Redis's clock did not pass the suspension"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	single clock.example | tail -n 1
+done >"$T/single.out"
+assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "and takes its slots once Redis's clock passed it"
 
 log "warm-up caps inside one reservation"
 rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null
@@ -102,5 +145,14 @@ assert_eq 20 "$(($(tally "$out" | tr ' ' '+')))" "the others take every slot"
 rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null
 out=$(reserve 10 0 0 0)
 assert_eq "0 0 0" "$(tally "$out")" "every member capped: all 10 picks are 0"
+
+log "the script is engine/route.lua, built in, and runs with redis-cli --eval"
+assert_eq "$(cat "$top_srcdir/engine/route.lua")" "$SCRIPT" \
+	"postlbctl script route prints engine/route.lua"
+rcli DEL t:rr:p >/dev/null
+out=$(timeout 5 redis-cli -s "$REDIS_SOCK" --eval "$top_srcdir/engine/route.lua" \
+	"${KEYS[@]}" , seq "$CYCLE" 600000 Q1 1 x.example 5 -1 3 -1 2 -1 1)
+assert_eq "0
+2" "$out" "redis-cli --eval engine/route.lua picks the first slot (m2)"
 
 e2e_finish

@@ -552,6 +552,110 @@ static void test_quotas_max(void **state)
 	free(t);
 }
 
+/*
+ * Builds a routing config: nmembers members m0.. (line 2 on, one a line),
+ * then "pools = {" on line nmembers + 3 and npools pools p0.. (one a line),
+ * each of pool_members members (m0, m1, ... cycling), the default p0.
+ * warm_days > 0 gives m0 a warm-up of that many caps.
+ */
+static char *routing_text(int nmembers, int npools, int pool_members,
+			  int warm_days)
+{
+	size_t cap = 256 + (size_t)nmembers * 64 +
+		     (size_t)npools * (64 + (size_t)pool_members * 8) +
+		     (size_t)warm_days * 8,
+	       o = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "members = {\n");
+	for (int i = 0; i < nmembers; i++) {
+		o += (size_t)snprintf(t + o, cap - o, "  m%d = { ", i);
+		if (i == 0 && warm_days > 0) {
+			o += (size_t)snprintf(t + o, cap - o,
+					      "warmup = { start = \"2024-01-01\";"
+					      " caps = [ ");
+			for (int d = 0; d < warm_days; d++)
+				o += (size_t)snprintf(t + o, cap - o, "%s%d",
+						      d ? ", " : "", d);
+			o += (size_t)snprintf(t + o, cap - o, " ]; }; ");
+		}
+		o += (size_t)snprintf(t + o, cap - o, "};\n");
+	}
+	o += (size_t)snprintf(t + o, cap - o, "};\npools = {\n");
+	for (int i = 0; i < npools; i++) {
+		o += (size_t)snprintf(t + o, cap - o, "  p%d = { members = [", i);
+		for (int j = 0; j < pool_members; j++)
+			o += (size_t)snprintf(t + o, cap - o, "%s\"m%d\"",
+					      j ? ", " : " ", j % nmembers);
+		o += (size_t)snprintf(t + o, cap - o, " ]; };\n");
+	}
+	o += (size_t)snprintf(t + o, cap - o,
+			      "};\nrouting = { default_pool = \"p0\"; };\n");
+	assert_true(o < cap);
+	return t;
+}
+
+/* Loads text, which must be refused at line with phrase. */
+static void check_refused(const char *what, char *text, int line,
+			  const char *phrase)
+{
+	struct config *bad = NULL;
+	char err[600] = "";
+
+	assert_int_equal(
+	    config_load_string(text, NAME, &bad, err, sizeof(err)), -1);
+	assert_null(bad);
+	check_err(what, err, line, phrase);
+	free(text);
+}
+
+/* Pools, members per pool and warm-up days: max accepted, max + 1 not. */
+static void test_routing_max(void **state)
+{
+	char *t = routing_text(1, CONFIG_POOLS_MAX, 1, 0), phrase[64];
+	struct config *c = load_ok(t);
+
+	(void)state;
+	assert_int_equal(c->npools, CONFIG_POOLS_MAX);
+	assert_int_equal(c->pools[CONFIG_POOLS_MAX - 1].line,
+			 CONFIG_POOLS_MAX + 4);
+	config_unref(c);
+	free(t);
+	snprintf(phrase, sizeof(phrase), "more than %d pools", CONFIG_POOLS_MAX);
+	check_refused("65 pools", routing_text(1, CONFIG_POOLS_MAX + 1, 1, 0),
+		      4, phrase);
+	check_refused("200 pools", routing_text(1, 200, 1, 0), 4, phrase);
+
+	t = routing_text(CONFIG_MEMBERS_MAX, 2, CONFIG_MEMBERS_MAX, 0);
+	c = load_ok(t);
+	assert_int_equal(c->pools[1].nmembers, CONFIG_MEMBERS_MAX);
+	config_unref(c);
+	free(t);
+	snprintf(phrase, sizeof(phrase), "pool 'p0': more than %d members",
+		 CONFIG_MEMBERS_MAX);
+	check_refused("65 members in a pool",
+		      routing_text(CONFIG_MEMBERS_MAX, 1,
+				   CONFIG_MEMBERS_MAX + 1, 0),
+		      CONFIG_MEMBERS_MAX + 4, phrase);
+	snprintf(phrase, sizeof(phrase), "more than %d members",
+		 CONFIG_MEMBERS_MAX);
+	check_refused("65 members",
+		      routing_text(CONFIG_MEMBERS_MAX + 1, 1, 1, 0), 1,
+		      phrase);
+
+	t = routing_text(1, 1, 1, CONFIG_WARM_DAYS_MAX);
+	c = load_ok(t);
+	assert_int_equal(c->members[0].nwarm, CONFIG_WARM_DAYS_MAX);
+	config_unref(c);
+	free(t);
+	snprintf(phrase, sizeof(phrase), "(1..%d integers)",
+		 CONFIG_WARM_DAYS_MAX);
+	check_refused("367 warm-up days",
+		      routing_text(1, 1, 1, CONFIG_WARM_DAYS_MAX + 1), 2,
+		      phrase);
+}
+
 /* Boundaries that are accepted. */
 static void test_valid_edges(void **state)
 {
@@ -744,6 +848,7 @@ int main(void)
 	    cmocka_unit_test(test_quota_defaults),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_quotas_max),
+	    cmocka_unit_test(test_routing_max),
 	    cmocka_unit_test(test_valid_edges),
 	    cmocka_unit_test(test_budget_value),
 	    cmocka_unit_test(test_set_has),

@@ -575,16 +575,16 @@ static void test_pick_local_seq(void **state)
 	(void)state;
 	plan_ok(c, "wrr", NULL, NULL, DAY0, &plan);
 	for (unsigned long long k = 0; k < 40; k++)
-		assert_int_equal(route_pick_local(&plan, k, NULL),
+		assert_int_equal(route_pick_local(&plan, k, NULL, NULL),
 				 plan.cycle[k % plan.len]);
 	plan_ok(c, "rr", NULL, NULL, DAY0, &plan);
 	for (unsigned long long k = 0; k < 12; k++)
-		assert_int_equal(route_pick_local(&plan, k, NULL),
+		assert_int_equal(route_pick_local(&plan, k, NULL, NULL),
 				 (long)(k % 3));
 	/* the order mode takes the first of the order, whatever k */
 	plan_ok(c, "hash", NULL, NULL, DAY0, &plan);
 	for (unsigned long long k = 0; k < 12; k++)
-		assert_int_equal(route_pick_local(&plan, k, NULL),
+		assert_int_equal(route_pick_local(&plan, k, NULL, NULL),
 				 plan.cycle[0]);
 	config_unref(c);
 }
@@ -621,12 +621,89 @@ static void test_pick_local_least(void **state)
 		out[A] = cases[i].out[0];
 		out[B] = cases[i].out[1];
 		out[C] = cases[i].out[2];
-		got = route_pick_local(&plan, cases[i].k, out);
+		got = route_pick_local(&plan, cases[i].k, out, NULL);
 		if (got != cases[i].want)
 			fail_msg("case %zu: %ld, want %ld", i, got,
 				 cases[i].want);
 	}
-	assert_int_equal(route_pick_local(&plan, 0, NULL), 1);
+	assert_int_equal(route_pick_local(&plan, 0, NULL, NULL), 1);
+	config_unref(c);
+}
+
+/*
+ * Without Redis the last known state decides: drain, maint and down
+ * members, members suspended for one of the message's domains (until a
+ * later time) and members at today's warm-up cap take nothing, also when
+ * no member is known ready (the plan then lists all of them, for Redis).
+ */
+static void test_local_usable(void **state)
+{
+	static const struct {
+		const char *pool;
+		enum mstate st[7]; /* a..g */
+		size_t nsusp;	   /* of the susp table below */
+		long long count_e;
+		long long day;
+		const char *want; /* ok by candidate position */
+	} cases[] = {
+	    {"wrr", {0}, 0, 0, DAY0, "111"},
+	    /* the plan holds the members known ready: b, c; a */
+	    {"wrr", {MS_DRAIN}, 0, 0, DAY0, "11"},
+	    {"wrr", {MS_READY, MS_MAINT, MS_DOWN}, 0, 0, DAY0, "1"},
+	    /* none known ready: all are candidates, none usable */
+	    {"wrr", {MS_DRAIN, MS_DOWN, MS_MAINT}, 0, 0, DAY0, "000"},
+	    /* b suspended for y.example (a message domain) until 2000 */
+	    {"wrr", {0}, 1, 0, DAY0, "101"},
+	    /* + a suspended for x.example until 900 (passed), c for
+	     * other.example: neither counts */
+	    {"wrr", {0}, 3, 0, DAY0, "101"},
+	    /* warm: e, a; e's cap on DAY0 + 2 is 400 */
+	    {"warm", {0}, 0, 399, DAY0 + 2, "11"},
+	    {"warm", {0}, 0, 400, DAY0 + 2, "01"},
+	    {"warm", {0}, 0, 5000, DAY0 + 3, "11"}, /* warm-up over */
+	    {"warm", {0}, 0, 0, DAY0 - 1, "01"},    /* before its start */
+	};
+	static char dy[] = "y.example", dx[] = "x.example",
+		    dother[] = "other.example";
+	const struct route_susp susp[] = {
+	    {B, dy, 2000}, {A, dx, 900}, {C, dother, 5000}};
+	struct config *c = load_ok(route_conf);
+	struct route_msg m = {.size = -1};
+	struct route_plan plan;
+
+	(void)state;
+	m.rcpt_domains[0] = "x.example";
+	m.rcpt_domains[1] = "y.example";
+	m.ndomains = 2;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct route_view view;
+		long long count[CONFIG_MEMBERS_MAX] = {0};
+		struct route_known k = {&view, susp, cases[i].nsusp, count};
+		int ok[CONFIG_MEMBERS_MAX];
+		char got[8] = "";
+		size_t n, want_n = 0;
+
+		memset(&view, 0, sizeof(view));
+		memcpy(view.state, cases[i].st, sizeof(cases[i].st));
+		count[E] = cases[i].count_e;
+		plan_ok(c, cases[i].pool, &view, &m, cases[i].day, &plan);
+		n = route_local_usable(&plan, &k, &m, 1000, ok);
+		for (size_t j = 0; j < plan.n && j < 7; j++)
+			got[j] = ok[j] ? '1' : '0';
+		for (const char *w = cases[i].want; *w; w++)
+			want_n += *w == '1';
+		if (strcmp(got, cases[i].want) != 0 || n != want_n)
+			fail_msg("case %zu: %s (%zu), want %s", i, got, n,
+				 cases[i].want);
+		/* the local pick takes only usable candidates */
+		for (unsigned long long kk = 0; kk < 20; kk++) {
+			long pos = route_pick_local(&plan, kk, NULL, ok);
+			if (want_n == 0)
+				assert_int_equal(pos, -1);
+			else
+				assert_true(pos >= 0 && ok[pos]);
+		}
+	}
 	config_unref(c);
 }
 
@@ -728,12 +805,12 @@ static void test_call_build(void **state)
 	m.rcpt_domains[1] = "y.example";
 	m.ndomains = 2;
 
-	/* wrr: a, b, c; keys 1 + 3*3, args 6 + 2 + 2*3 */
+	/* wrr: a, b, c; keys 1 + 3*3, args 5 + 2 + 2*3 + 1 (no time: the
+	 * script takes Redis's) */
 	plan_ok(c, "wrr", NULL, &m, DAY0 + 1, &plan);
-	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1,
-					  1700000000123LL, 1, &call),
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 1, &call),
 			 0);
-	assert_int_equal(call.argc, 10 + 15);
+	assert_int_equal(call.argc, 10 + 14);
 	assert_arg(&call, 0, "plb:rr:wrr");
 	assert_arg(&call, 1, "plb:m:a");
 	assert_arg(&call, 2, "plb:w:a:20240111");
@@ -749,32 +826,30 @@ static void test_call_build(void **state)
 	for (size_t i = 0; i < 10; i++)
 		assert_int_equal((unsigned char)call.argv[11][i],
 				 plan.cycle[i] + 1);
-	assert_arg(&call, 12, "1700000000123");
-	assert_arg(&call, 13, "120000");
-	assert_arg(&call, 14, "4XyZ1");
-	assert_arg(&call, 15, "2");
-	assert_arg(&call, 16, "x.example");
-	assert_arg(&call, 17, "y.example");
-	assert_arg(&call, 18, "5");
-	assert_arg(&call, 19, "-1");
-	assert_arg(&call, 20, "3");
-	assert_arg(&call, 21, "-1");
-	assert_arg(&call, 22, "2");
-	assert_arg(&call, 23, "-1");
-	assert_arg(&call, 24, "1"); /* one pick */
+	assert_arg(&call, 12, "120000");
+	assert_arg(&call, 13, "4XyZ1");
+	assert_arg(&call, 14, "2");
+	assert_arg(&call, 15, "x.example");
+	assert_arg(&call, 16, "y.example");
+	assert_arg(&call, 17, "5");
+	assert_arg(&call, 18, "-1");
+	assert_arg(&call, 19, "3");
+	assert_arg(&call, 20, "-1");
+	assert_arg(&call, 21, "2");
+	assert_arg(&call, 22, "-1");
+	assert_arg(&call, 23, "1"); /* one pick */
 
 	/* a reservation of 32 picks: no queue id, no domains */
-	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1,
-					  1700000000123LL, 32, &call),
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 32, &call),
 			 0);
-	assert_int_equal(call.argc, 10 + 13);
+	assert_int_equal(call.argc, 10 + 12);
 	assert_arg(&call, 10, "seq");
-	assert_arg(&call, 14, "");
-	assert_arg(&call, 15, "0");
-	assert_arg(&call, 16, "5");
-	assert_arg(&call, 21, "-1");
-	assert_arg(&call, 22, "32");
-	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 1,
+	assert_arg(&call, 13, "");
+	assert_arg(&call, 14, "0");
+	assert_arg(&call, 15, "5");
+	assert_arg(&call, 20, "-1");
+	assert_arg(&call, 21, "32");
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1,
 					  CONFIG_RESERVE_MAX + 1, &call),
 			 -1);
 
@@ -783,8 +858,8 @@ static void test_call_build(void **state)
 	m.ndomains = 0;
 	plan_ok(c, "warm", NULL, &m, DAY0 + 2, &plan);
 	assert_int_equal(
-	    route_call_build(c, &plan, &m, DAY0 + 2, 5, 0, &call), 0);
-	assert_int_equal(call.argc, (1 + 3 * 2) + (6 + 0 + 2 * 2 + 1));
+	    route_call_build(c, &plan, &m, DAY0 + 2, 0, &call), 0);
+	assert_int_equal(call.argc, (1 + 3 * 2) + (5 + 0 + 2 * 2 + 1));
 	assert_arg(&call, 0, "plb:rr:warm");
 	assert_arg(&call, 1, "plb:m:e");
 	assert_arg(&call, 2, "plb:w:e:20240112");
@@ -793,13 +868,14 @@ static void test_call_build(void **state)
 	assert_arg(&call, 7, "seq");
 	assert_int_equal(call.lens[8], 2);
 	assert_memory_equal(call.argv[8], "\1\2", 2);
-	assert_arg(&call, 9, "5");
-	assert_arg(&call, 11, "");
-	assert_arg(&call, 12, "0");
-	assert_arg(&call, 13, "2");
-	assert_arg(&call, 14, "400");
-	assert_arg(&call, 15, "5");
-	assert_arg(&call, 16, "-1");
+	assert_arg(&call, 9, "120000");
+	assert_arg(&call, 10, "");
+	assert_arg(&call, 11, "0");
+	assert_arg(&call, 12, "2");
+	assert_arg(&call, 13, "400");
+	assert_arg(&call, 14, "5");
+	assert_arg(&call, 15, "-1");
+	assert_arg(&call, 16, "1");
 
 	/* hash without b: "order", the order's candidates 1-based */
 	memset(&view, 0, sizeof(view));
@@ -809,8 +885,8 @@ static void test_call_build(void **state)
 	m.ndomains = 1;
 	plan_ok(c, "hash", &view, &m, DAY0 - 1, &plan);
 	assert_int_equal(
-	    route_call_build(c, &plan, &m, DAY0 - 1, 1, 1, &call), 0);
-	assert_int_equal(call.argc, (1 + 3 * 3) + (6 + 1 + 2 * 3 + 1));
+	    route_call_build(c, &plan, &m, DAY0 - 1, 1, &call), 0);
+	assert_int_equal(call.argc, (1 + 3 * 3) + (5 + 1 + 2 * 3 + 1));
 	assert_arg(&call, 0, "plb:rr:hash");
 	assert_arg(&call, 4, "plb:m:c");
 	assert_arg(&call, 8, "plb:w:e:20240109");
@@ -819,17 +895,17 @@ static void test_call_build(void **state)
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal((unsigned char)call.argv[11][i],
 				 plan.cycle[i] + 1);
-	assert_arg(&call, 15, "1");
-	assert_arg(&call, 16, "z.example");
-	assert_arg(&call, 21, "2");
-	assert_arg(&call, 22, "0"); /* e before its start day */
+	assert_arg(&call, 14, "1");
+	assert_arg(&call, 15, "z.example");
+	assert_arg(&call, 20, "2");
+	assert_arg(&call, 21, "0"); /* e before its start day */
 	/* hash and least pools pick per message: no reservation */
 	assert_int_equal(
-	    route_call_build(c, &plan, &m, DAY0 - 1, 1, 2, &call), -1);
+	    route_call_build(c, &plan, &m, DAY0 - 1, 2, &call), -1);
 
 	/* least */
 	plan_ok(c, "least", NULL, &m, DAY0, &plan);
-	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, 1, &call), 0);
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, &call), 0);
 	assert_arg(&call, 0, "plb:rr:least");
 	assert_arg(&call, 1, "plb:m:c");
 	assert_arg(&call, 10, "least");
@@ -851,25 +927,157 @@ static void test_call_prefix(void **state)
 
 	(void)state;
 	plan_ok(c, "p", NULL, &m, 0, &plan);
-	assert_int_equal(route_call_build(c, &plan, &m, 0, 0, 1, &call), 0);
-	assert_int_equal(call.argc, 7 + 11);
+	assert_int_equal(route_call_build(c, &plan, &m, 0, 1, &call), 0);
+	assert_int_equal(call.argc, 7 + 10);
 	assert_arg(&call, 0, "postlb:rr:p");
 	assert_arg(&call, 1, "postlb:m:m2");
 	assert_arg(&call, 2, "postlb:w:m2:19700101");
 	assert_arg(&call, 3, "postlb:lc:m2");
 	assert_arg(&call, 6, "postlb:lc:m1");
-	assert_arg(&call, 9, "0");
-	assert_arg(&call, 10, "600000");
-	assert_arg(&call, 11, "");
-	assert_arg(&call, 12, "0");
-	assert_arg(&call, 13, "1");
-	assert_arg(&call, 14, "-1");
-	assert_arg(&call, 15, "2");
-	assert_arg(&call, 16, "-1");
+	assert_arg(&call, 9, "60000"); /* the default outstanding_ttl */
+	assert_arg(&call, 10, "");
+	assert_arg(&call, 11, "0");
+	assert_arg(&call, 12, "1");
+	assert_arg(&call, 13, "-1");
+	assert_arg(&call, 14, "2");
+	assert_arg(&call, 15, "-1");
+	assert_arg(&call, 16, "1");
 	/* m2:1, m1:2 -> cycle m1, m2, m1 as candidates 2, 1, 2 */
 	assert_int_equal(call.lens[8], 3);
 	assert_memory_equal(call.argv[8], "\2\1\2", 3);
 	config_unref(c);
+}
+
+/*
+ * The largest config validation allows: a 64-byte prefix, CONFIG_MEMBERS_MAX
+ * members with 32-byte names and 255-byte nexthops in one failover pool
+ * whose weighted cycle is CONFIG_CYCLE_MAX long.  Its script arguments
+ * (ROUTE_DOMAINS_MAX domains of 255 bytes) and every route header fit.
+ */
+static char *max_conf(void)
+{
+	size_t cap = 4096 + CONFIG_MEMBERS_MAX * 400, o = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "redis = { prefix = \"%064d\"; };\n"
+					      "members = {\n", 7);
+	for (int i = 0; i < CONFIG_MEMBERS_MAX; i++)
+		o += (size_t)snprintf(t + o, cap - o,
+				      "  m%031d = { nexthop = \"[%0250d]:25\"; "
+				      "weight = %d; };\n",
+				      i, i,
+				      i == 0 ? CONFIG_CYCLE_MAX -
+						   CONFIG_MEMBERS_MAX + 1
+					     : 1);
+	o += (size_t)snprintf(t + o, cap - o, "};\npools = {\n  p%031d = {"
+					      " failover = true; members = [",
+			      0);
+	for (int i = 0; i < CONFIG_MEMBERS_MAX; i++)
+		o += (size_t)snprintf(t + o, cap - o, "%s\"m%031d\"",
+				      i ? ", " : " ", i);
+	o += (size_t)snprintf(t + o, cap - o,
+			      " ]; };\n};\nrouting = { default_pool = "
+			      "\"p%031d\"; };\n",
+			      0);
+	assert_true(o < cap);
+	return t;
+}
+
+static void test_limits_max(void **state)
+{
+	char *text = max_conf(), dom[ROUTE_DOMAINS_MAX][300];
+	struct config *c = load_ok(text);
+	struct route_msg m = {.size = -1, .queue_id = "4Tq9Zb1x2Cz3Dy4"};
+	struct route_plan plan;
+	struct route_call *call = malloc(sizeof(*call));
+	char hdr[ROUTE_HEADER_VALUE_MAX];
+
+	(void)state;
+	assert_non_null(call);
+	assert_int_equal(strlen(c->redis_prefix), 64);
+	for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
+		memset(dom[d], 'a' + (int)d, sizeof(dom[d]) - 1);
+		dom[d][sizeof(dom[d]) - 1] = '\0';
+		m.rcpt_domains[m.ndomains++] = dom[d];
+	}
+	assert_int_equal(route_plan_pool(c, 0, &(struct route_view){0}, &m,
+					 DAY0, &plan),
+			 0);
+	assert_int_equal(plan.n, CONFIG_MEMBERS_MAX);
+	assert_int_equal(plan.len, CONFIG_CYCLE_MAX);
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, call), 0);
+	assert_int_equal(call->argc, ROUTE_ARGS_MAX);
+	assert_int_equal(call->lens[1 + 3 * CONFIG_MEMBERS_MAX + 1],
+			 CONFIG_CYCLE_MAX);
+	assert_int_equal(call->lens[1 + 3 * CONFIG_MEMBERS_MAX + 5], 255);
+	assert_int_equal(route_call_build(c, &plan, &m, DAY0,
+					  CONFIG_RESERVE_MAX, call),
+			 0);
+	for (size_t pos = 0; pos < plan.n; pos++) {
+		assert_int_equal(
+		    route_header_value(c, &plan, pos, hdr, sizeof(hdr)), 0);
+		assert_int_equal(strlen(hdr), sizeof(hdr) - 1);
+	}
+	free(call);
+	config_unref(c);
+	free(text);
+}
+
+/*
+ * Input cannot make the arguments too long: a 4 KiB queue id is cut to
+ * ROUTE_QUEUE_ID_MAX bytes, 4 KiB domains to ROUTE_DOMAIN_MAX; long
+ * headers are not arguments.  The largest config (above) still fits.
+ */
+static void test_call_long_input(void **state)
+{
+	static char qid[4097], dom[ROUTE_DOMAINS_MAX][4097], hval[8192];
+	char *text = max_conf();
+	struct config *cfgs[2] = {load_ok(route_conf), load_ok(text)};
+	struct route_call *call = malloc(sizeof(*call));
+	struct route_msg m = {.size = -1};
+	struct route_plan plan;
+
+	(void)state;
+	assert_non_null(call);
+	memset(qid, 'Q', sizeof(qid) - 1);
+	memset(hval, 'h', sizeof(hval) - 1);
+	m.queue_id = qid;
+	m.sender = qid;
+	m.hdr_name[0] = "X-Mail-Class";
+	m.hdr_value[0] = hval;
+	m.nheaders = 1;
+	for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
+		memset(dom[d], 'a' + (int)d, sizeof(dom[d]) - 1);
+		m.rcpt_domains[m.ndomains++] = dom[d];
+	}
+	for (size_t i = 0; i < 2; i++) {
+		struct config *c = cfgs[i];
+		int p = route_classify(c, &m, &(int){0});
+		int qpos;
+		assert_int_equal(route_plan_pool(c, p, &(struct route_view){0},
+						 &m, DAY0, &plan),
+				 0);
+		assert_int_equal(
+		    route_call_build(c, &plan, &m, DAY0, 1, call), 0);
+		qpos = 1 + 3 * (int)plan.n + 3;
+		assert_int_equal(call->lens[qpos], ROUTE_QUEUE_ID_MAX);
+		assert_memory_equal(call->argv[qpos], qid, ROUTE_QUEUE_ID_MAX);
+		assert_int_equal(call->argv[qpos][ROUTE_QUEUE_ID_MAX], '\0');
+		assert_arg(call, qpos + 1, "16");
+		for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
+			assert_int_equal(call->lens[qpos + 2 + (int)d],
+					 ROUTE_DOMAIN_MAX);
+			assert_memory_equal(call->argv[qpos + 2 + (int)d],
+					    dom[d], ROUTE_DOMAIN_MAX);
+		}
+		assert_int_equal(call->argc, qpos + 2 + ROUTE_DOMAINS_MAX +
+						 2 * (int)plan.n + 1);
+	}
+	free(call);
+	config_unref(cfgs[0]);
+	config_unref(cfgs[1]);
+	free(text);
 }
 
 /* ---- invalid routing configs ---- */
@@ -1174,9 +1382,12 @@ int main(void)
 	    cmocka_unit_test(test_plan_hash),
 	    cmocka_unit_test(test_pick_local_seq),
 	    cmocka_unit_test(test_pick_local_least),
+	    cmocka_unit_test(test_local_usable),
 	    cmocka_unit_test(test_header_value),
 	    cmocka_unit_test(test_call_build),
 	    cmocka_unit_test(test_call_prefix),
+	    cmocka_unit_test(test_limits_max),
+	    cmocka_unit_test(test_call_long_input),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_valid_edges),
 	    cmocka_unit_test(test_states_and_days),

@@ -1,0 +1,120 @@
+#!lua
+-- route.lua: the route script of postlb-milter (ROUTE_LUA), run by Redis
+-- with EVALSHA; embedded into engine/route_lua.c at build time.  Run it by
+-- hand with: redis-cli --eval engine/route.lua KEYS... , ARGV...
+--
+-- KEYS: [1] the pool's counter (PREFIX rr:POOL), then per candidate i:
+--   [3i-1] the member's state hash (PREFIX m:NAME: field "state", fields
+--          "s:DOMAIN" = suspended until, in ms of Redis's clock),
+--   [3i]   its warm-up count for today (PREFIX w:NAME:YYYYMMDD),
+--   [3i+1] its outstanding set (PREFIX lc:NAME, least_outstanding).
+-- ARGV: [1] mode: "seq" (round robin, weighted), "order" (hash), "least";
+--   [2] cycle: one byte per slot, the candidate number (1-based);
+--   [3] outstanding ttl in ms; [4] queue id ("" none);
+--   [5] the number of domains ND, [6 .. 5+ND] the recipient domains;
+--   then per candidate its weight and today's cap (-1: none);
+--   last: the number of picks P (1 for one message; > 1 a reservation,
+--   "seq" only, sent with no queue id and no domains).
+-- Time is Redis's (TIME): hosts with skewed clocks agree.
+-- A candidate is usable when its state is absent or "ready", no domain of
+-- the message suspends it and its count is under its cap.  A reservation
+-- takes the next P slots of the shared counter at once, caps counted pick
+-- by pick; a pick of a member suspended for any domain comes back negated
+-- (the caller routes such a message with its own call).  Suspension
+-- fields found expired are deleted.  Picks are added to today's counts
+-- and, in a least_outstanding pool with a queue id, to the outstanding set.
+-- Returns: { the counter before the picks, pick 1, ..., pick P }, a pick
+-- being a candidate number, 0 (none) or, negated, a suspended candidate.
+local mode, cycle = ARGV[1], ARGV[2]
+local ttl, qid = tonumber(ARGV[3]), ARGV[4]
+local nd = tonumber(ARGV[5])
+local base = 5 + nd
+local np = tonumber(ARGV[#ARGV])
+local n = (#KEYS - 1) / 3
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function hdel(key, f)
+  for j = 1, #f, 100 do
+    redis.call('HDEL', key, unpack(f, j, math.min(j + 99, #f)))
+  end
+end
+local fields = {'state'}
+for d = 1, nd do fields[d + 1] = 's:' .. ARGV[5 + d] end
+local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}
+for i = 1, n do
+  local good, old = true, {}
+  if np > 1 then
+    local h = redis.call('HGETALL', KEYS[3*i - 1])
+    for j = 1, #h, 2 do
+      if h[j] == 'state' then
+        if h[j + 1] ~= 'ready' then good = false end
+      elseif string.sub(h[j], 1, 2) == 's:' then
+        if (tonumber(h[j + 1]) or 0) > now then susp[i] = true
+        else old[#old + 1] = h[j] end
+      end
+    end
+  else
+    local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))
+    good = (not v[1]) or v[1] == 'ready'
+    for d = 2, #v do
+      if v[d] then
+        if (tonumber(v[d]) or 0) > now then good = false
+        else old[#old + 1] = fields[d] end
+      end
+    end
+  end
+  hdel(KEYS[3*i - 1], old)
+  cap[i] = tonumber(ARGV[base + 2*i])
+  cnt[i] = 0
+  used[i] = 0
+  if good and cap[i] >= 0 then
+    cnt[i] = tonumber(redis.call('GET', KEYS[3*i]) or '0')
+    if cnt[i] >= cap[i] then good = false end
+  end
+  ok[i] = good
+end
+local k = 0
+if mode ~= 'order' then k = redis.call('INCRBY', KEYS[1], np) - np end
+local out = {k}
+for t = 1, np do
+  local kt, pick = k + t, 0
+  if mode == 'order' then kt = 0 end
+  if mode == 'least' then
+    local best
+    for j = 0, n - 1 do
+      local i = ((kt + j) % n) + 1
+      if ok[i] then
+        redis.call('ZREMRANGEBYSCORE', KEYS[3*i + 1], '-inf', now - ttl)
+        local s = (redis.call('ZCARD', KEYS[3*i + 1]) + 1) /
+          tonumber(ARGV[base + 2*i - 1])
+        if best == nil or s < best then best = s; pick = i end
+      end
+    end
+  else
+    local len = #cycle
+    for j = 0, len - 1 do
+      local i = string.byte(cycle, ((kt + j) % len) + 1)
+      if ok[i] then pick = i; break end
+    end
+  end
+  if pick > 0 then
+    used[pick] = used[pick] + 1
+    if cap[pick] >= 0 then
+      cnt[pick] = cnt[pick] + 1
+      if cnt[pick] >= cap[pick] then ok[pick] = false end
+    end
+    if mode == 'least' and qid ~= '' then
+      redis.call('ZADD', KEYS[3*pick + 1], now, qid)
+      redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)
+    end
+    if susp[pick] then pick = -pick end
+  end
+  out[t + 1] = pick
+end
+for i = 1, n do
+  if used[i] > 0 and
+      redis.call('INCRBY', KEYS[3*i], used[i]) == used[i] then
+    redis.call('EXPIRE', KEYS[3*i], 172800)
+  end
+end
+return out

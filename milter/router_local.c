@@ -1,0 +1,221 @@
+/*
+ * router_local: what the router knows of the members without asking Redis
+ * (see router.c): the refresher's reading of states, live suspensions and
+ * today's warm-up counts, carried over a reload by member name, and the
+ * local pick made from it when Redis cannot answer.  The pick honours the
+ * last known state: a member not usable by it gets nothing.
+ */
+#include "router_int.h"
+
+#include "log.h"
+#include "num.h"
+#include "store_redis.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* What one refresh reads: a member's state and its live suspensions. */
+struct refresh_ctx {
+	int state;
+	size_t member;
+	long long now_ms;
+	struct route_susp *susp; /* owned until handed to the router */
+	size_t nsusp, cap;
+};
+
+void router_susp_free(struct route_susp *susp, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(susp[i].domain);
+	free(susp);
+}
+
+/* Keeps a live suspension (field "s:DOMAIN", value until ms). */
+static void router_on_susp(struct refresh_ctx *x, const char *domain,
+			   const char *value)
+{
+	long long until;
+
+	if (num_parse_ll(value, strlen(value), 0, LLONG_MAX, &until) < 0 ||
+	    until <= x->now_ms || x->nsusp >= ROUTER_SUSP_MAX)
+		return;
+	if (x->nsusp == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+		struct route_susp *n = realloc(x->susp, cap * sizeof(*n));
+		if (n == NULL)
+			return;
+		x->susp = n;
+		x->cap = cap;
+	}
+	x->susp[x->nsusp].domain = strdup(domain);
+	if (x->susp[x->nsusp].domain == NULL)
+		return;
+	x->susp[x->nsusp].member = x->member;
+	x->susp[x->nsusp++].until_ms = until;
+}
+
+static void router_on_field(void *arg, const char *field, const char *value)
+{
+	struct refresh_ctx *x = arg;
+	int st;
+
+	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
+		x->state = st;
+	else if (strncmp(field, "s:", 2) == 0 && field[2] != '\0')
+		router_on_susp(x, field + 2, value);
+}
+
+/* Today's count of member mi into *out (0 when it has no warm-up). */
+static int router_read_count(struct config *c, struct store_sync *s,
+			     size_t mi, long long day, long long *out)
+{
+	char key[200], ds[16], v[32];
+	int rc;
+
+	*out = 0;
+	if (c->members[mi].warm_start_day < 0)
+		return 0;
+	route_day_string(day, ds);
+	snprintf(key, sizeof(key), "%sw:%s:%s", c->redis_prefix,
+		 c->members[mi].name, ds);
+	rc = store_sync_get(s, key, v, sizeof(v));
+	if (rc == 1 && num_parse_ll(v, strlen(v), LLONG_MIN, LLONG_MAX, out) < 0)
+		*out = 0;
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * One refresh on connection s of every member's state, live suspensions
+ * and today's count (members with a warm-up); -1 on error.
+ */
+int router_refresh_once(struct router *r, struct config *c,
+			       struct store_sync *s)
+{
+	struct route_view v;
+	struct refresh_ctx x = {0};
+	long long count[CONFIG_MEMBERS_MAX] = {0}, day, us;
+	char key[200];
+
+	if (store_sync_time_us(s, &us) < 0)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	r->skew_ms = us / 1000 - router_wall_ms();
+	pthread_mutex_unlock(&r->lock);
+	x.now_ms = us / 1000;
+	day = x.now_ms / 86400000;
+
+	for (size_t i = 0; i < c->nmembers; i++) {
+		x.state = MS_READY;
+		x.member = i;
+		snprintf(key, sizeof(key), "%sm:%s", c->redis_prefix,
+			 c->members[i].name);
+		if (store_sync_hgetall(s, key, router_on_field, &x) < 0 ||
+		    router_read_count(c, s, i, day, &count[i]) < 0) {
+			router_susp_free(x.susp, x.nsusp);
+			return -1;
+		}
+		v.state[i] = (enum mstate)x.state;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (c == r->cfg) {
+		struct route_susp *old = r->susp;
+		size_t nold = r->nsusp;
+		if (memcmp(&v.state, &r->view.state,
+			   c->nmembers * sizeof(v.state[0])) != 0)
+			r->gen++;
+		r->view = v;
+		r->susp = x.susp;
+		r->nsusp = x.nsusp;
+		memcpy(r->count, count, sizeof(count));
+		r->count_day = day;
+		x.susp = old; /* freed below, outside the lock */
+		x.nsusp = nold;
+	}
+	pthread_mutex_unlock(&r->lock);
+	router_susp_free(x.susp, x.nsusp);
+	return 0;
+}
+
+/*
+ * Carries what is known of the members of the running config over to c's
+ * members of the same name (lock held): states, today's counts and
+ * suspensions; a member new in c is taken as ready.
+ */
+void router_known_remap(struct router *r, const struct config *c)
+{
+	const struct config *old = r->cfg;
+	struct route_view v;
+	long long count[CONFIG_MEMBERS_MAX] = {0};
+	int map[CONFIG_MEMBERS_MAX]; /* old member index -> new, or -1 */
+	size_t n = 0;
+
+	memset(&v, 0, sizeof(v));
+	for (size_t i = 0; i < old->nmembers; i++) {
+		map[i] = config_member_index(c, old->members[i].name);
+		if (map[i] >= 0) {
+			v.state[map[i]] = r->view.state[i];
+			count[map[i]] = r->count[i];
+		}
+	}
+	for (size_t i = 0; i < r->nsusp; i++) {
+		struct route_susp sp = r->susp[i];
+		if (map[sp.member] < 0) {
+			free(sp.domain);
+			continue;
+		}
+		sp.member = (size_t)map[sp.member];
+		r->susp[n++] = sp;
+	}
+	r->nsusp = n;
+	r->view = v;
+	memcpy(r->count, count, sizeof(count));
+}
+
+/*
+ * Picks in plan for m from what is last known (Redis could not answer):
+ * only members whose last known state is ready, not suspended for one of
+ * m's domains and under today's warm-up cap.  The pick is counted in
+ * today's count and given to Redis with the next give-back.  The
+ * candidate position, or -1.
+ */
+long router_pick_local(struct router *r, const struct config *c,
+			      const struct route_plan *plan,
+			      const struct route_msg *m, long long day)
+{
+	static const struct route_view unknown; /* all ready */
+	int ok[CONFIG_MEMBERS_MAX];
+	long long now = router_now_ms(r);
+	struct route_known k;
+	long pos;
+
+	pthread_mutex_lock(&r->lock);
+	if (c == r->cfg) {
+		k = (struct route_known){&r->view, r->susp, r->nsusp,
+					 r->count_day == day ? r->count : NULL};
+	} else { /* picked under a config that has just been replaced */
+		k = (struct route_known){&unknown, NULL, 0, NULL};
+	}
+	route_local_usable(plan, &k, m, now, ok);
+	pos = route_pick_local(plan, r->local_k[plan->pool]++, r->outstanding,
+			       ok);
+	if (pos >= 0) {
+		size_t mi = plan->member[pos];
+		r->outstanding[mi]++;
+		if (c == r->cfg) {
+			if (r->count_day == day)
+				r->count[mi]++;
+			if (r->giveback_day != day) {
+				memset(r->giveback, 0, sizeof(r->giveback));
+				r->giveback_day = day;
+			}
+			r->giveback[mi]--; /* a give-back of -1: one more */
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return pos;
+}

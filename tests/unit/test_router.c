@@ -1,0 +1,633 @@
+/*
+ * test_router: tests of postlb-milter's router (milter/router*.c) over a
+ * fake store: the blocking store API is replaced with -Wl,--wrap by an
+ * in-memory Redis stand-in that records what it was asked, can refuse
+ * connections (Redis down), cut every open connection (Redis restarted)
+ * and run its clock ahead of the host's.  The router's refresher thread
+ * runs as in the milter, so the fake is thread-safe and tests wait for
+ * refreshes with bounded polls.
+ *
+ * Checks: the largest number of pools routes without overflow; a 4 KiB
+ * queue id neither aborts nor reaches Redis uncut; without Redis the last
+ * known states decide (a drained member gets nothing, none usable means
+ * none); a cut connection empties the pool; a reload moves every
+ * connection, the refresher's too, to the new Redis; the day comes from
+ * Redis's clock.
+ */
+#include "router.h"
+
+#include "store_redis.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config_cases.h"
+
+#define NAME "router.conf"
+#define FAKE_CONNS 1024
+
+/* ---- the fake store ---- */
+
+struct fconn {
+	char addr[64];
+	int refresher; /* opened by the refresher (its 1 s timeout) */
+	int dead;
+	char err[64];
+};
+
+static struct {
+	pthread_mutex_t mu;
+	int down;		/* opens fail */
+	long long skew_ms;	/* Redis's clock minus the host's */
+	int eval_sleep_ms;	/* each eval takes this long */
+	char state[10][16];	/* member mN's "state" field; "" none */
+	int opens, closes, evals, eval_errors;
+	int hgetall_a, hgetall_b; /* refresher reads per address */
+	size_t last_qid_len;
+	char last_wkey[128];	/* KEYS[3]: the first candidate's count */
+	char last_addr[64];	/* the connection of the last eval */
+	struct fconn *conns[FAKE_CONNS]; /* every open connection */
+	int nconns;
+	unsigned long long k;
+} F = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void fake_reset(void)
+{
+	pthread_mutex_lock(&F.mu);
+	F.down = 0;
+	F.skew_ms = 0;
+	F.eval_sleep_ms = 0;
+	memset(F.state, 0, sizeof(F.state));
+	F.opens = F.closes = F.evals = F.eval_errors = 0;
+	F.hgetall_a = F.hgetall_b = 0;
+	F.last_qid_len = 0;
+	F.last_wkey[0] = F.last_addr[0] = '\0';
+	pthread_mutex_unlock(&F.mu);
+}
+
+/* Redis restarted: every connection open now is cut (but the
+ * refresher's when pooled_only: it then sees nothing). */
+static void fake_cut(int pooled_only)
+{
+	pthread_mutex_lock(&F.mu);
+	for (int i = 0; i < F.nconns; i++)
+		if (!pooled_only || !F.conns[i]->refresher)
+			F.conns[i]->dead = 1;
+	pthread_mutex_unlock(&F.mu);
+}
+
+static void fake_cut_all(void)
+{
+	fake_cut(0);
+}
+
+static int fake_get(int *field)
+{
+	int v;
+
+	pthread_mutex_lock(&F.mu);
+	v = *field;
+	pthread_mutex_unlock(&F.mu);
+	return v;
+}
+
+static void fake_set_state(int member, const char *st)
+{
+	pthread_mutex_lock(&F.mu);
+	snprintf(F.state[member], sizeof(F.state[member]), "%s", st);
+	pthread_mutex_unlock(&F.mu);
+}
+
+/* Member number of a key ending in "mN" (1..9), else 0. */
+static int key_member(const char *key, size_t len)
+{
+	if (len >= 2 && key[len - 2] == 'm' && key[len - 1] >= '1' &&
+	    key[len - 1] <= '9')
+		return key[len - 1] - '0';
+	return 0;
+}
+
+/* Fails a call on a cut connection the way hiredis does (lock held). */
+static int fake_dead(struct fconn *fc)
+{
+	if (!fc->dead)
+		return 0;
+	snprintf(fc->err, sizeof(fc->err), "Broken pipe");
+	return 1;
+}
+
+int __wrap_store_sync_open(const struct config *c, long long timeout_ms,
+			   struct store_sync **out, char *err, size_t errsz);
+int __wrap_store_sync_open(const struct config *c, long long timeout_ms,
+			   struct store_sync **out, char *err, size_t errsz)
+{
+	struct fconn *fc;
+
+	pthread_mutex_lock(&F.mu);
+	if (F.down || F.nconns == FAKE_CONNS) {
+		pthread_mutex_unlock(&F.mu);
+		snprintf(err, errsz, "connect to %s: Connection refused",
+			 c->redis_address);
+		return -1;
+	}
+	fc = calloc(1, sizeof(*fc));
+	assert_non_null(fc);
+	snprintf(fc->addr, sizeof(fc->addr), "%s", c->redis_address);
+	fc->refresher = timeout_ms == 1000;
+	F.conns[F.nconns++] = fc;
+	F.opens++;
+	pthread_mutex_unlock(&F.mu);
+	*out = (struct store_sync *)fc;
+	return 0;
+}
+
+void __wrap_store_sync_close(struct store_sync *s);
+void __wrap_store_sync_close(struct store_sync *s)
+{
+	struct fconn *fc = (struct fconn *)s;
+
+	if (fc == NULL)
+		return;
+	pthread_mutex_lock(&F.mu);
+	for (int i = 0; i < F.nconns; i++)
+		if (F.conns[i] == fc) {
+			F.conns[i] = F.conns[--F.nconns];
+			break;
+		}
+	F.closes++;
+	pthread_mutex_unlock(&F.mu);
+	free(fc);
+}
+
+const char *__wrap_store_sync_error(const struct store_sync *s);
+const char *__wrap_store_sync_error(const struct store_sync *s)
+{
+	return ((const struct fconn *)s)->err;
+}
+
+int __wrap_store_sync_time_us(struct store_sync *s, long long *now_us);
+int __wrap_store_sync_time_us(struct store_sync *s, long long *now_us)
+{
+	struct fconn *fc = (struct fconn *)s;
+	struct timespec ts;
+	int dead;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pthread_mutex_lock(&F.mu);
+	dead = fake_dead(fc);
+	*now_us = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+		   F.skew_ms) *
+		  1000;
+	pthread_mutex_unlock(&F.mu);
+	return dead ? -STORE_EDOWN : 0;
+}
+
+int __wrap_store_sync_hgetall(struct store_sync *s, const char *key,
+			      void (*cb)(void *, const char *, const char *),
+			      void *arg);
+int __wrap_store_sync_hgetall(struct store_sync *s, const char *key,
+			      void (*cb)(void *, const char *, const char *),
+			      void *arg)
+{
+	struct fconn *fc = (struct fconn *)s;
+	char st[16] = "";
+	int mi = key_member(key, strlen(key));
+
+	pthread_mutex_lock(&F.mu);
+	if (fake_dead(fc)) {
+		pthread_mutex_unlock(&F.mu);
+		return -STORE_EDOWN;
+	}
+	if (strstr(fc->addr, "/a") != NULL)
+		F.hgetall_a++;
+	else
+		F.hgetall_b++;
+	snprintf(st, sizeof(st), "%s", F.state[mi]);
+	pthread_mutex_unlock(&F.mu);
+	if (st[0] != '\0')
+		cb(arg, "state", st);
+	return 0;
+}
+
+int __wrap_store_sync_get(struct store_sync *s, const char *key, char *out,
+			  size_t outsz);
+int __wrap_store_sync_get(struct store_sync *s, const char *key, char *out,
+			  size_t outsz)
+{
+	struct fconn *fc = (struct fconn *)s;
+	int dead;
+
+	(void)key;
+	(void)out;
+	(void)outsz;
+	pthread_mutex_lock(&F.mu);
+	dead = fake_dead(fc);
+	pthread_mutex_unlock(&F.mu);
+	return dead ? -STORE_EDOWN : 0;
+}
+
+int __wrap_store_sync_incrby(struct store_sync *s, const char *key,
+			     long long delta, long long *out);
+int __wrap_store_sync_incrby(struct store_sync *s, const char *key,
+			     long long delta, long long *out)
+{
+	struct fconn *fc = (struct fconn *)s;
+	int dead;
+
+	(void)key;
+	pthread_mutex_lock(&F.mu);
+	dead = fake_dead(fc);
+	pthread_mutex_unlock(&F.mu);
+	if (out != NULL)
+		*out = delta;
+	return dead ? -STORE_EDOWN : 0;
+}
+
+/*
+ * The route script as the fake runs it: each pick is the next candidate
+ * (rotating) whose member's state is absent or "ready"; 0 if none.
+ */
+int __wrap_store_sync_eval(struct store_sync *s, const char *script,
+			   int nkeys, int argc, const char *const *argv,
+			   const size_t *lens, long long *out, size_t nout);
+int __wrap_store_sync_eval(struct store_sync *s, const char *script,
+			   int nkeys, int argc, const char *const *argv,
+			   const size_t *lens, long long *out, size_t nout)
+{
+	struct fconn *fc = (struct fconn *)s;
+	size_t n = (size_t)(nkeys - 1) / 3, np;
+	int sleep_ms;
+
+	(void)script;
+	pthread_mutex_lock(&F.mu);
+	sleep_ms = F.eval_sleep_ms;
+	pthread_mutex_unlock(&F.mu);
+	if (sleep_ms > 0)
+		usleep((useconds_t)sleep_ms * 1000);
+	pthread_mutex_lock(&F.mu);
+	F.evals++;
+	if (fake_dead(fc)) {
+		F.eval_errors++;
+		pthread_mutex_unlock(&F.mu);
+		return -STORE_EDOWN;
+	}
+	snprintf(F.last_addr, sizeof(F.last_addr), "%s", fc->addr);
+	snprintf(F.last_wkey, sizeof(F.last_wkey), "%.*s", (int)lens[2],
+		 argv[2]);
+	F.last_qid_len = lens[nkeys + 3];
+	np = (size_t)atoi(argv[argc - 1]);
+	assert_true(np + 1 <= nout);
+	out[0] = (long long)F.k;
+	for (size_t t = 0; t < np; t++) {
+		out[1 + t] = 0;
+		for (size_t j = 0; j < n; j++) {
+			size_t i = (F.k + j) % n;
+			int mi = key_member(argv[1 + 3 * i],
+					    lens[1 + 3 * i]);
+			if (F.state[mi][0] == '\0' ||
+			    strcmp(F.state[mi], "ready") == 0) {
+				out[1 + t] = (long long)i + 1;
+				break;
+			}
+		}
+		F.k++;
+	}
+	pthread_mutex_unlock(&F.mu);
+	return (int)(1 + np);
+}
+
+/* ---- helpers ---- */
+
+static const char base_conf[] =
+    "redis = { address = \"unix:/fake/%s\"; };\n"
+    "members = { m1 = {}; m2 = {}; m3 = {}; };\n"
+    "pools = {\n"
+    "  p = { members = [ \"m1\", \"m2\" ]; algorithm = \"round_robin\"; };\n"
+    "  q = { members = [ \"m3\" ]; };\n"
+    "};\n"
+    "rules = ( { sender_domain = [ \"q.example\" ]; pool = \"q\"; } );\n"
+    "routing = { default_pool = \"p\"; refresh = \"100ms\"; "
+    "budget = \"100ms\"; reserve = 1; };\n";
+
+static struct config *conf_at(const char *addr)
+{
+	char text[sizeof(base_conf) + 16];
+
+	snprintf(text, sizeof(text), base_conf, addr);
+	return load_valid(NAME, text);
+}
+
+static int cnt_ge(int *field, int n)
+{
+	return fake_get(field) >= n;
+}
+
+/* Waits (at most 5 s) until *field reaches n. */
+static void wait_ge(int *field, int n)
+{
+	for (int i = 0; i < 500 && !cnt_ge(field, n); i++)
+		usleep(10000);
+	if (!cnt_ge(field, n))
+		fail_msg("waited for %d, got %d", n, fake_get(field));
+}
+
+/* Waits for two more refreshes (hgetall of every member) on address a. */
+static void wait_refreshes(int *field, int nmembers)
+{
+	wait_ge(field, fake_get(field) + 2 * nmembers);
+}
+
+static struct route_msg msg_from(const char *sender, const char *qid)
+{
+	static const char *dom = "dest.example";
+	struct route_msg m = {.size = -1, .sender = sender, .queue_id = qid};
+
+	m.rcpt_domains[0] = dom;
+	m.ndomains = 1;
+	return m;
+}
+
+/* ---- tests ---- */
+
+/* CONFIG_POOLS_MAX pools, each routed with and without Redis. */
+static void test_pools_max(void **state)
+{
+	size_t cap = 4096 + CONFIG_POOLS_MAX * 160, o = 0;
+	char *t = malloc(cap), sender[64];
+	struct config *c;
+	struct router *r;
+
+	(void)state;
+	fake_reset();
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o,
+			      "redis = { address = \"unix:/fake/a\"; };\n"
+			      "members = { m1 = {}; m2 = {}; };\npools = {\n");
+	for (int i = 0; i < CONFIG_POOLS_MAX; i++)
+		o += (size_t)snprintf(t + o, cap - o,
+				      "  p%d = { members = [ \"m%d\" ]; };\n", i,
+				      1 + i % 2);
+	o += (size_t)snprintf(t + o, cap - o, "};\nrules = (\n");
+	for (int i = 0; i < CONFIG_POOLS_MAX; i++)
+		o += (size_t)snprintf(
+		    t + o, cap - o,
+		    "  { sender_domain = [ \"p%d.example\" ]; pool = \"p%d\"; "
+		    "}%s\n",
+		    i, i, i + 1 < CONFIG_POOLS_MAX ? "," : "");
+	snprintf(t + o, cap - o,
+		 ");\nrouting = { default_pool = \"p0\"; refresh = \"100ms\"; "
+		 "};\n");
+	c = load_valid(NAME, t);
+	assert_int_equal(c->npools, CONFIG_POOLS_MAX);
+	r = router_new(c);
+	assert_non_null(r);
+	for (int down = 0; down < 2; down++) {
+		pthread_mutex_lock(&F.mu);
+		F.down = down;
+		pthread_mutex_unlock(&F.mu);
+		if (down)
+			fake_cut_all();
+		for (int round = 0; round < 3; round++)
+			for (int i = 0; i < CONFIG_POOLS_MAX; i++) {
+				struct router_result res;
+				struct route_msg m;
+				snprintf(sender, sizeof(sender),
+					 "x@p%d.example", i);
+				m = msg_from(sender, "Q1");
+				router_route(r, c, &m, &res);
+				assert_int_equal(res.pool, i);
+				assert_int_equal(res.member, i % 2);
+				assert_int_equal(res.local, down);
+			}
+	}
+	router_free(r);
+	config_unref(c);
+	free(t);
+}
+
+/* A 4 KiB queue id: routed with Redis, cut to ROUTE_QUEUE_ID_MAX. */
+static void test_long_queue_id(void **state)
+{
+	static char qid[4097];
+	struct config *c = conf_at("a");
+	struct router *r;
+	struct router_result res;
+	struct route_msg m;
+
+	(void)state;
+	fake_reset();
+	r = router_new(c);
+	memset(qid, 'Q', sizeof(qid) - 1);
+	m = msg_from("a@x.example", qid);
+	router_route(r, c, &m, &res);
+	assert_true(res.member >= 0);
+	assert_int_equal(res.local, 0);
+	assert_int_equal(F.last_qid_len, ROUTE_QUEUE_ID_MAX);
+	router_free(r);
+	config_unref(c);
+}
+
+/* Without Redis the last known states decide. */
+static void test_local_last_known(void **state)
+{
+	struct config *c = conf_at("a");
+	struct router *r;
+	struct router_result res;
+	struct route_msg m = msg_from("a@x.example", "Q2");
+
+	(void)state;
+	fake_reset();
+	fake_set_state(1, "drain");
+	r = router_new(c);
+	wait_refreshes(&F.hgetall_a, 3);
+	pthread_mutex_lock(&F.mu);
+	F.down = 1;
+	pthread_mutex_unlock(&F.mu);
+	fake_cut_all();
+	for (int i = 0; i < 20; i++) {
+		router_route(r, c, &m, &res);
+		assert_int_equal(res.local, 1);
+		assert_int_equal(res.member, 1); /* m2, never drained m1 */
+	}
+	/* every member of p known drained or down: no member, not "all" */
+	pthread_mutex_lock(&F.mu);
+	F.down = 0;
+	pthread_mutex_unlock(&F.mu);
+	fake_set_state(2, "down");
+	wait_refreshes(&F.hgetall_a, 3);
+	pthread_mutex_lock(&F.mu);
+	F.down = 1;
+	pthread_mutex_unlock(&F.mu);
+	fake_cut_all();
+	for (int i = 0; i < 10; i++) {
+		router_route(r, c, &m, &res);
+		assert_int_equal(res.member, -1);
+	}
+	router_free(r);
+	config_unref(c);
+}
+
+struct route_job {
+	struct router *r;
+	struct config *c;
+	int member;
+};
+
+static void *route_thread(void *arg)
+{
+	struct route_job *j = arg;
+	struct route_msg m = msg_from("a@x.example", "Q3");
+	struct router_result res;
+
+	router_route(j->r, j->c, &m, &res);
+	j->member = res.member;
+	return NULL;
+}
+
+/* Routes n messages at once (each eval slow), so n connections open. */
+static void route_parallel(struct router *r, struct config *c, int n)
+{
+	pthread_t th[8];
+	struct route_job jobs[8];
+
+	assert_true(n <= 8);
+	pthread_mutex_lock(&F.mu);
+	F.eval_sleep_ms = 50;
+	pthread_mutex_unlock(&F.mu);
+	for (int i = 0; i < n; i++) {
+		jobs[i] = (struct route_job){r, c, -1};
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, route_thread, &jobs[i]), 0);
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(jobs[i].member >= 0);
+	}
+	pthread_mutex_lock(&F.mu);
+	F.eval_sleep_ms = 0;
+	pthread_mutex_unlock(&F.mu);
+}
+
+/* A connection cut (Redis restarted) empties the pool: one message pays
+ * for it, not one per pooled connection. */
+static void test_cut_empties_pool(void **state)
+{
+	struct config *c = conf_at("a");
+	struct router *r;
+	struct router_result res;
+	struct route_msg m = msg_from("a@x.example", "Q4");
+	int local = 0;
+
+	(void)state;
+	fake_reset();
+	r = router_new(c);
+	route_parallel(r, c, 6);
+	assert_true(fake_get(&F.opens) >= 6);
+	fake_cut(1); /* the pooled connections are cut; Redis accepts again */
+	for (int i = 0; i < 10; i++) {
+		router_route(r, c, &m, &res);
+		assert_true(res.member >= 0);
+		local += res.local;
+	}
+	assert_true(local <= 1);
+	router_free(r);
+	config_unref(c);
+}
+
+/* A reload onto another Redis moves every connection there: pooled ones,
+ * one borrowed across the reload, and the refresher's. */
+static void test_reload_moves_connections(void **state)
+{
+	struct config *a = conf_at("a"), *b = conf_at("b");
+	struct router *r;
+	struct router_result res;
+	struct route_msg m = msg_from("a@x.example", "Q5");
+	pthread_t th;
+	struct route_job job;
+	int before;
+
+	(void)state;
+	fake_reset();
+	r = router_new(a);
+	wait_refreshes(&F.hgetall_a, 3);
+	route_parallel(r, a, 3);
+	/* one call in flight under the old config across the reload */
+	pthread_mutex_lock(&F.mu);
+	F.eval_sleep_ms = 150;
+	pthread_mutex_unlock(&F.mu);
+	job = (struct route_job){r, a, -1};
+	assert_int_equal(pthread_create(&th, NULL, route_thread, &job), 0);
+	usleep(50000);
+	router_set_config(r, b);
+	pthread_join(th, NULL);
+	pthread_mutex_lock(&F.mu);
+	F.eval_sleep_ms = 0;
+	pthread_mutex_unlock(&F.mu);
+	wait_refreshes(&F.hgetall_b, 3);
+	before = fake_get(&F.hgetall_a);
+	for (int i = 0; i < 10; i++) {
+		router_route(r, b, &m, &res);
+		assert_int_equal(res.local, 0);
+		assert_string_equal(F.last_addr, "unix:/fake/b");
+	}
+	wait_refreshes(&F.hgetall_b, 3);
+	assert_int_equal(fake_get(&F.hgetall_a), before);
+	pthread_mutex_lock(&F.mu);
+	for (int i = 0; i < F.nconns; i++)
+		if (strcmp(F.conns[i]->addr, "unix:/fake/a") == 0)
+			fail_msg("a connection to the old Redis is still open");
+	pthread_mutex_unlock(&F.mu);
+	router_free(r);
+	config_unref(a);
+	config_unref(b);
+}
+
+/* The day of the count keys is Redis's, not the host's. */
+static void test_redis_day(void **state)
+{
+	struct config *c = conf_at("a");
+	struct router *r;
+	struct router_result res;
+	struct route_msg m = msg_from("a@x.example", "Q6");
+	char want[64], ds[16];
+	time_t now = time(NULL);
+
+	(void)state;
+	fake_reset();
+	pthread_mutex_lock(&F.mu);
+	F.skew_ms = 3LL * 86400000; /* Redis three days ahead */
+	pthread_mutex_unlock(&F.mu);
+	r = router_new(c);
+	wait_refreshes(&F.hgetall_a, 3);
+	router_route(r, c, &m, &res);
+	assert_int_equal(res.local, 0);
+	route_day_string((long long)now / 86400 + 3, ds);
+	snprintf(want, sizeof(want), "postlb:w:m1:%s", ds);
+	assert_string_equal(F.last_wkey, want);
+	router_free(r);
+	config_unref(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pools_max),
+	    cmocka_unit_test(test_long_queue_id),
+	    cmocka_unit_test(test_local_last_known),
+	    cmocka_unit_test(test_cut_empties_pool),
+	    cmocka_unit_test(test_reload_moves_connections),
+	    cmocka_unit_test(test_redis_day),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
