@@ -26,6 +26,32 @@ static const char *cfg_path;
 static struct server *srv;
 static struct config *cfg;
 
+/*
+ * Loads path and checks that it gives postlb-policyd something to do: the
+ * file is shared with postlb-milter, so config_load() accepts a file
+ * without quotas, but for this daemon such a file (an empty or truncated
+ * one, say) would answer DUNNO to everything.  Returns 0 with *out set, or
+ * -1 with err filled.
+ */
+static int policyd_load(const char *path, struct config **out, char *err,
+			size_t errsz)
+{
+	struct config *c;
+
+	if (config_load(path, &c, err, errsz) < 0)
+		return -1;
+	if (c->nquotas == 0) {
+		snprintf(err, errsz,
+			 "%s: no quotas: postlb-policyd has nothing to enforce "
+			 "(an empty or truncated file?)",
+			 path);
+		config_unref(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct config *nc;
@@ -34,7 +60,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	(void)arg;
-	if (config_load(cfg_path, &nc, err, sizeof(err)) < 0) {
+	if (policyd_load(cfg_path, &nc, err, sizeof(err)) < 0) {
 		log_err("reload failed, keeping the running config: %s", err);
 		return;
 	}
@@ -106,7 +132,7 @@ int main(int argc, char **argv)
 	cfg_path = o.config;
 	log_set_verbose(o.verbose);
 	log_init("postlb-policyd", o.foreground || o.check);
-	if (config_load(cfg_path, &cfg, err, sizeof(err)) < 0)
+	if (policyd_load(cfg_path, &cfg, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
 	if (o.check) {
 		printf("%s: OK (%zu quotas, %zu classes)\n", cfg_path,
