@@ -98,6 +98,7 @@ rules = (
   { name = "hashed"; sender_domain = [".hash.example"]; pool = "hashed"; }
 );
 routing = { default_pool = "bulk"; refresh = "200ms"; budget = "100ms"; };
+quotas = ( { name = "all"; subject = "global"; unit = "messages"; limit = 1000000; window = "1h"; } );
 EOC
 }
 
