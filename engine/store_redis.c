@@ -22,8 +22,15 @@
 #define STORE_TICK_MS 50
 #define STORE_CONNECT_TIMEOUT_MS 1000
 #define STORE_STALL_MS 1000
+/*
+ * Reconnect attempts: 100 ms after a failure, then 200 and every 300 ms
+ * for as long as Redis stays away.  A unix-socket or loopback
+ * connect costs next to nothing, and the cap bounds how long quotas go
+ * unenforced after Redis is back (at most one interval and a tick),
+ * whatever the length of the outage; one attempt per interval, no storm.
+ */
 #define STORE_BACKOFF_MIN_MS 100
-#define STORE_BACKOFF_MAX_MS 5000
+#define STORE_BACKOFF_MAX_MS 300
 
 enum store_state { ST_DOWN, ST_CONNECTING, ST_UP };
 
@@ -217,6 +224,7 @@ static void store_connect(struct store *s)
 	char host[256];
 	int port = 0, is_unix = 0;
 
+	s->st.reconnects++; /* every attempt, also those failing at once */
 	if (store_parse_address(s->address, host, &port, &is_unix) < 0) {
 		store_set_down(s, "bad address");
 		return;
@@ -234,7 +242,6 @@ static void store_connect(struct store *s)
 		return;
 	}
 	s->ac->data = s;
-	s->st.reconnects++;
 	s->state = ST_CONNECTING;
 	s->state_since_ms = store_now_ms();
 	redisLibeventAttach(s->ac, s->base);

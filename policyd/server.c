@@ -520,7 +520,11 @@ void server_stop(struct server *srv)
 
 void server_get_stats(const struct server *srv, struct server_stats *out)
 {
+	struct store_stats ss;
+
 	*out = srv->st;
+	store_get_stats(srv->store, &ss);
+	out->redis_connects = ss.reconnects;
 }
 
 void server_free(struct server *srv)
