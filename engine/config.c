@@ -308,13 +308,36 @@ static int cfg_listen_addr(struct cfg_ctx *x, const config_setting_t *e,
 			v);
 }
 
+/* Reads policyd.allow: the client networks TCP listeners serve. */
+static int cfg_policyd_allow(struct cfg_ctx *x, const config_setting_t *g,
+			     struct config *c)
+{
+	const config_setting_t *s = config_setting_get_member(g, "allow");
+	struct cfg_set set = {0};
+
+	if (s == NULL)
+		return 0;
+	if (cfg_set_read(x, s, SUBJ_CLIENT_IP, &set) < 0) {
+		cfg_set_free(&set);
+		return -1;
+	}
+	if (set.nnets == 0) {
+		cfg_set_free(&set);
+		return cfg_fail(x, s, "'allow' is empty: list the client "
+				      "networks TCP listeners serve");
+	}
+	cfg_set_free(&c->allow);
+	c->allow = set;
+	return 0;
+}
+
 static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {
 	    "listen",	 "socket_mode",	    "user",	 "group",
 	    "budget",	 "fail_mode",	    "max_connections", "idle_timeout",
 	    "line_max",	 "attributes_max", "request_max", "reserve",
-	    "reserve_time", NULL};
+	    "reserve_time", "allow", NULL};
 	const config_setting_t *g = config_lookup(cf, "policyd"), *s;
 	long long v;
 	char *fm = NULL;
@@ -401,6 +424,8 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	if (cfg_int(x, g, "request_max", 256, 1 << 24, &v) < 0)
 		goto out;
 	c->limits.request_max = (size_t)v;
+	if (cfg_policyd_allow(x, g, c) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(fm);
@@ -643,6 +668,11 @@ static struct config *cfg_defaults(const char *name)
 	c->quota_reserve = 1;
 	c->quota_reserve_ms = 200;
 	c->limits = pp_default_limits;
+	c->allow.nets = malloc(2 * sizeof(*c->allow.nets));
+	if (c->allow.nets == NULL || cidr_parse("127.0.0.0/8", &c->allow.nets[0]) ||
+	    cidr_parse("::1/128", &c->allow.nets[1]))
+		abort();
+	c->allow.nnets = 2;
 	c->default_pool = -1;
 	c->route_budget_ms = 50;
 	c->outstanding_ttl_ms = 600000;
@@ -738,6 +768,7 @@ void config_unref(struct config *c)
 	free(c->listen);
 	free(c->user);
 	free(c->group);
+	cfg_set_free(&c->allow);
 	for (size_t i = 0; i < c->nclasses; i++) {
 		free(c->classes[i].name);
 		cfg_set_free(&c->classes[i].members);

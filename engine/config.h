@@ -123,6 +123,8 @@ struct config {
 	int quota_reserve;		/* reserve quota units ahead under load */
 	long long quota_reserve_ms;	/* how long reserved units may be used */
 	struct pp_limits limits;
+	/* policyd, later additions */
+	struct cfg_set allow;		/* client networks TCP listeners serve */
 
 	struct cfg_class *classes;
 	size_t nclasses;

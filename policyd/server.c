@@ -8,18 +8,26 @@
  * late verdict is dropped.  The ticket keeps a config reference so a
  * reload never frees what a pending request points to.
  *
+ * A connection reads only while it has no request in flight and little
+ * output queued, and never holds more than request_max bytes of input: a
+ * client that floods one connection while Redis is slow fills its own
+ * socket buffers, not this process's memory.  TCP listeners serve only
+ * the client networks of policyd.allow.
+ *
  * Quota units reserved ahead (credit.h) answer a busy subject's requests
  * without Redis; a timer gives back the units of lapsed reservations, and
  * a reload gives back all of them.
  */
 #include "server.h"
 
+#include "cidr.h"
 #include "credit.h"
 #include "log.h"
 #include "pp.h"
 #include "quota.h"
 #include "store_redis.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -38,6 +46,7 @@
 #include <unistd.h>
 
 #define SERVER_CREDITS_MAX 4096 /* subjects holding reserved units */
+#define SERVER_OUT_MAX 65536	/* answers queued before reading stops */
 
 struct conn;
 
@@ -56,6 +65,8 @@ struct conn {
 	struct ticket *ticket;
 	int closing; /* answer written, close after flush */
 	int in_read; /* conn_read is on the stack */
+	int reading; /* EV_READ enabled */
+	size_t wm;   /* the input high watermark set (request_max) */
 	struct conn *prev, *next;
 };
 
@@ -133,6 +144,31 @@ static int conn_flushed(struct conn *c)
 }
 
 static void conn_read(struct bufferevent *bev, void *arg);
+
+/*
+ * Reads only while nothing waits for Redis and the client takes its
+ * answers; the high watermark keeps the input within one request (a
+ * reload may change request_max).
+ */
+static void conn_update_read(struct conn *c)
+{
+	size_t max = c->srv->cfg->limits.request_max;
+	int want = !c->closing && c->ticket == NULL &&
+		   evbuffer_get_length(bufferevent_get_output(c->bev)) <
+		       SERVER_OUT_MAX;
+
+	if (c->wm != max) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0, max);
+		c->wm = max;
+	}
+	if (want == c->reading)
+		return;
+	c->reading = want;
+	if (want)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+}
 
 /* Ends the request in flight: answer written, look at the next one. */
 static void conn_done(struct conn *c, const char *action)
@@ -251,10 +287,8 @@ static void conn_bad(struct conn *c, int rc, int fatal)
 			 pp_strerror(rc), logged, action,
 			 fatal ? " and closing" : "");
 	conn_answer(c, action);
-	if (fatal) {
-		c->closing = 1;
-		bufferevent_disable(c->bev, EV_READ);
-	}
+	if (fatal)
+		c->closing = 1; /* conn_read stops reading */
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
@@ -264,7 +298,9 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	c->in_read = 1;
-	while (c->ticket == NULL && !c->closing) {
+	while (c->ticket == NULL && !c->closing &&
+	       evbuffer_get_length(bufferevent_get_output(bev)) <
+		   SERVER_OUT_MAX) {
 		size_t len = evbuffer_get_length(in);
 		struct pp_request req;
 		const char *buf;
@@ -291,15 +327,19 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	c->in_read = 0;
 	if (conn_flushed(c))
 		conn_free(c); /* answered directly: no write event will come */
+	else
+		conn_update_read(c);
 }
 
+/* Output drained: close, or go on with the requests already read. */
 static void conn_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
 	if (conn_flushed(c))
 		conn_free(c);
+	else if (!c->in_read)
+		conn_read(bev, c);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
@@ -307,6 +347,24 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_free(arg);
+}
+
+/* Logs a TCP client outside policyd.allow (the first, then every 1000th). */
+static void server_refuse(struct server *srv, const struct sockaddr *sa)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	const void *a = sa->sa_family == AF_INET
+			    ? (const void *)&((const struct sockaddr_in *)sa)
+				  ->sin_addr
+			    : (const void *)&((const struct sockaddr_in6 *)sa)
+				  ->sin6_addr;
+
+	if (srv->st.conns_denied++ % 1000 != 0)
+		return;
+	inet_ntop(sa->sa_family, a, addr, sizeof(addr));
+	log_warn("policy: connection from %s refused: not in policyd.allow "
+		 "(%llu so far)",
+		 addr, srv->st.conns_denied);
 }
 
 static void server_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -319,6 +377,13 @@ static void server_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	(void)salen;
+	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    !cidr_list_match_sa(srv->cfg->allow.nets, srv->cfg->allow.nnets,
+				sa)) {
+		server_refuse(srv, sa);
+		evutil_closesocket(fd);
+		return;
+	}
 	if (srv->st.conns_now >= (unsigned long long)srv->cfg->max_connections) {
 		if (srv->st.conns_refused++ % 1000 == 0)
 			log_warn("policy: %lld connections open; refusing "
@@ -355,9 +420,11 @@ static void server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	srv->conns = c;
 	idle.tv_sec = srv->cfg->idle_timeout_ms / 1000;
 	idle.tv_usec = (srv->cfg->idle_timeout_ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	/* a client that stops taking its answers is dropped as if idle */
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->bev, EV_WRITE);
+	conn_update_read(c);
 }
 
 static void server_accept_error(struct evconnlistener *l, void *arg)
