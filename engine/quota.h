@@ -24,7 +24,7 @@
 struct quota_check {
 	const struct cfg_quota *q;
 	char subject[QUOTA_SUBJECT_MAX]; /* normalised subject value */
-	long long cost;	   /* < 0: units given back */
+	long long cost;	   /* < 0: a give-back of -cost microseconds */
 	long long reserve; /* units to reserve ahead along with it */
 };
 
@@ -42,6 +42,11 @@ struct quota_verdict {
 	long long limit;    /* effective limit (after a live override) */
 	long long window_ms;
 	long long reserved[CONFIG_QUOTAS_MAX]; /* allowed: units reserved */
+	/* allowed: microseconds added to each check's TAT for the units
+	 * reserved and for the cost; giving them back (a negative cost)
+	 * undoes exactly that charge, whatever the limit is by then */
+	long long reserved_us[CONFIG_QUOTAS_MAX];
+	long long charged_us[CONFIG_QUOTAS_MAX];
 };
 
 /*
@@ -94,6 +99,15 @@ struct gcra {
  */
 void quota_gcra(long long tat_us, long long now_us, long long limit,
 		long long window_us, long long cost, struct gcra *out);
+
+/*
+ * A give-back of back_us microseconds on a stored TAT tat_us at now_us:
+ * the new TAT, never before now; 0 when nothing stays charged (the key is
+ * deleted).  Time, not units, so it returns exactly what was charged even
+ * when a live override changed the limit in between.
+ */
+long long quota_give_back(long long tat_us, long long now_us,
+			  long long back_us);
 
 /* Units in use at now for a stored TAT (rounded up). */
 long long quota_used(long long tat_us, long long now_us, long long limit,

@@ -363,13 +363,16 @@ static int store_verdict(const redisReply *r, size_t n,
 		if (r->element[i]->type != REDIS_REPLY_INTEGER)
 			return -1;
 	if (r->element[0]->integer == 1) {
-		if (r->elements != n + 1)
+		if (r->elements != 3 * n + 1)
 			return -1;
 		v->allowed = 1;
 		for (size_t i = 0; i < n; i++) {
-			if (r->element[1 + i]->integer < 0)
-				return -1;
 			v->reserved[i] = r->element[1 + i]->integer;
+			v->reserved_us[i] = r->element[1 + n + i]->integer;
+			v->charged_us[i] = r->element[1 + 2 * n + i]->integer;
+			if (v->reserved[i] < 0 || v->reserved_us[i] < 0 ||
+			    v->charged_us[i] < 0)
+				return -1;
 		}
 		return 0;
 	}

@@ -495,21 +495,27 @@ static void server_back_done(void *arg, int rc, const struct quota_verdict *v)
 		srv->st.back_failed++;
 }
 
-/* Gives units back to Redis: one charge of -units (credits_expire cb). */
+/*
+ * Gives unused reserved units back to Redis (credits_expire cb): a charge
+ * of -us, the time they added to the subject's TAT, so exactly what was
+ * taken returns even if a live override changed the limit since.
+ */
 static void server_give_back(void *arg, const struct cfg_quota *q,
-			     const char *subject, long long units)
+			     const char *subject, long long units, long long us)
 {
 	struct server *srv = arg;
 	struct quota_plan plan;
 
+	srv->st.given_back += (unsigned long long)units;
+	if (us <= 0)
+		return;
 	plan.n = 1;
 	plan.exempt = 0;
 	plan.checks[0].q = q;
 	snprintf(plan.checks[0].subject, sizeof(plan.checks[0].subject), "%s",
 		 subject);
-	plan.checks[0].cost = -units;
+	plan.checks[0].cost = -us;
 	plan.checks[0].reserve = 0;
-	srv->st.given_back += (unsigned long long)units;
 	srv->backs_pending++;
 	store_quota_check(srv->store, &plan, server_back_done, srv);
 }
