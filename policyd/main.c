@@ -88,11 +88,11 @@ static void on_stats(evutil_socket_t sig, short what, void *arg)
 	log_info("stats: requests=%llu allowed=%llu denied=%llu failmode=%llu "
 		 "timeouts=%llu bad=%llu connections=%llu total=%llu "
 		 "refused=%llu reserved=%llu given_back=%llu back_failed=%llu "
-		 "redis_connects=%llu denied_clients=%llu",
+		 "redis_connects=%llu denied_clients=%llu late_back=%llu",
 		 st.requests, st.allowed, st.denied, st.failmode, st.timeouts,
 		 st.bad, st.conns_now, st.conns_total, st.conns_refused,
 		 st.reserved, st.given_back, st.back_failed, st.redis_connects,
-		 st.conns_denied);
+		 st.conns_denied, st.late_back);
 }
 
 /*

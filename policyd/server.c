@@ -5,7 +5,8 @@
  * each answer).  A request in flight is a struct ticket, shared with the
  * store until its callback runs: when the budget timer fires first, the
  * connection answers from the fail mode and forgets the ticket, and the
- * late verdict is dropped.  The ticket keeps a config reference so a
+ * late verdict is dropped (under fail_mode closed, what it charged is
+ * given back: the client was told to try again).  The ticket keeps a config reference so a
  * reload never frees what a pending request points to.
  *
  * A connection reads only while it has no request in flight and little
@@ -54,6 +55,7 @@ struct ticket {
 	struct server *srv;
 	struct conn *conn; /* NULL once answered or the conn is gone */
 	struct config *cfg;
+	int undo;    /* told the closed fail mode: a late charge goes back */
 	char id[64]; /* queue id or instance, for the log */
 	struct quota_plan plan; /* last: allocated for plan.n checks only */
 };
@@ -180,16 +182,25 @@ static void conn_done(struct conn *c, const char *action)
 		conn_read(c->bev, c);
 }
 
+static void server_give_back_late(struct server *srv,
+				  const struct quota_plan *plan,
+				  const struct quota_verdict *v);
+
 static void conn_on_verdict(void *arg, int rc, const struct quota_verdict *v)
 {
 	struct ticket *t = arg;
 	struct conn *c = t->conn;
 	char action[1024];
 
-	/* units reserved are charged: kept even when the answer went out */
-	if (rc == 0 && v->allowed && t->cfg->quota_reserve)
+	if (rc == 0 && v->allowed && t->undo) {
+		/* the client was told to try again: charge nothing now */
+		server_give_back_late(t->srv, &t->plan, v);
+	} else if (rc == 0 && v->allowed && t->cfg->quota_reserve) {
+		/* units reserved are charged: kept even when the answer went
+		 * out (fail open: the client was told DUNNO) */
 		credits_record(t->srv->credits, &t->plan, v, server_now_ms(),
 			       t->cfg->quota_reserve_ms);
+	}
 	if (c != NULL) {
 		struct server *srv = c->srv;
 		if (rc < 0) {
@@ -222,6 +233,7 @@ static void conn_on_budget(evutil_socket_t fd, short what, void *arg)
 	if (t == NULL)
 		return;
 	t->conn = NULL; /* the store's late answer is dropped */
+	t->undo = t->cfg->fail_mode == FAIL_CLOSED;
 	c->srv->st.timeouts++;
 	c->srv->st.failmode++;
 	if (logged++ % 1000 == 0)
@@ -260,6 +272,7 @@ static void conn_request(struct conn *c, struct pp_request *req)
 	t->cfg = config_ref(srv->cfg);
 	t->srv = srv;
 	t->conn = c;
+	t->undo = 0;
 	snprintf(t->id, sizeof(t->id), "%s",
 		 req->queue_id && *req->queue_id ? req->queue_id
 		 : req->instance		 ? req->instance
@@ -518,6 +531,37 @@ static void server_give_back(void *arg, const struct cfg_quota *q,
 	plan.checks[0].reserve = 0;
 	srv->backs_pending++;
 	store_quota_check(srv->store, &plan, server_back_done, srv);
+}
+
+/*
+ * Gives back everything an allowed verdict charged (its cost and any
+ * units reserved with it, as time) when it came after the budget and the
+ * client had been told the closed fail mode's 4.3.0: its retry will be
+ * charged, so this one must not be.  Under fail_mode open the client was
+ * told DUNNO and the charge stays.
+ */
+static void server_give_back_late(struct server *srv,
+				  const struct quota_plan *plan,
+				  const struct quota_verdict *v)
+{
+	struct quota_plan *back = &srv->scratch;
+
+	back->n = 0;
+	back->exempt = 0;
+	for (size_t i = 0; i < plan->n; i++) {
+		long long us = v->charged_us[i] + v->reserved_us[i];
+		if (us <= 0)
+			continue;
+		back->checks[back->n] = plan->checks[i];
+		back->checks[back->n].cost = -us;
+		back->checks[back->n].reserve = 0;
+		back->n++;
+	}
+	srv->st.late_back++;
+	if (back->n == 0)
+		return;
+	srv->backs_pending++;
+	store_quota_check(srv->store, back, server_back_done, srv);
 }
 
 static void server_sweep(evutil_socket_t fd, short what, void *arg)

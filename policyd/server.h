@@ -20,6 +20,7 @@ struct server_stats {
 	unsigned long long back_failed; /* give-backs Redis did not take */
 	unsigned long long redis_connects; /* connection attempts to Redis */
 	unsigned long long conns_denied; /* TCP clients not in policyd.allow */
+	unsigned long long late_back; /* late verdicts given back (closed) */
 };
 
 /*
