@@ -283,7 +283,11 @@ struct store *store_new(struct event_base *base, const struct config *c)
 		return NULL;
 	s->base = base;
 	s->state = ST_DOWN;
-	store_reconfigure(s, c);
+	s->db = -1; /* not yet configured: every setting is copied */
+	if (store_reconfigure(s, c) < 0) {
+		store_free(s);
+		return NULL;
+	}
 	s->tick = event_new(base, -1, EV_PERSIST, store_on_tick, s);
 	if (s->tick == NULL) {
 		store_free(s);
@@ -301,28 +305,43 @@ static int store_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-void store_reconfigure(struct store *s, const struct config *c)
+/* Copies src into *dst (NULL stays NULL); -1 when out of memory. */
+static int store_dup(const char *src, char **dst)
+{
+	*dst = src != NULL ? strdup(src) : NULL;
+	return src != NULL && *dst == NULL ? -1 : 0;
+}
+
+int store_reconfigure(struct store *s, const struct config *c)
 {
 	int same = store_streq(s->address, c->redis_address) &&
 		   store_streq(s->password, c->redis_password) &&
 		   s->db == c->redis_db;
+	char *prefix = NULL, *address = NULL, *password = NULL;
 
+	/* every copy first: out of memory leaves s as it was */
+	if (store_dup(c->redis_prefix, &prefix) < 0 ||
+	    (!same && (store_dup(c->redis_address, &address) < 0 ||
+		       store_dup(c->redis_password, &password) < 0))) {
+		free(prefix);
+		free(address);
+		log_err("store: out of memory; keeping the Redis settings");
+		return -1;
+	}
 	free(s->prefix);
-	s->prefix = strdup(c->redis_prefix);
+	s->prefix = prefix;
 	if (same)
-		return;
+		return 0;
 	free(s->address);
 	free(s->password);
-	s->address = strdup(c->redis_address);
-	s->password = c->redis_password ? strdup(c->redis_password) : NULL;
+	s->address = address;
+	s->password = password;
 	s->db = c->redis_db;
-	if (s->prefix == NULL || s->address == NULL ||
-	    (c->redis_password && s->password == NULL))
-		log_panic("store: out of memory");
 	if (s->ac != NULL) {
 		store_drop(s, "configuration changed");
 		s->next_attempt_ms = 0;
 	}
+	return 0;
 }
 
 void store_free(struct store *s)

@@ -64,7 +64,11 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		log_err("reload failed, keeping the running config: %s", err);
 		return;
 	}
-	server_set_config(srv, nc);
+	if (server_set_config(srv, nc) < 0) {
+		log_err("reload failed, keeping the running config");
+		config_unref(nc);
+		return;
+	}
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);

@@ -475,6 +475,11 @@ static int server_listen(struct server *srv, const char *addr, int uid,
 			return -1;
 		}
 		srv->unix_paths[srv->nls] = strdup(path);
+		if (srv->unix_paths[srv->nls] == NULL) {
+			log_err("policy: out of memory");
+			evconnlistener_free(l);
+			return -1;
+		}
 	} else {
 		struct sockaddr_storage ss;
 		int sslen = sizeof(ss);
@@ -611,15 +616,17 @@ fail:
 	return NULL;
 }
 
-void server_set_config(struct server *srv, struct config *c)
+int server_set_config(struct server *srv, struct config *c)
 {
 	/* quota names, limits or the prefix may change: give all back */
 	credits_expire(srv->credits, server_now_ms(), 0, 1, server_give_back,
 		       srv);
+	if (store_reconfigure(srv->store, c) < 0)
+		return -1;
 	config_unref(srv->cfg);
 	srv->cfg = config_ref(c);
-	store_reconfigure(srv->store, c);
 	server_arm_sweep(srv);
+	return 0;
 }
 
 void server_stop(struct server *srv)

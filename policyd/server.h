@@ -30,8 +30,11 @@ struct server_stats {
  */
 struct server *server_new(struct event_base *base, struct config *c,
 			  int uid, int gid);
-/* Swaps in a new config for new requests; requests in flight keep theirs. */
-void server_set_config(struct server *srv, struct config *c);
+/*
+ * Swaps in a new config for new requests; requests in flight keep theirs.
+ * Returns 0, or -1 (logged) with the running config kept.
+ */
+int server_set_config(struct server *srv, struct config *c);
 void server_get_stats(const struct server *srv, struct server_stats *out);
 /* Gives back every reserved quota unit (waits up to 500 ms for Redis). */
 void server_stop(struct server *srv);
