@@ -331,13 +331,43 @@ static int cfg_policyd_allow(struct cfg_ctx *x, const config_setting_t *g,
 	return 0;
 }
 
+/*
+ * Reads policyd.count_only = { sasl = BOOL; networks = [...]; }: when set,
+ * only requests of SASL-authenticated clients (sasl = true) or from the
+ * listed client networks are counted against quotas.
+ */
+static int cfg_policyd_count(struct cfg_ctx *x, const config_setting_t *g,
+			     struct config *c)
+{
+	static const char *const keys[] = {"sasl", "networks", NULL};
+	const config_setting_t *s = config_setting_get_member(g, "count_only");
+	const config_setting_t *n;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_group(s))
+		return cfg_fail(x, s, "'count_only' must be a group { sasl = "
+				      "true; networks = [...]; }");
+	if (cfg_known(x, s, keys) < 0 || cfg_bool(x, s, "sasl", &c->count_sasl) < 0)
+		return -1;
+	n = config_setting_get_member(s, "networks");
+	if (n != NULL &&
+	    cfg_set_read(x, n, SUBJ_CLIENT_IP, &c->count_nets) < 0)
+		return -1;
+	if (!c->count_sasl && c->count_nets.nnets == 0)
+		return cfg_fail(x, s, "'count_only' counts nothing: set sasl = "
+				      "true or list networks");
+	c->count_only = 1;
+	return 0;
+}
+
 static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {
 	    "listen",	 "socket_mode",	    "user",	 "group",
 	    "budget",	 "fail_mode",	    "max_connections", "idle_timeout",
 	    "line_max",	 "attributes_max", "request_max", "reserve",
-	    "reserve_time", "allow", NULL};
+	    "reserve_time", "allow", "count_only", NULL};
 	const config_setting_t *g = config_lookup(cf, "policyd"), *s;
 	long long v;
 	char *fm = NULL;
@@ -424,7 +454,7 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	if (cfg_int(x, g, "request_max", 256, 1 << 24, &v) < 0)
 		goto out;
 	c->limits.request_max = (size_t)v;
-	if (cfg_policyd_allow(x, g, c) < 0)
+	if (cfg_policyd_allow(x, g, c) < 0 || cfg_policyd_count(x, g, c) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -769,6 +799,7 @@ void config_unref(struct config *c)
 	free(c->user);
 	free(c->group);
 	cfg_set_free(&c->allow);
+	cfg_set_free(&c->count_nets);
 	for (size_t i = 0; i < c->nclasses; i++) {
 		free(c->classes[i].name);
 		cfg_set_free(&c->classes[i].members);

@@ -125,6 +125,9 @@ struct config {
 	struct pp_limits limits;
 	/* policyd, later additions */
 	struct cfg_set allow;		/* client networks TCP listeners serve */
+	int count_only;			/* count only the requests below: */
+	int count_sasl;			/*  SASL-authenticated ones */
+	struct cfg_set count_nets;	/*  from these client networks */
 
 	struct cfg_class *classes;
 	size_t nclasses;

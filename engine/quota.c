@@ -280,12 +280,26 @@ static int quota_class_applies(const struct config *c,
 	return 1;
 }
 
+int quota_counted(const struct config *c, const struct pp_request *req)
+{
+	if (!c->count_only)
+		return 1;
+	if (c->count_sasl && req->sasl_username != NULL &&
+	    *req->sasl_username != '\0')
+		return 1;
+	return req->client_address != NULL &&
+	       config_set_has(&c->count_nets, SUBJ_CLIENT_IP,
+			      req->client_address);
+}
+
 int quota_plan(const struct config *c, const struct pp_request *req,
 	       struct quota_plan *out)
 {
 	out->n = 0;
 	out->exempt = 0;
 	if (req->state != PP_STATE_RCPT && req->state != PP_STATE_EOM)
+		return 0;
+	if (!quota_counted(c, req))
 		return 0;
 	if (quota_exempt(c, req)) {
 		out->exempt = 1;

@@ -50,9 +50,19 @@ struct quota_verdict {
 };
 
 /*
+ * 1 if req counts against quotas under c's policyd.count_only: always
+ * without it; with it, only a SASL-authenticated request (count_only.sasl)
+ * or one from a listed client network (count_only.networks).  Others
+ * are answered DUNNO and charge nothing, so that on a host that is also an
+ * MX, inbound mail with a forged sender cannot use up a customer's quota.
+ */
+int quota_counted(const struct config *c, const struct pp_request *req);
+
+/*
  * Fills *out with the checks that req triggers under c: recipients at RCPT
  * (cost 1), messages (cost 1) and bytes (cost size) at END-OF-MESSAGE,
- * nothing in other states.  Returns 0 (a plan with n == 0 needs no call).
+ * nothing in other states or for a request quota_counted() leaves out.
+ * Returns 0 (a plan with n == 0 needs no call).
  */
 int quota_plan(const struct config *c, const struct pp_request *req,
 	       struct quota_plan *out);

@@ -768,6 +768,54 @@ static const struct bad_case bad_allow[] = {
      "'localhost' is not an address"},
 };
 
+static const struct bad_case bad_count[] = {
+    {"count_only not a group", "policyd = {\n  count_only = true;\n};\n", 2,
+     "'count_only' must be a group"},
+    {"count_only empty", "policyd = {\n  count_only = { };\n};\n", 2,
+     "'count_only' counts nothing"},
+    {"count_only sasl false",
+     "policyd = {\n  count_only = { sasl = false; networks = [ ]; };\n};\n", 2,
+     "'count_only' counts nothing"},
+    {"count_only sasl not bool",
+     "policyd = {\n  count_only = {\n    sasl = \"yes\"; };\n};\n", 3,
+     "'sasl' must be true or false"},
+    {"count_only unknown",
+     "policyd = {\n  count_only = {\n    sasl = true;\n    mynetworks = true; "
+     "};\n};\n",
+     4, "unknown setting 'mynetworks'"},
+    {"count_only bad network",
+     "policyd = {\n  count_only = {\n    networks = [ \"192.0.2.0/24\",\n"
+     "      \"192.0.2.0/40\", \"::1\" ]; };\n};\n",
+     4, "'192.0.2.0/40' is not an address or network"},
+    {"count_only networks not a list",
+     "policyd = {\n  count_only = {\n    networks = \"192.0.2.0/24\"; };\n};\n",
+     3, "'networks' must be a list of strings"},
+};
+
+/* policyd.count_only: off by default; what each form sets. */
+static void test_count_only(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	assert_int_equal(c->count_only, 0);
+	config_unref(c);
+	c = load_ok("policyd = { count_only = { sasl = true; }; };\n");
+	assert_int_equal(c->count_only, 1);
+	assert_int_equal(c->count_sasl, 1);
+	assert_int_equal(c->count_nets.nnets, 0);
+	config_unref(c);
+	c = load_ok("policyd = { count_only = { networks = [ \"192.0.2.0/24\", "
+		    "\"2001:db8::/32\" ]; }; };\n");
+	assert_int_equal(c->count_only, 1);
+	assert_int_equal(c->count_sasl, 0);
+	assert_int_equal(c->count_nets.nnets, 2);
+	assert_true(config_set_has(&c->count_nets, SUBJ_CLIENT_IP, "192.0.2.9"));
+	assert_false(config_set_has(&c->count_nets, SUBJ_CLIENT_IP, "192.0.3.9"));
+	config_unref(c);
+	check_bad_cases(NAME, bad_count, NELEM(bad_count));
+}
+
 static void test_allow(void **state)
 {
 	struct config *c = load_ok("");
@@ -819,6 +867,7 @@ int main(void)
 	    cmocka_unit_test(test_err_small),
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_allow),
+	    cmocka_unit_test(test_count_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

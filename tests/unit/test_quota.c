@@ -698,6 +698,64 @@ static void test_plan(void **state)
 	}
 }
 
+/* ---- policyd.count_only ---- */
+
+struct counted_case {
+	const char *what;
+	const char *sasl, *client;
+	int want[3]; /* without count_only, sasl only, sasl + networks */
+};
+
+static const struct counted_case counted_cases[] = {
+    {"authenticated", "alice", "203.0.113.5", {1, 1, 1}},
+    {"anonymous, listed network", NULL, "192.0.2.77", {1, 0, 1}},
+    {"anonymous, listed v6 network", "", "2001:db8::25", {1, 0, 1}},
+    {"anonymous, elsewhere (inbound MX)", NULL, "203.0.113.5", {1, 0, 0}},
+    {"empty SASL name", "", "198.51.100.1", {1, 0, 0}},
+    {"no client address", NULL, NULL, {1, 0, 0}},
+    {"unknown client address", NULL, "unknown", {1, 0, 0}},
+};
+
+static void test_count_only(void **state)
+{
+	static const char quotas[] =
+	    "quotas = ( { name = \"s\"; subject = \"sender\"; unit = "
+	    "\"messages\"; limit = 5; window = 60; } );\n";
+	char text[3][600];
+	struct config *c[3];
+
+	(void)state;
+	snprintf(text[0], sizeof(text[0]), "%s", quotas);
+	snprintf(text[1], sizeof(text[1]),
+		 "policyd = { count_only = { sasl = true; }; };\n%s", quotas);
+	snprintf(text[2], sizeof(text[2]),
+		 "policyd = { count_only = { sasl = true; networks = [ "
+		 "\"192.0.2.0/24\", \"2001:db8::/32\" ]; }; };\n%s",
+		 quotas);
+	for (int k = 0; k < 3; k++)
+		c[k] = load_valid("t.conf", text[k]);
+	for (size_t i = 0; i < NELEM(counted_cases); i++) {
+		const struct counted_case *t = &counted_cases[i];
+		for (int k = 0; k < 3; k++) {
+			struct pp_request req;
+			struct quota_plan plan;
+			memset(&req, 0, sizeof(req));
+			req.state = PP_STATE_EOM;
+			req.sasl_username = t->sasl;
+			req.client_address = t->client;
+			req.sender = "s@example.com";
+			if (quota_counted(c[k], &req) != t->want[k])
+				fail_msg("%s: counted %d under config %d",
+					 t->what, !t->want[k], k);
+			/* not counted: no checks, so DUNNO and no charge */
+			assert_int_equal(quota_plan(c[k], &req, &plan), 0);
+			assert_int_equal(plan.n, (size_t)t->want[k]);
+		}
+	}
+	for (int k = 0; k < 3; k++)
+		config_unref(c[k]);
+}
+
 /* A class quota replaces a default only for the same subject and unit. */
 static void test_plan_class_scope(void **state)
 {
@@ -964,6 +1022,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plan, setup_plan,
 					    teardown_plan),
 	    cmocka_unit_test(test_plan_class_scope),
+	    cmocka_unit_test(test_count_only),
 	    cmocka_unit_test(test_plan_full),
 	    cmocka_unit_test_setup_teardown(test_normalize, setup_plan,
 					    teardown_plan),
