@@ -219,6 +219,16 @@ static void explain_rule(const struct cfg_rule *r)
 	printf("\n");
 }
 
+/* strdup that says so when memory runs out (NULL then). */
+static char *ctl_dup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		fprintf(stderr, "postlbctl: out of memory\n");
+	return d;
+}
+
 /* Reads headers (until the empty line) and the size of a message file. */
 static int explain_file(const char *path, struct route_msg *m, char **store,
 			size_t *nstore)
@@ -246,8 +256,14 @@ static int explain_file(const char *path, struct route_msg *m, char **store,
 		colon++;
 		while (*colon == ' ' || *colon == '\t')
 			colon++;
-		store[*nstore] = strdup(line);
-		store[*nstore + 1] = strdup(colon);
+		store[*nstore] = ctl_dup(line);
+		store[*nstore + 1] = ctl_dup(colon);
+		if (store[*nstore] == NULL || store[*nstore + 1] == NULL) {
+			free(store[*nstore]);
+			free(store[*nstore + 1]);
+			fclose(f);
+			return -1;
+		}
 		m->hdr_name[m->nheaders] = store[*nstore];
 		m->hdr_value[m->nheaders++] = store[*nstore + 1];
 		*nstore += 2;
@@ -309,15 +325,20 @@ static int explain_args(const struct config *c, int argc, char **argv,
 			m->size = atoll(v);
 		} else if (strcmp(o, "-r") == 0 && m->ndomains < ROUTE_DOMAINS_MAX &&
 			   strrchr(v, '@') != NULL) {
-			char *d = strdup(strrchr(v, '@') + 1);
-			for (char *p = d; p && *p; p++)
+			char *d = ctl_dup(strrchr(v, '@') + 1);
+			if (d == NULL)
+				return -1;
+			for (char *p = d; *p; p++)
 				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 			store[(*nstore)++] = d;
 			m->rcpt_domains[m->ndomains++] = d;
 			explain_take(c, spec, d, t);
 		} else if (strcmp(o, "-H") == 0 && strchr(v, ':') != NULL &&
 			   m->nheaders < ROUTE_HEADERS_MAX) {
-			char *n = strdup(v), *val = strchr(n, ':');
+			char *n = ctl_dup(v), *val;
+			if (n == NULL)
+				return -1;
+			val = strchr(n, ':');
 			*val++ = '\0';
 			while (*val == ' ')
 				val++;

@@ -6,6 +6,7 @@
 #include "num.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -66,6 +67,41 @@ int cidr_match(const struct cidr *net, const char *addr)
 		return 0;
 	cidr_mask(a, net->prefix, 16);
 	return memcmp(a, net->addr, 16) == 0;
+}
+
+int cidr_list_match_sa(const struct cidr *nets, size_t n,
+		       const struct sockaddr *sa)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
+						 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char a[16] = {0}, m[16];
+	int fam;
+
+	if (sa->sa_family == AF_INET) {
+		fam = AF_INET;
+		memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const unsigned char *b =
+		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		fam = AF_INET6;
+		memcpy(a, b, 16);
+		if (memcmp(b, mapped, 12) == 0) {
+			fam = AF_INET;
+			memset(a, 0, 16);
+			memcpy(a, b + 12, 4);
+		}
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nets[i].family != fam)
+			continue;
+		memcpy(m, a, 16);
+		cidr_mask(m, nets[i].prefix, 16);
+		if (memcmp(m, nets[i].addr, 16) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 int cidr_group(const char *addr, unsigned v4prefix, unsigned v6prefix,

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+struct sockaddr;
+
 enum { CIDR_EINVAL = 1 };
 
 struct cidr {
@@ -24,6 +26,15 @@ int cidr_parse(const char *s, struct cidr *out);
 
 /* 1 if address string addr lies in net, 0 if not or unparsable. */
 int cidr_match(const struct cidr *net, const char *addr);
+
+/*
+ * 1 if the socket address sa lies in one of the n networks of nets, 0 if
+ * not or if sa is neither AF_INET nor AF_INET6.  An IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d, from a dual-stack listener) is matched as the
+ * IPv4 address it holds.
+ */
+int cidr_list_match_sa(const struct cidr *nets, size_t n,
+		       const struct sockaddr *sa);
 
 /*
  * Writes the network of addr with prefix v4prefix (IPv4) or v6prefix (IPv6)

@@ -308,13 +308,66 @@ static int cfg_listen_addr(struct cfg_ctx *x, const config_setting_t *e,
 			v);
 }
 
+/* Reads policyd.allow: the client networks TCP listeners serve. */
+static int cfg_policyd_allow(struct cfg_ctx *x, const config_setting_t *g,
+			     struct config *c)
+{
+	const config_setting_t *s = config_setting_get_member(g, "allow");
+	struct cfg_set set = {0};
+
+	if (s == NULL)
+		return 0;
+	if (cfg_set_read(x, s, SUBJ_CLIENT_IP, &set) < 0) {
+		cfg_set_free(&set);
+		return -1;
+	}
+	if (set.nnets == 0) {
+		cfg_set_free(&set);
+		return cfg_fail(x, s, "'allow' is empty: list the client "
+				      "networks TCP listeners serve");
+	}
+	cfg_set_free(&c->allow);
+	c->allow = set;
+	return 0;
+}
+
+/*
+ * Reads policyd.count_only = { sasl = BOOL; networks = [...]; }: when set,
+ * only requests of SASL-authenticated clients (sasl = true) or from the
+ * listed client networks are counted against quotas.
+ */
+static int cfg_policyd_count(struct cfg_ctx *x, const config_setting_t *g,
+			     struct config *c)
+{
+	static const char *const keys[] = {"sasl", "networks", NULL};
+	const config_setting_t *s = config_setting_get_member(g, "count_only");
+	const config_setting_t *n;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_group(s))
+		return cfg_fail(x, s, "'count_only' must be a group { sasl = "
+				      "true; networks = [...]; }");
+	if (cfg_known(x, s, keys) < 0 || cfg_bool(x, s, "sasl", &c->count_sasl) < 0)
+		return -1;
+	n = config_setting_get_member(s, "networks");
+	if (n != NULL &&
+	    cfg_set_read(x, n, SUBJ_CLIENT_IP, &c->count_nets) < 0)
+		return -1;
+	if (!c->count_sasl && c->count_nets.nnets == 0)
+		return cfg_fail(x, s, "'count_only' counts nothing: set sasl = "
+				      "true or list networks");
+	c->count_only = 1;
+	return 0;
+}
+
 static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {
 	    "listen",	 "socket_mode",	    "user",	 "group",
 	    "budget",	 "fail_mode",	    "max_connections", "idle_timeout",
 	    "line_max",	 "attributes_max", "request_max", "reserve",
-	    "reserve_time", NULL};
+	    "reserve_time", "allow", "count_only", NULL};
 	const config_setting_t *g = config_lookup(cf, "policyd"), *s;
 	long long v;
 	char *fm = NULL;
@@ -401,6 +454,8 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	if (cfg_int(x, g, "request_max", 256, 1 << 24, &v) < 0)
 		goto out;
 	c->limits.request_max = (size_t)v;
+	if (cfg_policyd_allow(x, g, c) < 0 || cfg_policyd_count(x, g, c) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(fm);
@@ -643,6 +698,11 @@ static struct config *cfg_defaults(const char *name)
 	c->quota_reserve = 1;
 	c->quota_reserve_ms = 200;
 	c->limits = pp_default_limits;
+	c->allow.nets = malloc(2 * sizeof(*c->allow.nets));
+	if (c->allow.nets == NULL || cidr_parse("127.0.0.0/8", &c->allow.nets[0]) ||
+	    cidr_parse("::1/128", &c->allow.nets[1]))
+		abort();
+	c->allow.nnets = 2;
 	c->default_pool = -1;
 	c->route_budget_ms = 50;
 	c->outstanding_ttl_ms = 60000; /* see routing.outstanding_ttl */
@@ -738,6 +798,8 @@ void config_unref(struct config *c)
 	free(c->listen);
 	free(c->user);
 	free(c->group);
+	cfg_set_free(&c->allow);
+	cfg_set_free(&c->count_nets);
 	for (size_t i = 0; i < c->nclasses; i++) {
 		free(c->classes[i].name);
 		cfg_set_free(&c->classes[i].members);

@@ -128,6 +128,11 @@ struct config {
 	int quota_reserve;		/* reserve quota units ahead under load */
 	long long quota_reserve_ms;	/* how long reserved units may be used */
 	struct pp_limits limits;
+	/* policyd, later additions */
+	struct cfg_set allow;		/* client networks TCP listeners serve */
+	int count_only;			/* count only the requests below: */
+	int count_sasl;			/*  SASL-authenticated ones */
+	struct cfg_set count_nets;	/*  from these client networks */
 
 	struct cfg_class *classes;
 	size_t nclasses;

@@ -1,8 +1,10 @@
 /*
  * credit: quota units reserved ahead by one postlb-policyd (see credit.h).
  * A chained hash table (xxHash64 of quota name and subject) of subjects
- * seen lately, each with the units it holds and the units it used since
- * its current period began, which sizes its next reservation.
+ * seen lately, each with the units it holds (and the time Redis added to
+ * the subject's TAT for them, which is what a give-back returns) and the
+ * units it used since its current period began, which sizes its next
+ * reservation.
  */
 #include "credit.h"
 
@@ -17,7 +19,9 @@ struct credit {
 	struct cfg_quota q;  /* copy; q.name points into text */
 	const char *subject; /* points into text */
 	long long left;	     /* units held */
+	long long left_us;   /* the time Redis charged for them */
 	long long back;	     /* units of a lapsed period, to give back */
+	long long back_us;   /* and their time */
 	long long born_ms;   /* start of the current period */
 	long long used;	     /* units used in the current period */
 	long long seen_ms;   /* last use */
@@ -135,6 +139,17 @@ static long long credit_want(const struct credit *e,
 	return w < k->cost ? 0 : w;
 }
 
+/*
+ * The time of units of the left ones e holds: their share of left_us, so
+ * that the last unit takes what rounding left and the sum is exact.
+ */
+static long long credit_share(const struct credit *e, long long units)
+{
+	if (units >= e->left)
+		return e->left_us;
+	return (long long)((__int128)e->left_us * units / e->left);
+}
+
 int credits_pay(struct credits *cr, struct quota_plan *plan, long long now_ms,
 		long long life_ms)
 {
@@ -151,6 +166,7 @@ int credits_pay(struct credits *cr, struct quota_plan *plan, long long now_ms,
 	for (size_t i = 0; i < plan->n; i++) {
 		struct quota_check *k = &plan->checks[i];
 		if (all) {
+			e[i]->left_us -= credit_share(e[i], k->cost);
 			e[i]->left -= k->cost;
 			e[i]->used += k->cost;
 			e[i]->seen_ms = now_ms;
@@ -173,12 +189,15 @@ void credits_record(struct credits *cr, const struct quota_plan *plan,
 			continue; /* a full table: not tracked */
 		if (now_ms - e->born_ms > life_ms) { /* a period lapsed */
 			e->back += e->left;
+			e->back_us += e->left_us;
 			e->left = 0;
+			e->left_us = 0;
 			e->born_ms = now_ms;
 			e->used = 0;
 		}
 		if (v->reserved[i] > 0) { /* a new period with these units */
 			e->left += v->reserved[i];
+			e->left_us += v->reserved_us[i];
 			e->born_ms = now_ms;
 			e->used = 0;
 		}
@@ -196,14 +215,17 @@ size_t credits_expire(struct credits *cr, long long now_ms, long long life_ms,
 		struct credit **pe = &cr->b[i];
 		while (*pe != NULL) {
 			struct credit *e = *pe;
-			long long units = e->back;
+			long long units = e->back, us = e->back_us;
 			e->back = 0;
+			e->back_us = 0;
 			if (all || now_ms - e->born_ms > life_ms) {
 				units += e->left;
+				us += e->left_us;
 				e->left = 0;
+				e->left_us = 0;
 			}
 			if (units > 0) {
-				cb(arg, &e->q, e->subject, units);
+				cb(arg, &e->q, e->subject, units, us);
 				calls++;
 			}
 			if (all || now_ms - e->seen_ms > 4 * life_ms) {

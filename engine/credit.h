@@ -36,7 +36,10 @@ size_t credits_count(const struct credits *cr);
 int credits_pay(struct credits *cr, struct quota_plan *plan, long long now_ms,
 		long long life_ms);
 
-/* Records an allowed plan: its costs charged, v->reserved[i] units held. */
+/*
+ * Records an allowed plan: its costs charged, v->reserved[i] units held,
+ * charged v->reserved_us[i] microseconds.
+ */
 void credits_record(struct credits *cr, const struct quota_plan *plan,
 		    const struct quota_verdict *v, long long now_ms,
 		    long long life_ms);
@@ -45,10 +48,14 @@ void credits_record(struct credits *cr, const struct quota_plan *plan,
  * Gives back (through cb) the units of reservations older than life_ms, or
  * of all of them when all != 0, and forgets subjects idle for four
  * lifetimes (all of them when all != 0).  Returns how many calls to cb.
- * q is a copy that lives until cb returns.
+ * q is a copy that lives until cb returns.  us is the time Redis added to
+ * the subject's TAT for those units when it granted them (the verdict's
+ * reserved_us, less the share of units used since): the amount to give
+ * back, priced as reserved and not at the limit in force now.
  */
 typedef void (*credits_back_cb)(void *arg, const struct cfg_quota *q,
-				const char *subject, long long units);
+				const char *subject, long long units,
+				long long us);
 size_t credits_expire(struct credits *cr, long long now_ms, long long life_ms,
 		      int all, credits_back_cb cb, void *arg);
 

@@ -21,52 +21,63 @@
  * only when every check passes, so one subject over quota charges none of
  * the others.  When all pass, a check asking to reserve R units gets them
  * charged too, at most 1% of its (effective) limit, and only while the
- * subject's bucket stays at most half full with them.  A negative cost
- * gives units back.  Returns {1, units reserved per check} when allowed,
- * else {0, check index (1-based), retry in us, limit, window in ms}.  The
- * arithmetic of one check must stay identical to quota_gcra().
+ * subject's bucket stays at most half full with them.  A negative cost is
+ * a give-back of -cost microseconds (time, not units: exactly what an
+ * earlier call charged, whatever the limit is now); it never fails and
+ * never moves a TAT before now.  Returns, when allowed, {1, units
+ * reserved per check, microseconds added to the TAT for them per check,
+ * microseconds added for the cost per check} (3n + 1 integers), else {0,
+ * check index (1-based), retry in us, limit, window in ms}.  The
+ * arithmetic of one check must stay identical to quota_gcra() and
+ * quota_give_back().
  */
 const char QUOTA_LUA[] =
     "#!lua\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
     "local n = #ARGV / 4\n"
-    "local newtat, lim, span, res = {}, {}, {}, {1}\n"
+    "local newtat, lim, span, res, rus, cus = {}, {}, {}, {1}, {}, {}\n"
     "for i = 1, n do\n"
     "  local limit = tonumber(ARGV[4*i-3])\n"
     "  local win = tonumber(ARGV[4*i-2])\n"
     "  local cost = tonumber(ARGV[4*i-1])\n"
     "  local v = redis.call('MGET', KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i])\n"
     "  local o = v[2] or v[3]\n"
-    "  res[i + 1] = 0\n"
-    "  if o then\n"
-    "    if o == 'unlimited' then limit = -1 else\n"
-    "      local l, w = string.match(o, '^(%d+) (%d+)$')\n"
-    "      if l then limit = tonumber(l); win = tonumber(w) end\n"
+    "  local tat = tonumber(v[1] or '0') or 0\n"
+    "  res[i + 1], rus[i], cus[i] = 0, 0, 0\n"
+    "  if cost < 0 then\n"
+    "    if tat > now then newtat[i] = math.max(now, tat + cost) end\n"
+    "  else\n"
+    "    if o then\n"
+    "      if o == 'unlimited' then limit = -1 else\n"
+    "        local l, w = string.match(o, '^(%d+) (%d+)$')\n"
+    "        if l then limit = tonumber(l); win = tonumber(w) end\n"
+    "      end\n"
     "    end\n"
-    "  end\n"
-    "  if limit == 0 then return {0, i, win * 1000, 0, win} end\n"
-    "  if limit > 0 then\n"
-    "    local wus = win * 1000\n"
-    "    local tat = tonumber(v[1] or '0') or 0\n"
-    "    if tat < now then tat = now end\n"
-    "    local step = cost * (wus / limit)\n"
-    "    local nt = tat + step\n"
-    "    if nt - now > wus and tat > now then\n"
-    "      local retry = nt - wus - now\n"
-    "      if step > wus then retry = tat - now end\n"
-    "      return {0, i, math.ceil(retry), limit, win}\n"
+    "    if limit == 0 then return {0, i, win * 1000, 0, win} end\n"
+    "    if limit > 0 then\n"
+    "      local wus = win * 1000\n"
+    "      if tat < now then tat = now end\n"
+    "      local step = cost * (wus / limit)\n"
+    "      local nt = tat + step\n"
+    "      if nt - now > wus and tat > now then\n"
+    "        local retry = nt - wus - now\n"
+    "        if step > wus then retry = tat - now end\n"
+    "        return {0, i, math.ceil(retry), limit, win}\n"
+    "      end\n"
+    "      newtat[i] = math.floor(nt)\n"
+    "      cus[i] = newtat[i] - tat\n"
+    "      lim[i], span[i] = limit, wus\n"
     "    end\n"
-    "    newtat[i] = math.floor(nt)\n"
-    "    lim[i], span[i] = limit, wus\n"
     "  end\n"
     "end\n"
     "for i = 1, n do\n"
     "  local want = tonumber(ARGV[4*i])\n"
-    "  if newtat[i] and want > 0 then\n"
+    "  if lim[i] and want > 0 then\n"
     "    want = math.min(want, math.floor(lim[i] / 100))\n"
     "    local nt = newtat[i] + want * (span[i] / lim[i])\n"
     "    if want > 0 and nt - now <= span[i] / 2 then\n"
+    "      rus[i] = math.floor(nt) - newtat[i]\n"
     "      newtat[i] = math.floor(nt)\n"
     "      res[i + 1] = want\n"
     "    end\n"
@@ -77,6 +88,9 @@ const char QUOTA_LUA[] =
     "  elseif newtat[i] then\n"
     "    redis.call('DEL', KEYS[3*i-2])\n"
     "  end\n"
+    "end\n"
+    "for i = 1, n do\n"
+    "  res[n + 1 + i], res[2 * n + 1 + i] = rus[i], cus[i]\n"
     "end\n"
     "return res\n";
 
@@ -102,6 +116,13 @@ void quota_gcra(long long tat_us, long long now_us, long long limit,
 	}
 	out->allowed = 1;
 	out->tat_us = (long long)floor(nt);
+}
+
+long long quota_give_back(long long tat_us, long long now_us, long long back_us)
+{
+	if (tat_us <= now_us)
+		return 0;
+	return tat_us - back_us > now_us ? tat_us - back_us : 0;
 }
 
 long long quota_used(long long tat_us, long long now_us, long long limit,
@@ -259,12 +280,26 @@ static int quota_class_applies(const struct config *c,
 	return 1;
 }
 
+int quota_counted(const struct config *c, const struct pp_request *req)
+{
+	if (!c->count_only)
+		return 1;
+	if (c->count_sasl && req->sasl_username != NULL &&
+	    *req->sasl_username != '\0')
+		return 1;
+	return req->client_address != NULL &&
+	       config_set_has(&c->count_nets, SUBJ_CLIENT_IP,
+			      req->client_address);
+}
+
 int quota_plan(const struct config *c, const struct pp_request *req,
 	       struct quota_plan *out)
 {
 	out->n = 0;
 	out->exempt = 0;
 	if (req->state != PP_STATE_RCPT && req->state != PP_STATE_EOM)
+		return 0;
+	if (!quota_counted(c, req))
 		return 0;
 	if (quota_exempt(c, req)) {
 		out->exempt = 1;

@@ -24,7 +24,7 @@
 struct quota_check {
 	const struct cfg_quota *q;
 	char subject[QUOTA_SUBJECT_MAX]; /* normalised subject value */
-	long long cost;	   /* < 0: units given back */
+	long long cost;	   /* < 0: a give-back of -cost microseconds */
 	long long reserve; /* units to reserve ahead along with it */
 };
 
@@ -42,12 +42,27 @@ struct quota_verdict {
 	long long limit;    /* effective limit (after a live override) */
 	long long window_ms;
 	long long reserved[CONFIG_QUOTAS_MAX]; /* allowed: units reserved */
+	/* allowed: microseconds added to each check's TAT for the units
+	 * reserved and for the cost; giving them back (a negative cost)
+	 * undoes exactly that charge, whatever the limit is by then */
+	long long reserved_us[CONFIG_QUOTAS_MAX];
+	long long charged_us[CONFIG_QUOTAS_MAX];
 };
+
+/*
+ * 1 if req counts against quotas under c's policyd.count_only: always
+ * without it; with it, only a SASL-authenticated request (count_only.sasl)
+ * or one from a listed client network (count_only.networks).  Others
+ * are answered DUNNO and charge nothing, so that on a host that is also an
+ * MX, inbound mail with a forged sender cannot use up a customer's quota.
+ */
+int quota_counted(const struct config *c, const struct pp_request *req);
 
 /*
  * Fills *out with the checks that req triggers under c: recipients at RCPT
  * (cost 1), messages (cost 1) and bytes (cost size) at END-OF-MESSAGE,
- * nothing in other states.  Returns 0 (a plan with n == 0 needs no call).
+ * nothing in other states or for a request quota_counted() leaves out.
+ * Returns 0 (a plan with n == 0 needs no call).
  */
 int quota_plan(const struct config *c, const struct pp_request *req,
 	       struct quota_plan *out);
@@ -94,6 +109,15 @@ struct gcra {
  */
 void quota_gcra(long long tat_us, long long now_us, long long limit,
 		long long window_us, long long cost, struct gcra *out);
+
+/*
+ * A give-back of back_us microseconds on a stored TAT tat_us at now_us:
+ * the new TAT, never before now; 0 when nothing stays charged (the key is
+ * deleted).  Time, not units, so it returns exactly what was charged even
+ * when a live override changed the limit in between.
+ */
+long long quota_give_back(long long tat_us, long long now_us,
+			  long long back_us);
 
 /* Units in use at now for a stored TAT (rounded up). */
 long long quota_used(long long tat_us, long long now_us, long long limit,

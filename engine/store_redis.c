@@ -22,8 +22,15 @@
 #define STORE_TICK_MS 50
 #define STORE_CONNECT_TIMEOUT_MS 1000
 #define STORE_STALL_MS 1000
+/*
+ * Reconnect attempts: 100 ms after a failure, then 200 and every 300 ms
+ * for as long as Redis stays away.  A unix-socket or loopback
+ * connect costs next to nothing, and the cap bounds how long quotas go
+ * unenforced after Redis is back (at most one interval and a tick),
+ * whatever the length of the outage; one attempt per interval, no storm.
+ */
 #define STORE_BACKOFF_MIN_MS 100
-#define STORE_BACKOFF_MAX_MS 5000
+#define STORE_BACKOFF_MAX_MS 300
 
 enum store_state { ST_DOWN, ST_CONNECTING, ST_UP };
 
@@ -217,6 +224,7 @@ static void store_connect(struct store *s)
 	char host[256];
 	int port = 0, is_unix = 0;
 
+	s->st.reconnects++; /* every attempt, also those failing at once */
 	if (store_parse_address(s->address, host, &port, &is_unix) < 0) {
 		store_set_down(s, "bad address");
 		return;
@@ -234,7 +242,6 @@ static void store_connect(struct store *s)
 		return;
 	}
 	s->ac->data = s;
-	s->st.reconnects++;
 	s->state = ST_CONNECTING;
 	s->state_since_ms = store_now_ms();
 	redisLibeventAttach(s->ac, s->base);
@@ -276,7 +283,11 @@ struct store *store_new(struct event_base *base, const struct config *c)
 		return NULL;
 	s->base = base;
 	s->state = ST_DOWN;
-	store_reconfigure(s, c);
+	s->db = -1; /* not yet configured: every setting is copied */
+	if (store_reconfigure(s, c) < 0) {
+		store_free(s);
+		return NULL;
+	}
 	s->tick = event_new(base, -1, EV_PERSIST, store_on_tick, s);
 	if (s->tick == NULL) {
 		store_free(s);
@@ -294,28 +305,43 @@ static int store_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-void store_reconfigure(struct store *s, const struct config *c)
+/* Copies src into *dst (NULL stays NULL); -1 when out of memory. */
+static int store_dup(const char *src, char **dst)
+{
+	*dst = src != NULL ? strdup(src) : NULL;
+	return src != NULL && *dst == NULL ? -1 : 0;
+}
+
+int store_reconfigure(struct store *s, const struct config *c)
 {
 	int same = store_streq(s->address, c->redis_address) &&
 		   store_streq(s->password, c->redis_password) &&
 		   s->db == c->redis_db;
+	char *prefix = NULL, *address = NULL, *password = NULL;
 
+	/* every copy first: out of memory leaves s as it was */
+	if (store_dup(c->redis_prefix, &prefix) < 0 ||
+	    (!same && (store_dup(c->redis_address, &address) < 0 ||
+		       store_dup(c->redis_password, &password) < 0))) {
+		free(prefix);
+		free(address);
+		log_err("store: out of memory; keeping the Redis settings");
+		return -1;
+	}
 	free(s->prefix);
-	s->prefix = strdup(c->redis_prefix);
+	s->prefix = prefix;
 	if (same)
-		return;
+		return 0;
 	free(s->address);
 	free(s->password);
-	s->address = strdup(c->redis_address);
-	s->password = c->redis_password ? strdup(c->redis_password) : NULL;
+	s->address = address;
+	s->password = password;
 	s->db = c->redis_db;
-	if (s->prefix == NULL || s->address == NULL ||
-	    (c->redis_password && s->password == NULL))
-		log_panic("store: out of memory");
 	if (s->ac != NULL) {
 		store_drop(s, "configuration changed");
 		s->next_attempt_ms = 0;
 	}
+	return 0;
 }
 
 void store_free(struct store *s)
@@ -356,13 +382,16 @@ static int store_verdict(const redisReply *r, size_t n,
 		if (r->element[i]->type != REDIS_REPLY_INTEGER)
 			return -1;
 	if (r->element[0]->integer == 1) {
-		if (r->elements != n + 1)
+		if (r->elements != 3 * n + 1)
 			return -1;
 		v->allowed = 1;
 		for (size_t i = 0; i < n; i++) {
-			if (r->element[1 + i]->integer < 0)
-				return -1;
 			v->reserved[i] = r->element[1 + i]->integer;
+			v->reserved_us[i] = r->element[1 + n + i]->integer;
+			v->charged_us[i] = r->element[1 + 2 * n + i]->integer;
+			if (v->reserved[i] < 0 || v->reserved_us[i] < 0 ||
+			    v->charged_us[i] < 0)
+				return -1;
 		}
 		return 0;
 	}

@@ -36,8 +36,11 @@ struct store_stats {
 struct store *store_new(struct event_base *base, const struct config *c);
 /* Drops the connection; pending callbacks are called with -STORE_EDOWN. */
 void store_free(struct store *s);
-/* Applies a new config's Redis settings (reconnects if they changed). */
-void store_reconfigure(struct store *s, const struct config *c);
+/*
+ * Applies a new config's Redis settings (reconnects if they changed).
+ * Returns 0, or -1 when out of memory (logged), s unchanged.
+ */
+int store_reconfigure(struct store *s, const struct config *c);
 int store_is_up(const struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *out);
 

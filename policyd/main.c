@@ -26,6 +26,32 @@ static const char *cfg_path;
 static struct server *srv;
 static struct config *cfg;
 
+/*
+ * Loads path and checks that it gives postlb-policyd something to do: the
+ * file is shared with postlb-milter, so config_load() accepts a file
+ * without quotas, but for this daemon such a file (an empty or truncated
+ * one, say) would answer DUNNO to everything.  Returns 0 with *out set, or
+ * -1 with err filled.
+ */
+static int policyd_load(const char *path, struct config **out, char *err,
+			size_t errsz)
+{
+	struct config *c;
+
+	if (config_load(path, &c, err, errsz) < 0)
+		return -1;
+	if (c->nquotas == 0) {
+		snprintf(err, errsz,
+			 "%s: no quotas: postlb-policyd has nothing to enforce "
+			 "(an empty or truncated file?)",
+			 path);
+		config_unref(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct config *nc;
@@ -34,11 +60,15 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	(void)arg;
-	if (config_load(cfg_path, &nc, err, sizeof(err)) < 0) {
+	if (policyd_load(cfg_path, &nc, err, sizeof(err)) < 0) {
 		log_err("reload failed, keeping the running config: %s", err);
 		return;
 	}
-	server_set_config(srv, nc);
+	if (server_set_config(srv, nc) < 0) {
+		log_err("reload failed, keeping the running config");
+		config_unref(nc);
+		return;
+	}
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);
@@ -61,10 +91,12 @@ static void on_stats(evutil_socket_t sig, short what, void *arg)
 	server_get_stats(srv, &st);
 	log_info("stats: requests=%llu allowed=%llu denied=%llu failmode=%llu "
 		 "timeouts=%llu bad=%llu connections=%llu total=%llu "
-		 "refused=%llu reserved=%llu given_back=%llu back_failed=%llu",
+		 "refused=%llu reserved=%llu given_back=%llu back_failed=%llu "
+		 "redis_connects=%llu denied_clients=%llu late_back=%llu",
 		 st.requests, st.allowed, st.denied, st.failmode, st.timeouts,
 		 st.bad, st.conns_now, st.conns_total, st.conns_refused,
-		 st.reserved, st.given_back, st.back_failed);
+		 st.reserved, st.given_back, st.back_failed, st.redis_connects,
+		 st.conns_denied, st.late_back);
 }
 
 /*
@@ -106,7 +138,7 @@ int main(int argc, char **argv)
 	cfg_path = o.config;
 	log_set_verbose(o.verbose);
 	log_init("postlb-policyd", o.foreground || o.check);
-	if (config_load(cfg_path, &cfg, err, sizeof(err)) < 0)
+	if (policyd_load(cfg_path, &cfg, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
 	if (o.check) {
 		printf("%s: OK (%zu quotas, %zu classes)\n", cfg_path,

@@ -5,8 +5,15 @@
  * each answer).  A request in flight is a struct ticket, shared with the
  * store until its callback runs: when the budget timer fires first, the
  * connection answers from the fail mode and forgets the ticket, and the
- * late verdict is dropped.  The ticket keeps a config reference so a
+ * late verdict is dropped (under fail_mode closed, what it charged is
+ * given back: the client was told to try again).  The ticket keeps a config reference so a
  * reload never frees what a pending request points to.
+ *
+ * A connection reads only while it has no request in flight and little
+ * output queued, and never holds more than request_max bytes of input: a
+ * client that floods one connection while Redis is slow fills its own
+ * socket buffers, not this process's memory.  TCP listeners serve only
+ * the client networks of policyd.allow.
  *
  * Quota units reserved ahead (credit.h) answer a busy subject's requests
  * without Redis; a timer gives back the units of lapsed reservations, and
@@ -14,6 +21,7 @@
  */
 #include "server.h"
 
+#include "cidr.h"
 #include "credit.h"
 #include "log.h"
 #include "pp.h"
@@ -21,6 +29,7 @@
 #include "sock.h"
 #include "store_redis.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -39,6 +48,7 @@
 #include <unistd.h>
 
 #define SERVER_CREDITS_MAX 4096 /* subjects holding reserved units */
+#define SERVER_OUT_MAX 65536	/* answers queued before reading stops */
 
 struct conn;
 
@@ -46,6 +56,7 @@ struct ticket {
 	struct server *srv;
 	struct conn *conn; /* NULL once answered or the conn is gone */
 	struct config *cfg;
+	int undo;    /* told the closed fail mode: a late charge goes back */
 	char id[64]; /* queue id or instance, for the log */
 	struct quota_plan plan; /* last: allocated for plan.n checks only */
 };
@@ -57,6 +68,8 @@ struct conn {
 	struct ticket *ticket;
 	int closing; /* answer written, close after flush */
 	int in_read; /* conn_read is on the stack */
+	int reading; /* EV_READ enabled */
+	size_t wm;   /* the input high watermark set (request_max) */
 	struct conn *prev, *next;
 };
 
@@ -135,6 +148,31 @@ static int conn_flushed(struct conn *c)
 
 static void conn_read(struct bufferevent *bev, void *arg);
 
+/*
+ * Reads only while nothing waits for Redis and the client takes its
+ * answers; the high watermark keeps the input within one request (a
+ * reload may change request_max).
+ */
+static void conn_update_read(struct conn *c)
+{
+	size_t max = c->srv->cfg->limits.request_max;
+	int want = !c->closing && c->ticket == NULL &&
+		   evbuffer_get_length(bufferevent_get_output(c->bev)) <
+		       SERVER_OUT_MAX;
+
+	if (c->wm != max) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0, max);
+		c->wm = max;
+	}
+	if (want == c->reading)
+		return;
+	c->reading = want;
+	if (want)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+}
+
 /* Ends the request in flight: answer written, look at the next one. */
 static void conn_done(struct conn *c, const char *action)
 {
@@ -145,16 +183,25 @@ static void conn_done(struct conn *c, const char *action)
 		conn_read(c->bev, c);
 }
 
+static void server_give_back_late(struct server *srv,
+				  const struct quota_plan *plan,
+				  const struct quota_verdict *v);
+
 static void conn_on_verdict(void *arg, int rc, const struct quota_verdict *v)
 {
 	struct ticket *t = arg;
 	struct conn *c = t->conn;
 	char action[1024];
 
-	/* units reserved are charged: kept even when the answer went out */
-	if (rc == 0 && v->allowed && t->cfg->quota_reserve)
+	if (rc == 0 && v->allowed && t->undo) {
+		/* the client was told to try again: charge nothing now */
+		server_give_back_late(t->srv, &t->plan, v);
+	} else if (rc == 0 && v->allowed && t->cfg->quota_reserve) {
+		/* units reserved are charged: kept even when the answer went
+		 * out (fail open: the client was told DUNNO) */
 		credits_record(t->srv->credits, &t->plan, v, server_now_ms(),
 			       t->cfg->quota_reserve_ms);
+	}
 	if (c != NULL) {
 		struct server *srv = c->srv;
 		if (rc < 0) {
@@ -187,6 +234,7 @@ static void conn_on_budget(evutil_socket_t fd, short what, void *arg)
 	if (t == NULL)
 		return;
 	t->conn = NULL; /* the store's late answer is dropped */
+	t->undo = t->cfg->fail_mode == FAIL_CLOSED;
 	c->srv->st.timeouts++;
 	c->srv->st.failmode++;
 	if (logged++ % 1000 == 0)
@@ -225,6 +273,7 @@ static void conn_request(struct conn *c, struct pp_request *req)
 	t->cfg = config_ref(srv->cfg);
 	t->srv = srv;
 	t->conn = c;
+	t->undo = 0;
 	snprintf(t->id, sizeof(t->id), "%s",
 		 req->queue_id && *req->queue_id ? req->queue_id
 		 : req->instance		 ? req->instance
@@ -252,10 +301,8 @@ static void conn_bad(struct conn *c, int rc, int fatal)
 			 pp_strerror(rc), logged, action,
 			 fatal ? " and closing" : "");
 	conn_answer(c, action);
-	if (fatal) {
-		c->closing = 1;
-		bufferevent_disable(c->bev, EV_READ);
-	}
+	if (fatal)
+		c->closing = 1; /* conn_read stops reading */
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
@@ -265,7 +312,9 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	c->in_read = 1;
-	while (c->ticket == NULL && !c->closing) {
+	while (c->ticket == NULL && !c->closing &&
+	       evbuffer_get_length(bufferevent_get_output(bev)) <
+		   SERVER_OUT_MAX) {
 		size_t len = evbuffer_get_length(in);
 		struct pp_request req;
 		const char *buf;
@@ -292,15 +341,19 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	c->in_read = 0;
 	if (conn_flushed(c))
 		conn_free(c); /* answered directly: no write event will come */
+	else
+		conn_update_read(c);
 }
 
+/* Output drained: close, or go on with the requests already read. */
 static void conn_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
 	if (conn_flushed(c))
 		conn_free(c);
+	else if (!c->in_read)
+		conn_read(bev, c);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
@@ -308,6 +361,24 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_free(arg);
+}
+
+/* Logs a TCP client outside policyd.allow (the first, then every 1000th). */
+static void server_refuse(struct server *srv, const struct sockaddr *sa)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	const void *a = sa->sa_family == AF_INET
+			    ? (const void *)&((const struct sockaddr_in *)sa)
+				  ->sin_addr
+			    : (const void *)&((const struct sockaddr_in6 *)sa)
+				  ->sin6_addr;
+
+	if (srv->st.conns_denied++ % 1000 != 0)
+		return;
+	inet_ntop(sa->sa_family, a, addr, sizeof(addr));
+	log_warn("policy: connection from %s refused: not in policyd.allow "
+		 "(%llu so far)",
+		 addr, srv->st.conns_denied);
 }
 
 static void server_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -320,6 +391,13 @@ static void server_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	(void)salen;
+	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    !cidr_list_match_sa(srv->cfg->allow.nets, srv->cfg->allow.nnets,
+				sa)) {
+		server_refuse(srv, sa);
+		evutil_closesocket(fd);
+		return;
+	}
 	if (srv->st.conns_now >= (unsigned long long)srv->cfg->max_connections) {
 		if (srv->st.conns_refused++ % 1000 == 0)
 			log_warn("policy: %lld connections open; refusing "
@@ -356,9 +434,11 @@ static void server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	srv->conns = c;
 	idle.tv_sec = srv->cfg->idle_timeout_ms / 1000;
 	idle.tv_usec = (srv->cfg->idle_timeout_ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	/* a client that stops taking its answers is dropped as if idle */
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->bev, EV_WRITE);
+	conn_update_read(c);
 }
 
 static void server_accept_error(struct evconnlistener *l, void *arg)
@@ -436,6 +516,7 @@ static int server_listen(struct server *srv, const char *addr, int uid,
 			return -1;
 		srv->unix_paths[srv->nls] = strdup(addr + 5);
 		if (srv->unix_paths[srv->nls] == NULL) {
+			log_err("policy: out of memory");
 			evconnlistener_free(l);
 			return -1;
 		}
@@ -472,23 +553,60 @@ static void server_back_done(void *arg, int rc, const struct quota_verdict *v)
 		srv->st.back_failed++;
 }
 
-/* Gives units back to Redis: one charge of -units (credits_expire cb). */
+/*
+ * Gives unused reserved units back to Redis (credits_expire cb): a charge
+ * of -us, the time they added to the subject's TAT, so exactly what was
+ * taken returns even if a live override changed the limit since.
+ */
 static void server_give_back(void *arg, const struct cfg_quota *q,
-			     const char *subject, long long units)
+			     const char *subject, long long units, long long us)
 {
 	struct server *srv = arg;
 	struct quota_plan plan;
 
+	srv->st.given_back += (unsigned long long)units;
+	if (us <= 0)
+		return;
 	plan.n = 1;
 	plan.exempt = 0;
 	plan.checks[0].q = q;
 	snprintf(plan.checks[0].subject, sizeof(plan.checks[0].subject), "%s",
 		 subject);
-	plan.checks[0].cost = -units;
+	plan.checks[0].cost = -us;
 	plan.checks[0].reserve = 0;
-	srv->st.given_back += (unsigned long long)units;
 	srv->backs_pending++;
 	store_quota_check(srv->store, &plan, server_back_done, srv);
+}
+
+/*
+ * Gives back everything an allowed verdict charged (its cost and any
+ * units reserved with it, as time) when it came after the budget and the
+ * client had been told the closed fail mode's 4.3.0: its retry will be
+ * charged, so this one must not be.  Under fail_mode open the client was
+ * told DUNNO and the charge stays.
+ */
+static void server_give_back_late(struct server *srv,
+				  const struct quota_plan *plan,
+				  const struct quota_verdict *v)
+{
+	struct quota_plan *back = &srv->scratch;
+
+	back->n = 0;
+	back->exempt = 0;
+	for (size_t i = 0; i < plan->n; i++) {
+		long long us = v->charged_us[i] + v->reserved_us[i];
+		if (us <= 0)
+			continue;
+		back->checks[back->n] = plan->checks[i];
+		back->checks[back->n].cost = -us;
+		back->checks[back->n].reserve = 0;
+		back->n++;
+	}
+	srv->st.late_back++;
+	if (back->n == 0)
+		return;
+	srv->backs_pending++;
+	store_quota_check(srv->store, back, server_back_done, srv);
 }
 
 static void server_sweep(evutil_socket_t fd, short what, void *arg)
@@ -538,15 +656,17 @@ fail:
 	return NULL;
 }
 
-void server_set_config(struct server *srv, struct config *c)
+int server_set_config(struct server *srv, struct config *c)
 {
 	/* quota names, limits or the prefix may change: give all back */
 	credits_expire(srv->credits, server_now_ms(), 0, 1, server_give_back,
 		       srv);
+	if (store_reconfigure(srv->store, c) < 0)
+		return -1;
 	config_unref(srv->cfg);
 	srv->cfg = config_ref(c);
-	store_reconfigure(srv->store, c);
 	server_arm_sweep(srv);
+	return 0;
 }
 
 void server_stop(struct server *srv)
@@ -564,7 +684,11 @@ void server_stop(struct server *srv)
 
 void server_get_stats(const struct server *srv, struct server_stats *out)
 {
+	struct store_stats ss;
+
 	*out = srv->st;
+	store_get_stats(srv->store, &ss);
+	out->redis_connects = ss.reconnects;
 }
 
 void server_free(struct server *srv)

@@ -18,6 +18,9 @@ struct server_stats {
 	unsigned long long reserved;   /* allowed from units reserved ahead */
 	unsigned long long given_back; /* units of lapsed reservations */
 	unsigned long long back_failed; /* give-backs Redis did not take */
+	unsigned long long redis_connects; /* connection attempts to Redis */
+	unsigned long long conns_denied; /* TCP clients not in policyd.allow */
+	unsigned long long late_back; /* late verdicts given back (closed) */
 };
 
 /*
@@ -27,8 +30,11 @@ struct server_stats {
  */
 struct server *server_new(struct event_base *base, struct config *c,
 			  int uid, int gid);
-/* Swaps in a new config for new requests; requests in flight keep theirs. */
-void server_set_config(struct server *srv, struct config *c);
+/*
+ * Swaps in a new config for new requests; requests in flight keep theirs.
+ * Returns 0, or -1 (logged) with the running config kept.
+ */
+int server_set_config(struct server *srv, struct config *c);
 void server_get_stats(const struct server *srv, struct server_stats *out);
 /* Gives back every reserved quota unit (waits up to 500 ms for Redis). */
 void server_stop(struct server *srv);

@@ -80,6 +80,7 @@ rules = (
 );
 routing = { default_pool = "bulk"; refresh = "200ms"; budget = "100ms";
   takeover = { nexthops = ["[127.0.0.1]:$SINK1"]; unresolved = "route"; }; };
+quotas = ( { name = "all"; subject = "global"; unit = "messages"; limit = 1000000; window = "1h"; } );
 EOC
 }
 

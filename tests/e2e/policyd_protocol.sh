@@ -8,9 +8,10 @@
 # other connections; that 1000 idle connections do not keep a request on
 # another connection from being answered; that SIGHUP applies a changed
 # limit without dropping an open connection, and a broken config on
-# reload keeps the old one; that -n reports file:line and exits non-zero;
-# that SIGTERM exits 0 and removes the socket.  Raw protocol bytes are
-# sent by a small python3 client.
+# reload keeps the old one, and so does an empty or truncated file (no
+# quotas), which -n and a start refuse too; that -n reports file:line and
+# exits non-zero; that SIGTERM exits 0 and removes the socket.  Raw
+# protocol bytes are sent by a small python3 client.
 
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools python3
@@ -212,6 +213,21 @@ assert_match "reload failed, keeping the running config: $CONF:[0-9]+: 'limit' =
 	"$(grep 'reload failed' "$LOGF" | tail -n 1)" "validation error logged with file:line"
 out=$(ask 6 r4@x.example)
 assert_eq "D*5 Q:lim*1" "$(actions_rle "$out")" "old config still in force after a bad value"
+# an empty or truncated file (no quotas) would answer DUNNO to everything
+: >"$CONF"
+kill -HUP "${POLICYD_PID[main]}"
+wait_log main 'reload failed' 3 10 || fail "no 'reload failed' log line (empty file)"
+assert_match "reload failed, keeping the running config: $CONF: no quotas" \
+	"$(grep 'reload failed' "$LOGF" | tail -n 1)" "an empty file is refused on reload"
+out=$(ask 6 r6@x.example)
+assert_eq "D*5 Q:lim*1" "$(actions_rle "$out")" "old config still in force after an empty file"
+head -n 8 "$T/good.conf" >"$CONF" # redis and policyd sections, quotas cut off
+kill -HUP "${POLICYD_PID[main]}"
+wait_log main 'reload failed' 4 10 || fail "no 'reload failed' log line (truncated file)"
+assert_match "reload failed, keeping the running config: $CONF: no quotas" \
+	"$(grep 'reload failed' "$LOGF" | tail -n 1)" "a file cut before its quotas is refused on reload"
+out=$(ask 6 r7@x.example)
+assert_eq "D*5 Q:lim*1" "$(actions_rle "$out")" "old config still in force after a truncated file"
 assert_eq 1 "$(count_re 'reloaded ' "$LOGF")" "only the good reload was applied"
 
 log "=== postlb-policyd -n"
@@ -243,6 +259,19 @@ assert_match "$T/bad2.conf:4: unknown setting 'limt'" "$(cat "$T/n-bad2.out")" \
 "$POLICYD" -n -c "$T/missing.conf" >"$T/n-missing.out" 2>&1
 rc=$?
 assert_true "-n on a missing file exits non-zero (rc=$rc)" test "$rc" -ne 0
+: >"$T/empty.conf"
+head -n 8 "$T/good.conf" >"$T/noquota.conf"
+for f in empty noquota; do
+	"$POLICYD" -n -c "$T/$f.conf" >"$T/n-$f.out" 2>&1
+	rc=$?
+	assert_true "-n on a config without quotas ($f) exits non-zero (rc=$rc)" test "$rc" -ne 0
+	assert_match "$T/$f.conf: no quotas" "$(cat "$T/n-$f.out")" "-n says the $f config has no quotas"
+	timeout 10 "$POLICYD" -f -c "$T/$f.conf" >"$T/start-$f.out" 2>&1
+	rc=$?
+	assert_true "policyd refuses to start on a config without quotas ($f, rc=$rc)" \
+		test "$rc" -ne 0 -a "$rc" -ne 124
+	assert_match "no quotas" "$(cat "$T/start-$f.out")" "the refusal to start says why ($f)"
+done
 
 log "=== SIGTERM"
 pid=${POLICYD_PID[main]}

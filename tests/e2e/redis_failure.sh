@@ -12,6 +12,9 @@
 #    still counts exactly (no double charge, no fail-mode answer);
 #  - Redis hung (SIGSTOP): answers come within the budget from the fail
 #    mode; after SIGCONT decisions recover.
+#  - a verdict that comes after the budget: under fail_mode closed what
+#    it charged is given back (the client was told 4.3.0 and retries),
+#    under open it stays (the client was told DUNNO).
 
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools
@@ -158,5 +161,33 @@ assert_eq 2 "$(count_re 'is down' "$OPEN_LOG")" "open: 'is down' logged once per
 assert_eq 2 "$(count_re 'is down' "$CLOSED_LOG")" "closed: 'is down' logged once per outage (2 outages)"
 assert_true "open policyd still running" _pid_alive "${POLICYD_PID[open]}"
 assert_true "closed policyd still running" _pid_alive "${POLICYD_PID[closed]}"
+
+log "=== a verdict after the budget (Redis paused for 400 ms)"
+# Both requests reach Redis while it is stopped; each is answered from
+# its fail mode at 100 ms; Redis runs the script when continued (before
+# the 1 s stall limit) and the verdicts arrive late.  Closed: the client
+# was told 4.3.0 and will retry, so the late charge is given back.  Open:
+# the client was told DUNNO and sent the message, so the charge stays.
+n_down=$(count_re 'is down' "$OPEN_LOG")
+kill -STOP "$REDIS_PID"
+pol_eom "$RUN/closed.sock" 1 late@f.example >"$T/late-closed.out" &
+lc=$!
+pol_eom "$RUN/open.sock" 1 lateo@f.example >"$T/late-open.out" &
+lo=$!
+wait "$lc" "$lo"
+sleep 0.2
+kill -CONT "$REDIS_PID"
+assert_eq "$FAIL_TEXT" "$(cat "$T/late-closed.out")" "closed: the 4.3.0 answer within the budget"
+assert_eq DUNNO "$(cat "$T/late-open.out")" "open: DUNNO within the budget"
+_late_given() { [ "$(stat_of "$(policyd_stats closed)" late_back)" -ge 1 ]; }
+assert_true "closed: the late verdict was given back" wait_for 5 _late_given
+_no_pending() { [ -z "$(rcli GET postlb:q:fq:late@f.example)" ]; }
+wait_for 3 _no_pending || true
+assert_eq 0 "$(redis_quota_used postlb: fq late@f.example 5 3600000)" \
+	"closed: nothing stays charged for the request told 4.3.0"
+enforced closed late@f.example
+assert_eq 1 "$(redis_quota_used postlb: fq lateo@f.example 5 3600000)" \
+	"open: the late charge stays (the client was told DUNNO)"
+assert_eq "$n_down" "$(count_re 'is down' "$OPEN_LOG")" "the pause stayed under the stall limit"
 
 e2e_finish

@@ -6,7 +6,9 @@
 # script is all or nothing); two policyd processes sharing one Redis
 # enforce one quota together; live overrides in Redis change limits
 # without a restart; recipients are charged at RCPT, messages and bytes
-# at END-OF-MESSAGE (bytes by the size attribute).
+# at END-OF-MESSAGE (bytes by the size attribute); units reserved ahead
+# are given back as the time they took, so an override lowering a limit
+# in between does not erase usage.
 #
 # Each section runs its own policyd with its own quotas (distinct quota
 # names, so distinct Redis keys).  Windows are long (1 h) wherever time
@@ -230,5 +232,43 @@ assert_eq "D*6000 Q:near*100" "$(actions_rle "$out")" \
 st=$(policyd_stats near)
 assert_ge "$(stat_of "$st" reserved)" 1 "some of them from reserved units (below half the quota)"
 stop_policyd near
+
+# --- H. a give-back returns the time reserved, not units at today's price ---
+# 410 messages under 10,000 per day, most of them from reserved units,
+# then `postlbctl set` lowers the subject's limit to 1,000 per day before
+# the unused reserved units go back.  Usage is time (GCRA): the 410 sends
+# took 410 x 8.64 s, which is 41 units at the new price, so exactly 959
+# more may pass.  Giving back units priced at 86.4 s each (the override's
+# price) erased all usage and let 1,000 more through.
+# reserve_time 5 s: the override surely lands while the units are held.
+policyd_conf "$T/gb.conf" "$RUN/gb.sock" open 250ms <<'EOF'
+quotas = ( { name = "gb"; subject = "sender"; unit = "messages"; limit = 10000; window = "1d"; } );
+EOF
+sed -i 's/fail_mode = "open";/fail_mode = "open"; reserve_time = "5s";/' "$T/gb.conf"
+SOCK=$RUN/gb.sock
+start_policyd gb "$T/gb.conf"
+wait_policyd_connected gb || die "policyd gb did not connect to Redis"
+log "=== gb"
+S=g@gb.example
+WIN_1D=86400000
+out=$(pol_eom "$SOCK" 410 "$S")
+assert_eq "D*410" "$(actions_rle "$out")" "410 messages allowed"
+"$CTL" -c "$T/gb.conf" set gb "$S" 1000 1d >/dev/null
+st=$(policyd_stats gb)
+assert_ge "$(stat_of "$st" reserved)" 100 "most of them from reserved units"
+assert_eq 0 "$(stat_of "$st" given_back)" "none given back yet (override set while units are held)"
+_back_done() { [ "$(stat_of "$(policyd_stats gb)" given_back)" -gt 0 ]; }
+assert_true "the unused reserved units were given back" wait_for 15 _back_done
+_used_at() { [ "$(redis_quota_used postlb: "$1" "$2" "$3" "$4")" -eq "$5" ]; }
+wait_for 3 _used_at gb "$S" 1000 "$WIN_1D" 41 || true
+assert_eq 41 "$(redis_quota_used postlb: gb $S 1000 $WIN_1D)" \
+	"after the give-back the 410 sends count 41 units at 1,000/d"
+stop_policyd gb
+sed 's/fail_mode = "open";/fail_mode = "open"; reserve = false;/' "$T/gb.conf" >"$T/gb2.conf"
+start_policyd gb2 "$T/gb2.conf"
+wait_policyd_connected gb2 || die "policyd gb2 did not connect to Redis"
+out=$(pol_eom "$SOCK" 1000 "$S")
+assert_eq "D*959 Q:gb*41" "$(actions_rle "$out")" "exactly 959 more allowed at 1,000/d (not 1,000)"
+stop_policyd gb2
 
 e2e_finish

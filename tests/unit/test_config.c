@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -840,6 +843,117 @@ static void test_load_file(void **state)
 	assert_string_equal(err, want);
 }
 
+/* ---- policyd.allow: the client networks TCP listeners serve ---- */
+
+/* 1 if the IPv4 or IPv6 address text is in c's allow-list. */
+static int allowed(const struct config *c, const char *addr)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+
+	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1)
+		return cidr_list_match_sa(c->allow.nets, c->allow.nnets,
+					  (struct sockaddr *)&in);
+	assert_int_equal(inet_pton(AF_INET6, addr, &in6.sin6_addr), 1);
+	return cidr_list_match_sa(c->allow.nets, c->allow.nnets,
+				  (struct sockaddr *)&in6);
+}
+
+static const struct bad_case bad_allow[] = {
+    {"allow empty", "policyd = {\n  allow = [];\n};\n", 2,
+     "'allow' is empty"},
+    {"allow not a list", "policyd = {\n  allow = \"127.0.0.1\";\n};\n", 2,
+     "'allow' must be a list of strings"},
+    {"allow bad network",
+     "policyd = {\n  allow = [\n    \"127.0.0.1\",\n    \"10.0.0.0/33\",\n"
+     "    \"::1\"\n  ];\n};\n",
+     4, "'10.0.0.0/33' is not an address or network"},
+    {"allow hostname", "policyd = {\n  allow = [ \"localhost\" ];\n};\n", 2,
+     "'localhost' is not an address"},
+};
+
+static const struct bad_case bad_count[] = {
+    {"count_only not a group", "policyd = {\n  count_only = true;\n};\n", 2,
+     "'count_only' must be a group"},
+    {"count_only empty", "policyd = {\n  count_only = { };\n};\n", 2,
+     "'count_only' counts nothing"},
+    {"count_only sasl false",
+     "policyd = {\n  count_only = { sasl = false; networks = [ ]; };\n};\n", 2,
+     "'count_only' counts nothing"},
+    {"count_only sasl not bool",
+     "policyd = {\n  count_only = {\n    sasl = \"yes\"; };\n};\n", 3,
+     "'sasl' must be true or false"},
+    {"count_only unknown",
+     "policyd = {\n  count_only = {\n    sasl = true;\n    mynetworks = true; "
+     "};\n};\n",
+     4, "unknown setting 'mynetworks'"},
+    {"count_only bad network",
+     "policyd = {\n  count_only = {\n    networks = [ \"192.0.2.0/24\",\n"
+     "      \"192.0.2.0/40\", \"::1\" ]; };\n};\n",
+     4, "'192.0.2.0/40' is not an address or network"},
+    {"count_only networks not a list",
+     "policyd = {\n  count_only = {\n    networks = \"192.0.2.0/24\"; };\n};\n",
+     3, "'networks' must be a list of strings"},
+};
+
+/* policyd.count_only: off by default; what each form sets. */
+static void test_count_only(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	assert_int_equal(c->count_only, 0);
+	config_unref(c);
+	c = load_ok("policyd = { count_only = { sasl = true; }; };\n");
+	assert_int_equal(c->count_only, 1);
+	assert_int_equal(c->count_sasl, 1);
+	assert_int_equal(c->count_nets.nnets, 0);
+	config_unref(c);
+	c = load_ok("policyd = { count_only = { networks = [ \"192.0.2.0/24\", "
+		    "\"2001:db8::/32\" ]; }; };\n");
+	assert_int_equal(c->count_only, 1);
+	assert_int_equal(c->count_sasl, 0);
+	assert_int_equal(c->count_nets.nnets, 2);
+	assert_true(config_set_has(&c->count_nets, SUBJ_CLIENT_IP, "192.0.2.9"));
+	assert_false(config_set_has(&c->count_nets, SUBJ_CLIENT_IP, "192.0.3.9"));
+	config_unref(c);
+	check_bad_cases(NAME, bad_count, NELEM(bad_count));
+}
+
+static void test_allow(void **state)
+{
+	struct config *c = load_ok("");
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	(void)state;
+	/* default: loopback only */
+	assert_int_equal(c->allow.nnets, 2);
+	assert_true(allowed(c, "127.0.0.1"));
+	assert_true(allowed(c, "127.255.255.254"));
+	assert_true(allowed(c, "::1"));
+	assert_true(allowed(c, "::ffff:127.0.0.1")); /* dual-stack listener */
+	assert_false(allowed(c, "128.0.0.1"));
+	assert_false(allowed(c, "10.0.0.1"));
+	assert_false(allowed(c, "::2"));
+	assert_false(allowed(c, "::ffff:10.0.0.1"));
+	assert_false(cidr_list_match_sa(c->allow.nets, c->allow.nnets,
+					(struct sockaddr *)&sun));
+	config_unref(c);
+
+	c = load_ok("policyd = { allow = [ \"127.0.0.2/32\", "
+		    "\"2001:db8::/32\", \"192.0.2.0/24\" ]; };\n");
+	assert_int_equal(c->allow.nnets, 3);
+	assert_true(allowed(c, "127.0.0.2"));
+	assert_false(allowed(c, "127.0.0.1"));
+	assert_false(allowed(c, "::1"));
+	assert_true(allowed(c, "2001:db8:1::5"));
+	assert_true(allowed(c, "192.0.2.200"));
+	assert_true(allowed(c, "::ffff:192.0.2.7"));
+	assert_false(allowed(c, "192.0.3.1"));
+	config_unref(c);
+	check_bad_cases(NAME, bad_allow, NELEM(bad_allow));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,6 +971,8 @@ int main(void)
 	    cmocka_unit_test(test_refs),
 	    cmocka_unit_test(test_err_small),
 	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_allow),
+	    cmocka_unit_test(test_count_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

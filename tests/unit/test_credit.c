@@ -56,16 +56,18 @@ struct back {
 	size_t n;
 	char what[8][64];
 	long long units[8];
+	long long us[8];
 };
 
 static void on_back(void *arg, const struct cfg_quota *q, const char *subject,
-		    long long units)
+		    long long units, long long us)
 {
 	struct back *b = arg;
 
 	if (b->n < 8) {
 		snprintf(b->what[b->n], sizeof(b->what[0]), "%s/%s", q->name,
 			 subject);
+		b->us[b->n] = us;
 		b->units[b->n++] = units;
 	}
 }
@@ -247,6 +249,53 @@ static void test_lapse_and_give_back(void **state)
 	credits_free(cr);
 }
 
+/*
+ * A give-back returns the time Redis charged for the units, not units:
+ * the units used take their share of it, the rest goes back, and the
+ * shares add up to exactly what was charged, across several reservations
+ * and lapsed periods.
+ */
+static void test_give_back_time(void **state)
+{
+	struct credits *cr = credits_new(16);
+	struct quota_plan p;
+	struct quota_verdict v;
+	struct back b = {0};
+
+	(void)state;
+	plan1(&p, &q_msgs, "t@x", 1);
+	memset(&v, 0, sizeof(v));
+	v.allowed = 1;
+	v.reserved[0] = 50;
+	v.reserved_us[0] = 1800007; /* 50 x 36 ms, and Redis's rounding */
+	credits_record(cr, &p, &v, 1000, LIFE);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(credits_pay(cr, &p, 1100, LIFE), 1);
+	assert_int_equal(credits_expire(cr, 1201, LIFE, 0, on_back, &b), 1);
+	assert_int_equal(b.units[0], 30);
+	/* each unit used took its floor share (36000 us), the 30 left
+	 * carry the rest: nothing lost or made up by rounding */
+	assert_int_equal(b.us[0], 1800007 - 20 * 36000);
+
+	/* two reservations, one lapsing: each period's time goes back */
+	memset(&b, 0, sizeof(b));
+	v.reserved[0] = 10;
+	v.reserved_us[0] = 1000;
+	credits_record(cr, &p, &v, 1300, LIFE);
+	for (int i = 0; i < 10; i++) /* all 10 used: nothing left */
+		assert_int_equal(credits_pay(cr, &p, 1301, LIFE), 1);
+	assert_int_equal(credits_pay(cr, &p, 1301, LIFE), 0);
+	v.reserved[0] = 4;
+	v.reserved_us[0] = 999;
+	credits_record(cr, &p, &v, 1302, LIFE);
+	assert_int_equal(credits_pay(cr, &p, 1303, LIFE), 1); /* 3 left */
+	credits_record(cr, &p, &v, 1600, LIFE); /* lapsed: 3 back, 4 held */
+	assert_int_equal(credits_expire(cr, 1601, LIFE, 1, on_back, &b), 1);
+	assert_int_equal(b.units[0], 7);
+	assert_int_equal(b.us[0], (999 - 999 / 4) + 999);
+	credits_free(cr);
+}
+
 /* Idle subjects are forgotten; the table never grows past its bound. */
 static void test_bound_and_idle(void **state)
 {
@@ -280,6 +329,7 @@ int main(void)
 	    cmocka_unit_test(test_bytes_cost),
 	    cmocka_unit_test(test_all_or_nothing),
 	    cmocka_unit_test(test_lapse_and_give_back),
+	    cmocka_unit_test(test_give_back_time),
 	    cmocka_unit_test(test_bound_and_idle),
 	};
 

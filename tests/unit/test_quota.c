@@ -279,6 +279,67 @@ static void test_used(void **state)
 	assert_int_equal(quota_used(tat, NOW + MIN_US, 7, MIN_US), 0);
 }
 
+/* ---- quota_give_back ---- */
+
+#define DAY_US 86400000000LL
+
+/*
+ * used units at limit1 per day with reserved more held, a live override
+ * to limit2 per day, then the unused reserved units given back: returns
+ * how many more units pass at limit2, the give-back returning the time
+ * that was reserved (as QUOTA_LUA does).
+ */
+static int after_override(long long limit1, int used, long long reserved,
+			  long long limit2, long long *tat_out)
+{
+	long long tat = 0, before;
+	struct gcra g;
+
+	assert_int_equal(gcra_burst(&tat, NOW, limit1, DAY_US, 1, used, &g),
+			 used);
+	before = tat;
+	quota_gcra(tat, NOW, limit1, DAY_US, reserved, &g); /* reserve */
+	assert_true(g.allowed);
+	tat = g.tat_us;
+	/* give back the reserved time, whatever the limit is now */
+	tat = quota_give_back(tat, NOW + 1000, tat - before);
+	assert_int_equal(tat, before);
+	*tat_out = tat;
+	return gcra_burst(&tat, NOW + 1000, limit2, DAY_US, 1, 2000000, &g);
+}
+
+static void test_give_back(void **state)
+{
+	long long tat;
+
+	(void)state;
+	/* nothing charged, or less time left than given back: nothing stays */
+	assert_int_equal(quota_give_back(0, NOW, 5), 0);
+	assert_int_equal(quota_give_back(NOW, NOW, 5), 0);
+	assert_int_equal(quota_give_back(NOW + 5, NOW, 5), 0);
+	assert_int_equal(quota_give_back(NOW + 5, NOW, 6), 0);
+	assert_int_equal(quota_give_back(NOW + 5, NOW, 4), NOW + 1);
+	assert_int_equal(quota_give_back(NOW + 5, NOW, 0), NOW + 5);
+	/*
+	 * 410 used under 1,000,000/d with 300 more reserved, then an
+	 * override to 1,000/d: the give-back returns the reserved 300 x
+	 * 86.4 ms, not 300 units at 86.4 s each (which erased all usage).
+	 * The 410 sends keep their 35.4 s, one unit at the new price: 999
+	 * more pass, not 1,000.
+	 */
+	assert_int_equal(after_override(1000000, 410, 300, 1000, &tat), 999);
+	assert_int_equal(quota_used(tat, NOW + 1000, 1000, DAY_US), 1);
+	/* 410 under 10,000/d, 100 reserved, override to 1,000/d: the 410
+	 * count as 41 at the new price, exactly 959 more pass */
+	assert_int_equal(after_override(10000, 410, 100, 1000, &tat), 959);
+	assert_int_equal(quota_used(tat, NOW + 1000, 1000, DAY_US), 41);
+	/* an override raising the limit: the give-back still returns only
+	 * what was reserved, so the 410 sends (410 x 86.4 s, 410,000 units
+	 * at the new price) stay charged */
+	assert_int_equal(after_override(1000, 410, 10, 1000000, &tat),
+			 590000);
+}
+
 /* ---- quota_override_parse ---- */
 
 struct ovr_case {
@@ -637,6 +698,64 @@ static void test_plan(void **state)
 	}
 }
 
+/* ---- policyd.count_only ---- */
+
+struct counted_case {
+	const char *what;
+	const char *sasl, *client;
+	int want[3]; /* without count_only, sasl only, sasl + networks */
+};
+
+static const struct counted_case counted_cases[] = {
+    {"authenticated", "alice", "203.0.113.5", {1, 1, 1}},
+    {"anonymous, listed network", NULL, "192.0.2.77", {1, 0, 1}},
+    {"anonymous, listed v6 network", "", "2001:db8::25", {1, 0, 1}},
+    {"anonymous, elsewhere (inbound MX)", NULL, "203.0.113.5", {1, 0, 0}},
+    {"empty SASL name", "", "198.51.100.1", {1, 0, 0}},
+    {"no client address", NULL, NULL, {1, 0, 0}},
+    {"unknown client address", NULL, "unknown", {1, 0, 0}},
+};
+
+static void test_count_only(void **state)
+{
+	static const char quotas[] =
+	    "quotas = ( { name = \"s\"; subject = \"sender\"; unit = "
+	    "\"messages\"; limit = 5; window = 60; } );\n";
+	char text[3][600];
+	struct config *c[3];
+
+	(void)state;
+	snprintf(text[0], sizeof(text[0]), "%s", quotas);
+	snprintf(text[1], sizeof(text[1]),
+		 "policyd = { count_only = { sasl = true; }; };\n%s", quotas);
+	snprintf(text[2], sizeof(text[2]),
+		 "policyd = { count_only = { sasl = true; networks = [ "
+		 "\"192.0.2.0/24\", \"2001:db8::/32\" ]; }; };\n%s",
+		 quotas);
+	for (int k = 0; k < 3; k++)
+		c[k] = load_valid("t.conf", text[k]);
+	for (size_t i = 0; i < NELEM(counted_cases); i++) {
+		const struct counted_case *t = &counted_cases[i];
+		for (int k = 0; k < 3; k++) {
+			struct pp_request req;
+			struct quota_plan plan;
+			memset(&req, 0, sizeof(req));
+			req.state = PP_STATE_EOM;
+			req.sasl_username = t->sasl;
+			req.client_address = t->client;
+			req.sender = "s@example.com";
+			if (quota_counted(c[k], &req) != t->want[k])
+				fail_msg("%s: counted %d under config %d",
+					 t->what, !t->want[k], k);
+			/* not counted: no checks, so DUNNO and no charge */
+			assert_int_equal(quota_plan(c[k], &req, &plan), 0);
+			assert_int_equal(plan.n, (size_t)t->want[k]);
+		}
+	}
+	for (int k = 0; k < 3; k++)
+		config_unref(c[k]);
+}
+
 /* A class quota replaces a default only for the same subject and unit. */
 static void test_plan_class_scope(void **state)
 {
@@ -896,12 +1015,14 @@ int main(void)
 	    cmocka_unit_test(test_gcra_oversize),
 	    cmocka_unit_test(test_gcra_limit_zero),
 	    cmocka_unit_test(test_used),
+	    cmocka_unit_test(test_give_back),
 	    cmocka_unit_test(test_override_parse),
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_keys_long),
 	    cmocka_unit_test_setup_teardown(test_plan, setup_plan,
 					    teardown_plan),
 	    cmocka_unit_test(test_plan_class_scope),
+	    cmocka_unit_test(test_count_only),
 	    cmocka_unit_test(test_plan_full),
 	    cmocka_unit_test_setup_teardown(test_normalize, setup_plan,
 					    teardown_plan),
