@@ -15,6 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* Strings explain copies: every domain, two per header. */
+#define EXPLAIN_STRINGS_MAX (ROUTE_DOMAINS_MAX + 2 * ROUTE_HEADERS_MAX)
+
 static struct store_sync *ctl_open(const struct config *c)
 {
 	struct store_sync *s;
@@ -229,39 +232,51 @@ static char *ctl_dup(const char *s)
 	return d;
 }
 
-/* Reads headers (until the empty line) and the size of a message file. */
-static int explain_file(const char *path, struct route_msg *m, char **store,
-			size_t *nstore)
+/*
+ * Reads the headers (until the empty line) of a message file that rules
+ * match, as the milter keeps them (route_header_keep; unfolded lines
+ * only), and its size with CRLF line ends, as the milter counts it.
+ */
+static int explain_file(const struct config *c, const char *path,
+			struct route_msg *m, char **store, size_t *nstore)
 {
 	FILE *f = fopen(path, "r");
+	unsigned char *matched = calloc(c->nrules + 1, 1); /* flag per rule */
 	char line[1000];
 	long long size = 0;
 	int in_headers = 1;
 
-	if (f == NULL) {
+	if (f == NULL || matched == NULL) {
 		perror(path);
+		if (f != NULL)
+			fclose(f);
+		free(matched);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *colon;
-		size += (long long)strlen(line);
 		line[strcspn(line, "\r\n")] = '\0';
+		size += (long long)strlen(line) + 2;
 		if (line[0] == '\0')
 			in_headers = 0;
 		if (!in_headers || line[0] == ' ' || line[0] == '\t' ||
 		    (colon = strchr(line, ':')) == NULL ||
-		    m->nheaders == ROUTE_HEADERS_MAX || *nstore + 2 > 256)
+		    m->nheaders == ROUTE_HEADERS_MAX ||
+		    *nstore + 2 > EXPLAIN_STRINGS_MAX)
 			continue;
 		*colon = '\0';
 		colon++;
 		while (*colon == ' ' || *colon == '\t')
 			colon++;
+		if (!route_header_keep(c, matched, line, colon))
+			continue;
 		store[*nstore] = ctl_dup(line);
 		store[*nstore + 1] = ctl_dup(colon);
 		if (store[*nstore] == NULL || store[*nstore + 1] == NULL) {
 			free(store[*nstore]);
 			free(store[*nstore + 1]);
 			fclose(f);
+			free(matched);
 			return -1;
 		}
 		m->hdr_name[m->nheaders] = store[*nstore];
@@ -269,6 +284,7 @@ static int explain_file(const char *path, struct route_msg *m, char **store,
 		*nstore += 2;
 	}
 	fclose(f);
+	free(matched);
 	m->size = size;
 	return 0;
 }
@@ -346,7 +362,7 @@ static int explain_args(const struct config *c, int argc, char **argv,
 			m->hdr_name[m->nheaders] = n;
 			m->hdr_value[m->nheaders++] = val;
 		} else if (strcmp(o, "-m") == 0) {
-			if (explain_file(v, m, store, nstore) < 0)
+			if (explain_file(c, v, m, store, nstore) < 0)
 				return -1;
 		} else {
 			fprintf(stderr,
@@ -452,7 +468,7 @@ int ctl_explain(const struct config *c, int argc, char **argv)
 	struct route_msg m;
 	struct take_tally take;
 	const char *why;
-	char *store[256] = {0};
+	char *store[EXPLAIN_STRINGS_MAX] = {0};
 	size_t nstore = 0;
 	struct store_sync *s;
 	int rule, pool, hops = 0, rc = 1;

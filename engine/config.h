@@ -24,6 +24,7 @@
 #define CONFIG_RESERVE_MAX 256 /* picks reserved by one Redis call at most */
 #define CONFIG_WARM_DAYS_MAX 366 /* warm-up caps of one member */
 #define CONFIG_NAME_MAX 32     /* member and pool names */
+#define CONFIG_HEADER_RULES_MAX 32 /* rules with a header condition */
 #define CONFIG_NEXTHOP_MAX 255 /* a member's nexthop */
 
 enum subj {

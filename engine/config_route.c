@@ -423,7 +423,7 @@ out:
 static int route_rules(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	const config_setting_t *g = config_lookup(cf, "rules");
-	int n;
+	int n, nheader = 0;
 
 	if (g == NULL)
 		return 0;
@@ -433,10 +433,17 @@ static int route_rules(struct cfg_ctx *x, config_t *cf, struct config *c)
 	c->rules = calloc((size_t)n + 1, sizeof(*c->rules));
 	if (c->rules == NULL)
 		abort();
-	for (int i = 0; i < n; i++)
-		if (route_rule(x, config_setting_get_elem(g, i), c,
-			       &c->rules[c->nrules++]) < 0)
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(g, i);
+		if (route_rule(x, e, c, &c->rules[c->nrules++]) < 0)
 			return -1;
+		if (c->rules[c->nrules - 1].header != NULL &&
+		    ++nheader > CONFIG_HEADER_RULES_MAX)
+			return cfg_fail(x, e,
+					"more than %d rules with a header "
+					"condition",
+					CONFIG_HEADER_RULES_MAX);
+	}
 	return 0;
 }
 

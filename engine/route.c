@@ -85,6 +85,23 @@ static int route_rule_matches(const struct cfg_rule *r,
 	return 1;
 }
 
+int route_header_keep(const struct config *c, unsigned char *matched,
+		      const char *name, const char *value)
+{
+	int keep = 0;
+
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct cfg_rule *r = &c->rules[i];
+		if (r->header == NULL || matched[i] ||
+		    strcasecmp(r->header, name) != 0 ||
+		    regexec(&r->re, value, 0, NULL, 0) != 0)
+			continue;
+		matched[i] = 1;
+		keep = 1;
+	}
+	return keep;
+}
+
 int route_classify(const struct config *c, const struct route_msg *m,
 		   int *rule)
 {

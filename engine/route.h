@@ -22,8 +22,11 @@
 #include "config.h"
 
 #define ROUTE_HEADER "X-Postlb-Route"
-#define ROUTE_DOMAINS_MAX 16
-#define ROUTE_HEADERS_MAX 32
+/* Distinct recipient domains of a message: Postfix's smtpd_recipient_limit
+ * (1000 by default) bounds them; a message with more is left to Postfix. */
+#define ROUTE_DOMAINS_MAX 1000
+/* Header instances a message keeps: one per header rule at most. */
+#define ROUTE_HEADERS_MAX CONFIG_HEADER_RULES_MAX
 #define ROUTE_ARGS_MAX (7 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
 /* Queue ids longer than this are cut for the script (Postfix's are ~20) */
 #define ROUTE_QUEUE_ID_MAX 64
@@ -84,6 +87,16 @@ struct route_call {
 const char *route_state_name(enum mstate s);
 /* Returns the state for "ready", "drain", "maint", "down", else -1. */
 int route_state_parse(const char *s);
+
+/*
+ * Header rules see every instance of a header and its whole value, but a
+ * message keeps only the instances that matched: returns 1 when instance
+ * (name, value) matches a header rule that no earlier instance matched
+ * (matched[] holds one flag per rule, zeroed per message, and is
+ * updated), so route_msg holds at most one instance per header rule.
+ */
+int route_header_keep(const struct config *c, unsigned char *matched,
+		      const char *name, const char *value);
 
 /*
  * Returns the pool index for m and sets *rule to the matching rule's index

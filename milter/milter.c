@@ -11,8 +11,9 @@
  * every instance and the whole value (up to MVALUE_MAX, above Postfix's
  * header_size_limit); only the instances that matched a rule are kept.
  * Size rules see the message size: headers and body, CRLF line ends.
- * Strings are copied and bounded: at most ROUTE_DOMAINS_MAX recipient
- * domains.
+ * Strings are copied and bounded.  Every distinct recipient domain is
+ * kept, up to ROUTE_DOMAINS_MAX (Postfix's default smtpd_recipient_limit);
+ * a message with more is left to Postfix.
  */
 #include "milter.h"
 
@@ -39,6 +40,7 @@ struct mctx {
 	char *sasl_user, *sender;
 	char *domains[ROUTE_DOMAINS_MAX];
 	size_t ndomains;
+	int domains_over; /* more distinct domains than ROUTE_DOMAINS_MAX */
 	char *hname[ROUTE_HEADERS_MAX], *hvalue[ROUTE_HEADERS_MAX];
 	size_t nheaders;
 	unsigned char *rmatch; /* per rule: a header instance matched it */
@@ -102,6 +104,7 @@ static void msg_reset(struct mctx *x)
 		free(x->hvalue[i]);
 	}
 	x->ndomains = x->nheaders = 0;
+	x->domains_over = 0;
 	x->size = 0;
 	if (x->rmatch != NULL)
 		memset(x->rmatch, 0, x->cfg->nrules);
@@ -198,11 +201,12 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	for (char *p = at; p && *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	rcpt_take(ctx, x, at ? at + 1 : NULL);
-	for (size_t i = 0; at && at[1] && i <= x->ndomains &&
-			   x->ndomains < ROUTE_DOMAINS_MAX;
-	     i++)
+	for (size_t i = 0; at && at[1] && i <= x->ndomains; i++)
 		if (i == x->ndomains) {
-			x->domains[x->ndomains++] = mdup(at + 1);
+			if (x->ndomains < ROUTE_DOMAINS_MAX)
+				x->domains[x->ndomains++] = mdup(at + 1);
+			else
+				x->domains_over = 1;
 			break;
 		} else if (strcmp(x->domains[i], at + 1) == 0) {
 			break;
@@ -211,32 +215,17 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	return next(x, SMFIP_NR_RCPT);
 }
 
-/*
- * Keeps the instance of a header that first matches each rule naming it:
- * rules see every instance and whole values, and only instances that
- * matched are stored (at most one per header rule).
- */
+/* Keeps the instances of headers that rules match (route_header_keep). */
 static void header_keep(struct mctx *x, const char *name, const char *value)
 {
-	const struct config *c = x->cfg;
-	int kept = 0;
-
-	for (size_t i = 0; i < c->nrules; i++) {
-		const struct cfg_rule *r = &c->rules[i];
-		if (r->header == NULL || x->rmatch[i] ||
-		    strcasecmp(r->header, name) != 0 ||
-		    regexec(&r->re, value, 0, NULL, 0) != 0)
-			continue;
-		x->rmatch[i] = 1;
-		if (!kept && x->nheaders < ROUTE_HEADERS_MAX) {
-			x->hname[x->nheaders] = mdup(name);
-			x->hvalue[x->nheaders] = strndup(value, MVALUE_MAX);
-			if (x->hvalue[x->nheaders] == NULL)
-				log_panic("milter: out of memory");
-			x->nheaders++;
-			kept = 1;
-		}
-	}
+	if (x->nheaders == ROUTE_HEADERS_MAX ||
+	    !route_header_keep(x->cfg, x->rmatch, name, value))
+		return;
+	x->hname[x->nheaders] = mdup(name);
+	x->hvalue[x->nheaders] = strndup(value, MVALUE_MAX);
+	if (x->hvalue[x->nheaders] == NULL)
+		log_panic("milter: out of memory");
+	x->nheaders++;
 }
 
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
@@ -322,6 +311,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		return SMFIS_ACCEPT;
 	if (!takeover_message(&x->take, &reason))
 		return eom_leave(ctx, x, reason);
+	/* suspensions could not be checked for every domain */
+	if (x->domains_over)
+		return eom_leave(ctx, x, "too-many-domains");
 	msg_view(x, ctx, &m);
 	router_route(g_router, x->cfg, &m, &res);
 	if (res.member >= 0 &&

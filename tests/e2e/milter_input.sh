@@ -8,7 +8,9 @@
 # message with a 99 kB folded header is still routed; a 55 kB
 # X-Mail-Class value that ends in "bulk" matches a rule anchored at its
 # end; the 40th instance of a header is seen; a size rule compares the
-# whole message size, headers included.  Postfix 3.7 itself passes at
+# whole message size, headers included; a rule on the 17th of 20
+# recipient domains matches, and a member suspended for that domain gets
+# none of the messages to it.  Postfix 3.7 itself passes at
 # most about 60 kB of one header (measured here, whatever
 # header_size_limit says), so a raw milter-protocol client sends what
 # Postfix could with other limits: one 90 kB header packet, above
@@ -32,8 +34,11 @@ members = {
   ma = { nexthop = "[127.0.0.1]:$A"; };
   mb = { nexthop = "[127.0.0.1]:$B"; };
 };
-pools = { a = { members = ["ma"]; }; b = { members = ["mb"]; }; };
+pools = { a = { members = ["ma"]; }; b = { members = ["mb"]; };
+  ab = { members = ["ma", "mb"]; algorithm = "round_robin"; }; };
 rules = (
+  { name = "susp"; sender_domain = ["susp.example"]; pool = "ab"; },
+  { name = "d17"; recipient_domain = ["d17.test"]; pool = "b"; },
   { name = "class"; header = "X-Mail-Class"; match = "bulk\$"; pool = "b"; },
   { name = "big"; sender_domain = ["size.example"]; size_min = 5000; pool = "b"; }
 );
@@ -57,6 +62,9 @@ import smtplib, sys
 port, sender, tag, kind = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 hdrs = ["From: <%s>" % sender, "To: <user@dest.example>", "Subject: %s" % tag]
 body = "body\r\n"
+rcpts = ["user@dest.example"]
+if kind == "domains":          # 20 recipients in 20 domains, d17.test 17th
+    rcpts = ["u@d%d.test" % i for i in range(1, 21)]
 if kind == "long-header":      # 99 kB, folded into 1240 lines
     hdrs.append("X-Filler: " + "\r\n\t".join(["x" * 78] * 1240))
 elif kind == "long-value":     # 55 kB value that ends in "bulk"
@@ -71,7 +79,7 @@ elif kind == "size-small":     # about 3300 bytes in all
     body = ("b" * 98 + "\r\n") * 30
 msg = "\r\n".join(hdrs) + "\r\n\r\n" + body
 with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
-    s.sendmail(sender, ["user@dest.example"], msg.encode())
+    s.sendmail(sender, rcpts, msg.encode())
 EOF
 send() { timeout 60 python3 "$T/send.py" "$SMTP" "$@" || fail "sending $2 failed"; }
 at() { count_re "^Subject: $2\$" "${SINK_DIR[$1]}/dump"; }
@@ -82,8 +90,17 @@ send app@x.example long-value long-value
 send app@x.example many many
 send app@size.example size-headers size-headers
 send app@size.example size-small size-small
+# every recipient domain counts: a rule on the 17th, a suspension for it
+send app@x.example domains domains
+"$CTL" -c "$T/postlb.conf" member suspend ma d17.test 10m >/dev/null ||
+	fail "postlbctl member suspend failed"
+for i in 1 2 3 4 5 6; do send app@susp.example "susp-$i" domains; done
 wait_for 60 _queue_empty "$D" || log "queue not empty after 60 s"
 sleep 1
+assert_eq "0 1 0" "$(where domains)" "a rule on the 17th recipient domain matches (pool b)"
+n=0
+for i in 1 2 3 4 5 6; do [ "$(where "susp-$i")" = "0 1 0" ] && n=$((n + 1)); done
+assert_eq 6 "$n" "a member suspended for the 17th domain gets none of 6 messages"
 assert_eq "1 0 0" "$(where long-header)" "a 99 kB header (Postfix passes its first 60 kB): still routed (pool a)"
 assert_eq "0 1 0" "$(where long-value)" "a 55 kB header value matched at its end (pool b)"
 assert_eq "0 1 0" "$(where many)" "the 40th instance of a header is seen (pool b)"

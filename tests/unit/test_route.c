@@ -997,7 +997,8 @@ static void test_limits_max(void **state)
 	assert_non_null(call);
 	assert_int_equal(strlen(c->redis_prefix), 64);
 	for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
-		memset(dom[d], 'a' + (int)d, sizeof(dom[d]) - 1);
+		memset(dom[d], 'a' + (int)(d % 26), sizeof(dom[d]) - 1);
+		dom[d][0] = (char)('0' + d % 10); /* distinct prefixes */
 		dom[d][sizeof(dom[d]) - 1] = '\0';
 		m.rcpt_domains[m.ndomains++] = dom[d];
 	}
@@ -1048,7 +1049,8 @@ static void test_call_long_input(void **state)
 	m.hdr_value[0] = hval;
 	m.nheaders = 1;
 	for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
-		memset(dom[d], 'a' + (int)d, sizeof(dom[d]) - 1);
+		memset(dom[d], 'a' + (int)(d % 26), sizeof(dom[d]) - 1);
+		dom[d][0] = (char)('0' + d % 10); /* distinct prefixes */
 		m.rcpt_domains[m.ndomains++] = dom[d];
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -1064,7 +1066,11 @@ static void test_call_long_input(void **state)
 		assert_int_equal(call->lens[qpos], ROUTE_QUEUE_ID_MAX);
 		assert_memory_equal(call->argv[qpos], qid, ROUTE_QUEUE_ID_MAX);
 		assert_int_equal(call->argv[qpos][ROUTE_QUEUE_ID_MAX], '\0');
-		assert_arg(call, qpos + 1, "16");
+		{
+			char nd[16];
+			snprintf(nd, sizeof(nd), "%d", ROUTE_DOMAINS_MAX);
+			assert_arg(call, qpos + 1, nd);
+		}
 		for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
 			assert_int_equal(call->lens[qpos + 2 + (int)d],
 					 ROUTE_DOMAIN_MAX);
@@ -1370,6 +1376,82 @@ static void test_states_and_days(void **state)
 	assert_true(route_today() > DAY0);
 }
 
+/* n rules with a header condition, in a config that is valid otherwise. */
+static char *header_rules_conf(int n)
+{
+	size_t cap = 256 + (size_t)n * 120;
+	char *t = malloc(cap);
+	size_t len;
+
+	assert_non_null(t);
+	len = (size_t)snprintf(t, cap,
+			       "members = { m = { nexthop = \"[r]:25\"; }; };\n"
+			       "pools = { p = { members = [\"m\"]; }; };\n"
+			       "routing = { default_pool = \"p\"; };\n"
+			       "rules = (\n");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(t + len, cap - len,
+					"  { header = \"X-H%d\"; match = \"^v$\"; "
+					"pool = \"p\"; }%s\n",
+					i, i + 1 < n ? "," : "");
+	snprintf(t + len, cap - len, ");\n");
+	return t;
+}
+
+/* CONFIG_HEADER_RULES_MAX header rules load; one more is refused. */
+static void test_header_rules_max(void **state)
+{
+	char *t = header_rules_conf(CONFIG_HEADER_RULES_MAX);
+	struct config *c = load_valid(NAME, t);
+	char err[600] = "";
+
+	(void)state;
+	config_unref(c);
+	free(t);
+	t = header_rules_conf(CONFIG_HEADER_RULES_MAX + 1);
+	c = NULL;
+	assert_int_equal(config_load_string(t, NAME, &c, err, sizeof(err)), -1);
+	assert_null(c);
+	check_err_named(NAME, "33 header rules", err,
+			4 + CONFIG_HEADER_RULES_MAX + 1,
+			"more than 32 rules with a header condition");
+	free(t);
+}
+
+/* Each header rule keeps the first instance that matches it, once. */
+static void test_header_keep(void **state)
+{
+	static const char conf[] =
+	    "members = { m = { nexthop = \"[r]:25\"; }; };\n"
+	    "pools = { p = { members = [\"m\"]; }; q = { members = [\"m\"]; }; };\n"
+	    "routing = { default_pool = \"p\"; };\n"
+	    "rules = (\n"
+	    "  { name = \"bulk\"; header = \"X-Class\"; match = \"bulk$\"; pool = \"q\"; },\n"
+	    "  { name = \"any\"; header = \"x-class\"; match = \"^o\"; pool = \"q\"; },\n"
+	    "  { name = \"prec\"; header = \"Precedence\"; match = \"^list$\"; pool = \"q\"; }\n"
+	    ");\n";
+	struct config *c = load_valid(NAME, conf);
+	unsigned char m[3] = {0};
+	char *big = malloc(200001);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'y', 200000);
+	big[200000] = '\0';
+	memcpy(big + 200000 - 4, "bulk", 4);
+	assert_int_equal(route_header_keep(c, m, "Subject", "bulk"), 0);
+	assert_int_equal(route_header_keep(c, m, "X-Class", "other1"), 1);
+	assert_int_equal(m[1], 1); /* "any" matched; "bulk" did not */
+	assert_int_equal(m[0], 0);
+	assert_int_equal(route_header_keep(c, m, "X-CLASS", "other2"), 0);
+	assert_int_equal(route_header_keep(c, m, "x-class", big), 1);
+	assert_int_equal(m[0], 1);
+	assert_int_equal(route_header_keep(c, m, "X-Class", "bulk"), 0);
+	assert_int_equal(m[2], 0);
+	free(big);
+	config_unref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1390,6 +1472,8 @@ int main(void)
 	    cmocka_unit_test(test_call_long_input),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_valid_edges),
+	    cmocka_unit_test(test_header_rules_max),
+	    cmocka_unit_test(test_header_keep),
 	    cmocka_unit_test(test_states_and_days),
 	};
 
