@@ -1,6 +1,7 @@
 /*
  * config: loads postlb.conf with libconfig and validates every setting
- * (see config.h).  The only file that includes libconfig.h.  It does not
+ * (see config.h); config_route.c loads the routing part.  With it, the
+ * only file that includes libconfig.h (via config_int.h).  It does not
  * open sockets or talk to Redis: it only describes what the daemons do.
  */
 #include "config.h"

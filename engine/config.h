@@ -1,6 +1,8 @@
 /*
  * config: postlb.conf (libconfig syntax) loaded into a validated, immutable
- * struct config.  config.c is the only file that includes libconfig.h.
+ * struct config.  config.c (daemons, quotas) and config_route.c (members,
+ * pools, rules, routing), through config_int.h, are the only files that
+ * include libconfig.h.
  *
  * Errors name file:line and what is wrong.  A loaded config is shared by
  * reference count: the loader gives the caller one reference, each user
