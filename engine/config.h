@@ -11,6 +11,7 @@
 #ifndef POSTLB_CONFIG_H
 #define POSTLB_CONFIG_H
 
+#include "check.h"
 #include "cidr.h"
 #include "pp.h"
 
@@ -85,6 +86,9 @@ struct cfg_member {
 	long long warm_start_day; /* days since 1970-01-01 UTC; -1: none */
 	long long *warm_caps;	  /* messages per day, day 0 first */
 	size_t nwarm;
+	int check;		  /* active SMTP checks of the nexthop */
+	int check_starttls;	  /* a check fails without STARTTLS */
+	struct check_cfg chk;	  /* their timing (config_health.c) */
 	int line;
 };
 
@@ -157,6 +161,8 @@ struct config {
 	long long state_refresh_ms;
 	long long route_reserve;	 /* picks reserved per call at most */
 	long long route_reserve_ms;	 /* a reservation's lifetime */
+	long long slowstart_ms;	 /* health.slowstart: 0 none */
+	int slowstart_min_pct;	 /* health.slowstart_min: first share */
 	struct cfg_set take_transports; /* routing.takeover.transports */
 	struct cfg_set take_nexthops;	 /* routing.takeover.nexthops */
 	int take_unresolved; /* 1: route recipients Postfix did not resolve */

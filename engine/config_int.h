@@ -38,6 +38,9 @@ int cfg_set_read(struct cfg_ctx *x, const config_setting_t *s, enum subj subj,
 		 struct cfg_set *set);
 void cfg_set_free(struct cfg_set *set);
 
+/* config_health.c: health (checks, slow start) and members' checks. */
+int cfg_health_load(struct cfg_ctx *x, config_t *cf, struct config *c);
+
 /* config_route.c: members, pools, rules, routing and milter sections. */
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_route_free(struct config *c);

@@ -137,7 +137,8 @@ out:
 static int route_members(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"nexthop", "address", "helo",
-					   "weight",  "site",	 "warmup", NULL};
+					   "weight",  "site",	 "warmup",
+					   "check",   NULL};
 	const config_setting_t *g = config_lookup(cf, "members");
 	int n;
 
@@ -586,9 +587,9 @@ out:
 
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
-	if (route_members(x, cf, c) < 0 || route_pools(x, cf, c) < 0 ||
-	    route_rules(x, cf, c) < 0 || route_routing(x, cf, c) < 0 ||
-	    route_milter(x, cf, c) < 0)
+	if (route_members(x, cf, c) < 0 || cfg_health_load(x, cf, c) < 0 ||
+	    route_pools(x, cf, c) < 0 || route_rules(x, cf, c) < 0 ||
+	    route_routing(x, cf, c) < 0 || route_milter(x, cf, c) < 0)
 		return -1;
 	return 0;
 }

@@ -286,6 +286,10 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		rc |= route_argf(out, &used, "%d", plan->weight[i]);
 		rc |= route_argf(out, &used, "%lld", plan->cap[i]);
 	}
+	if (c->slowstart_ms > 0) {
+		rc |= route_argf(out, &used, "%lld", c->slowstart_ms);
+		rc |= route_argf(out, &used, "%d", c->slowstart_min_pct);
+	}
 	rc |= route_argf(out, &used, "%zu", npicks ? npicks : 1);
 	return rc ? -1 : 0;
 }

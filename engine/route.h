@@ -27,7 +27,7 @@
 #define ROUTE_DOMAINS_MAX 1000
 /* Header instances a message keeps: one per header rule at most. */
 #define ROUTE_HEADERS_MAX CONFIG_HEADER_RULES_MAX
-#define ROUTE_ARGS_MAX (7 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+#define ROUTE_ARGS_MAX (9 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
 /* Queue ids longer than this are cut for the script (Postfix's are ~20) */
 #define ROUTE_QUEUE_ID_MAX 64
 #define ROUTE_DOMAIN_MAX 255 /* longer recipient domains are cut */
@@ -75,7 +75,7 @@ struct route_plan {
 	((1 + 3 * CONFIG_MEMBERS_MAX) * (ROUTE_KEY_MAX + 1) + 8 +              \
 	 (CONFIG_CYCLE_MAX + 1) + (ROUTE_QUEUE_ID_MAX + 1) +                   \
 	 ROUTE_DOMAINS_MAX * (ROUTE_DOMAIN_MAX + 1) +                          \
-	 (4 + 2 * CONFIG_MEMBERS_MAX) * 24)
+	 (6 + 2 * CONFIG_MEMBERS_MAX) * 24)
 
 struct route_call {
 	int argc;

@@ -13,11 +13,16 @@
 --   [3] outstanding ttl in ms; [4] queue id ("" none);
 --   [5] the number of domains ND, [6 .. 5+ND] the recipient domains;
 --   then per candidate its weight and today's cap (-1: none);
+--   optionally the slow start time in ms and the first share in percent;
 --   last: the number of picks P (1 for one message; > 1 a reservation,
 --   "seq" only, sent with no queue id and no domains).
 -- Time is Redis's (TIME): hosts with skewed clocks agree.
--- A candidate is usable when its state is absent or "ready", no domain of
--- the message suspends it and its count is under its cap.  A reservation
+-- A candidate is usable when its state is absent or "ready", its health
+-- (fields hc and cb_until, see engine/health.h) is not down, no domain of
+-- the message suspends it and its count is under its cap.  A member that
+-- came back (field up_at) less than the slow start time ago takes a share
+-- of its slots (its weight, for least) that grows linearly from the first
+-- share to 100%; hash pools ignore slow start (a key keeps its member).  A reservation
 -- takes the next P slots of the shared counter at once, caps counted pick
 -- by pick; a pick of a member suspended for any domain comes back negated
 -- (the caller routes such a message with its own call).  Suspension
@@ -38,8 +43,26 @@ local function hdel(key, f)
     redis.call('HDEL', key, unpack(f, j, math.min(j + 99, #f)))
   end
 end
-local fields = {'state'}
-for d = 1, nd do fields[d + 1] = 's:' .. ARGV[5 + d] end
+-- slow start: optional, two more arguments before the last
+local ss, ssmin = 0, 100
+if #ARGV == base + 2 * n + 3 then
+  ss, ssmin = tonumber(ARGV[#ARGV - 2]), tonumber(ARGV[#ARGV - 1])
+end
+-- health (health.h): the check's verdict, the breaker, the slow start
+local function healthy(f, v)
+  if f == 'hc' then return v ~= 'down' end
+  if f == 'cb_until' then return (tonumber(v) or 0) <= now end
+  return true
+end
+local share = {}
+local function ramp(i, up_at)
+  local since = now - (tonumber(up_at) or 0)
+  if ss > 0 and up_at and since < ss then
+    share[i] = ssmin + math.floor((100 - ssmin) * since / ss)
+  end
+end
+local fields = {'state', 'hc', 'cb_until', 'up_at'}
+for d = 1, nd do fields[d + 4] = 's:' .. ARGV[5 + d] end
 local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}
 for i = 1, n do
   local good, old = true, {}
@@ -48,6 +71,8 @@ for i = 1, n do
     for j = 1, #h, 2 do
       if h[j] == 'state' then
         if h[j + 1] ~= 'ready' then good = false end
+      elseif h[j] == 'up_at' then ramp(i, h[j + 1])
+      elseif not healthy(h[j], h[j + 1]) then good = false
       elseif string.sub(h[j], 1, 2) == 's:' then
         if (tonumber(h[j + 1]) or 0) > now then susp[i] = true
         else old[#old + 1] = h[j] end
@@ -55,8 +80,11 @@ for i = 1, n do
     end
   else
     local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))
-    good = (not v[1]) or v[1] == 'ready'
-    for d = 2, #v do
+    good = ((not v[1]) or v[1] == 'ready') and
+      ((not v[2]) or healthy('hc', v[2])) and
+      ((not v[3]) or healthy('cb_until', v[3]))
+    if v[4] then ramp(i, v[4]) end
+    for d = 5, #fields do
       if v[d] then
         if (tonumber(v[d]) or 0) > now then good = false
         else old[#old + 1] = fields[d] end
@@ -86,15 +114,21 @@ for t = 1, np do
       if ok[i] then
         redis.call('ZREMRANGEBYSCORE', KEYS[3*i + 1], '-inf', now - ttl)
         local s = (redis.call('ZCARD', KEYS[3*i + 1]) + 1) /
-          tonumber(ARGV[base + 2*i - 1])
+          (tonumber(ARGV[base + 2*i - 1]) * (share[i] or 100) / 100)
         if best == nil or s < best then best = s; pick = i end
       end
     end
   else
     local len = #cycle
     for j = 0, len - 1 do
-      local i = string.byte(cycle, ((kt + j) % len) + 1)
-      if ok[i] then pick = i; break end
+      local slot = kt + j
+      local i = string.byte(cycle, (slot % len) + 1)
+      -- a slow-starting member takes share[i] % of its slots, spread
+      -- over the rotation by a multiplicative hash of the slot number
+      if ok[i] and (not share[i] or mode == 'order' or
+          (slot % 1000003) * 2654435761 % 4294967296 % 100 < share[i]) then
+        pick = i; break
+      end
     end
   end
   if pick > 0 then

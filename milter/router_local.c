@@ -7,6 +7,7 @@
  */
 #include "router_int.h"
 
+#include "health.h"
 #include "log.h"
 #include "num.h"
 #include "store_redis.h"
@@ -22,6 +23,7 @@
 /* What one refresh reads: a member's state and its live suspensions. */
 struct refresh_ctx {
 	int state;
+	int health_down; /* hc "down" or the breaker open (health.h) */
 	size_t member;
 	long long now_ms;
 	struct route_susp *susp; /* owned until handed to the router */
@@ -64,8 +66,16 @@ static void router_on_field(void *arg, const char *field, const char *value)
 	struct refresh_ctx *x = arg;
 	int st;
 
+	long long until;
+
 	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
 		x->state = st;
+	else if (strcmp(field, HEALTH_F_HC) == 0 && strcmp(value, "down") == 0)
+		x->health_down = 1;
+	else if (strcmp(field, HEALTH_F_CB_UNTIL) == 0 &&
+		 num_parse_ll(value, strlen(value), 0, LLONG_MAX, &until) == 0 &&
+		 until > x->now_ms)
+		x->health_down = 1;
 	else if (strncmp(field, "s:", 2) == 0 && field[2] != '\0')
 		router_on_susp(x, field + 2, value);
 }
@@ -111,6 +121,7 @@ int router_refresh_once(struct router *r, struct config *c,
 
 	for (size_t i = 0; i < c->nmembers; i++) {
 		x.state = MS_READY;
+		x.health_down = 0;
 		x.member = i;
 		snprintf(key, sizeof(key), "%sm:%s", c->redis_prefix,
 			 c->members[i].name);
@@ -119,7 +130,10 @@ int router_refresh_once(struct router *r, struct config *c,
 			router_susp_free(x.susp, x.nsusp);
 			return -1;
 		}
-		v.state[i] = (enum mstate)x.state;
+		/* a manual state wins; health takes a ready member down */
+		v.state[i] = x.state == MS_READY && x.health_down
+				 ? MS_DOWN
+				 : (enum mstate)x.state;
 	}
 	pthread_mutex_lock(&r->lock);
 	if (c == r->cfg) {

@@ -960,7 +960,10 @@ static char *max_conf(void)
 	char *t = malloc(cap);
 
 	assert_non_null(t);
+	/* health: the slow start arguments make the longest call */
 	o += (size_t)snprintf(t + o, cap - o, "redis = { prefix = \"%064d\"; };\n"
+					      "health = { slowstart = \"366d\"; "
+					      "slowstart_min = 100; };\n"
 					      "members = {\n", 7);
 	for (int i = 0; i < CONFIG_MEMBERS_MAX; i++)
 		o += (size_t)snprintf(t + o, cap - o,
@@ -1077,8 +1080,10 @@ static void test_call_long_input(void **state)
 			assert_memory_equal(call->argv[qpos + 2 + (int)d],
 					    dom[d], ROUTE_DOMAIN_MAX);
 		}
+		/* + the slow start time and share when health is set */
 		assert_int_equal(call->argc, qpos + 2 + ROUTE_DOMAINS_MAX +
-						 2 * (int)plan.n + 1);
+						 2 * (int)plan.n + 1 +
+						 (c->slowstart_ms > 0 ? 2 : 0));
 	}
 	free(call);
 	config_unref(cfgs[0]);
