@@ -218,6 +218,21 @@ static void explain_rule(const struct cfg_rule *r)
 	printf("\n");
 }
 
+/* explain's strings: a domain per -r, a header's name and value (-m) */
+#define EXPLAIN_STORE_MAX (ROUTE_DOMAINS_MAX + 2 * ROUTE_HEADERS_MAX)
+
+/* strdup that exits on failure (a command-line tool: nothing to keep). */
+static char *explain_dup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL) {
+		fprintf(stderr, "postlbctl: out of memory\n");
+		exit(1);
+	}
+	return d;
+}
+
 /* Reads headers (until the empty line) and the size of a message file. */
 static int explain_file(const char *path, struct route_msg *m, char **store,
 			size_t *nstore)
@@ -239,14 +254,15 @@ static int explain_file(const char *path, struct route_msg *m, char **store,
 			in_headers = 0;
 		if (!in_headers || line[0] == ' ' || line[0] == '\t' ||
 		    (colon = strchr(line, ':')) == NULL ||
-		    m->nheaders == ROUTE_HEADERS_MAX || *nstore + 2 > 256)
+		    m->nheaders == ROUTE_HEADERS_MAX ||
+		    *nstore + 2 > EXPLAIN_STORE_MAX)
 			continue;
 		*colon = '\0';
 		colon++;
 		while (*colon == ' ' || *colon == '\t')
 			colon++;
-		store[*nstore] = strdup(line);
-		store[*nstore + 1] = strdup(colon);
+		store[*nstore] = explain_dup(line);
+		store[*nstore + 1] = explain_dup(colon);
 		m->hdr_name[m->nheaders] = store[*nstore];
 		m->hdr_value[m->nheaders++] = store[*nstore + 1];
 		*nstore += 2;
@@ -274,14 +290,14 @@ static int explain_args(int argc, char **argv, struct route_msg *m,
 			m->size = atoll(v);
 		} else if (strcmp(o, "-r") == 0 && m->ndomains < ROUTE_DOMAINS_MAX &&
 			   strrchr(v, '@') != NULL) {
-			char *d = strdup(strrchr(v, '@') + 1);
-			for (char *p = d; p && *p; p++)
+			char *d = explain_dup(strrchr(v, '@') + 1);
+			for (char *p = d; *p; p++)
 				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 			store[(*nstore)++] = d;
 			m->rcpt_domains[m->ndomains++] = d;
 		} else if (strcmp(o, "-H") == 0 && strchr(v, ':') != NULL &&
 			   m->nheaders < ROUTE_HEADERS_MAX) {
-			char *n = strdup(v), *val = strchr(n, ':');
+			char *n = explain_dup(v), *val = strchr(n, ':');
 			*val++ = '\0';
 			while (*val == ' ')
 				val++;
@@ -373,7 +389,7 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 int ctl_explain(const struct config *c, int argc, char **argv)
 {
 	struct route_msg m;
-	char *store[256] = {0};
+	char *store[EXPLAIN_STORE_MAX] = {0};
 	size_t nstore = 0;
 	struct store_sync *s;
 	int rule, pool, hops = 0, rc = 1;

@@ -1,6 +1,7 @@
 /*
  * config: postlb.conf (libconfig syntax) loaded into a validated, immutable
- * struct config.  config.c is the only file that includes libconfig.h.
+ * struct config.  config.c and config_route.c (through config_int.h) are
+ * the only files that include libconfig.h.
  *
  * Errors name file:line and what is wrong.  A loaded config is shared by
  * reference count: the loader gives the caller one reference, each user
