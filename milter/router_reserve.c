@@ -37,8 +37,7 @@ static int reservation_lapsed(const struct router *r, const struct config *c,
  * Ends the reservations that outlived routing.reserve_time and takes their
  * unused picks off today's counts; -1 on a Redis error.
  */
-int router_giveback(struct router *r, struct config *c,
-			   struct store_sync *s)
+int router_giveback(struct router *r, struct config *c, struct store_sync *s)
 {
 	long long back[CONFIG_MEMBERS_MAX], day, now = router_mono_ms();
 	long long today = router_today(r);
@@ -199,8 +198,8 @@ static int reservation_keep(struct router *r, const struct route_plan *plan,
  * -1 none, -2 error.
  */
 long router_pick_redis(struct router *r, struct config *c,
-			      const struct route_plan *plan,
-			      const struct route_msg *m, long long day)
+		       const struct route_plan *plan,
+		       const struct route_msg *m, long long day)
 {
 	struct reservation *v = &r->res[plan->pool];
 	long long now = router_mono_ms();
