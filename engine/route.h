@@ -178,5 +178,8 @@ void route_day_string(long long day, char out[16]);
 /* The selection script evaluated by Redis: engine/route.lua (its header
  * says KEYS, ARGV and the reply), embedded by the build as route_lua.c. */
 extern const char ROUTE_LUA[];
+/* Adds to a member's count for a day, giving a new count its expiry:
+ * engine/count.lua (KEYS[1] the count, ARGV[1] the amount; {new count}). */
+extern const char COUNT_LUA[];
 
 #endif

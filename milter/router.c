@@ -215,9 +215,7 @@ void router_route(struct router *r, struct config *c,
 	int pool, hops = 0;
 
 	pthread_mutex_lock(&r->lock);
-	view = r->view;
-	if (c != r->cfg) /* a reload happened: states are by index */
-		memset(&view, 0, sizeof(view));
+	router_view_for(r, c, &view); /* by name after a reload */
 	pthread_mutex_unlock(&r->lock);
 	memset(out, 0, sizeof(*out));
 	out->member = -1;

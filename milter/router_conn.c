@@ -48,7 +48,7 @@ void router_pool_flush(struct router *r)
  * (no flapping between racing threads).
  */
 void router_mark(struct router *r, int up, const char *why,
-			long long since_ms)
+		 long long since_ms)
 {
 	int changed;
 
@@ -79,39 +79,44 @@ void router_mark(struct router *r, int up, const char *why,
 }
 
 /*
- * Borrows a connection for a message under config c from the pool, or
- * opens one if allowed, into *s with its epoch; -1 if none (Redis marked
- * down, or c has just been replaced by a reload: the message is routed
- * locally rather than on a server the new config may no longer name).
+ * Borrows a connection from the pool, or opens one if allowed, into *s
+ * with its epoch; -1 if none (Redis marked down).  A message classified
+ * under a config a reload has since replaced (an SMTP session keeps its
+ * config) still gets a connection to the Redis of the running config.
  */
-static int router_conn_get(struct router *r, struct config *c,
-			   struct store_sync **s, unsigned long *epoch)
+static int router_conn_get(struct router *r, struct store_sync **s,
+			   unsigned long *epoch)
 {
+	struct config *cur;
 	char err[256];
 	long long until;
-	int current;
+	int rc = 0;
 
 	*s = NULL;
 	pthread_mutex_lock(&r->lock);
-	current = c == r->cfg;
-	if (current && r->nidle > 0) {
+	if (r->nidle > 0) {
 		r->nidle--;
 		*s = r->idle[r->nidle].s;
 		*epoch = r->idle[r->nidle].epoch;
-	}
-	*epoch = *s != NULL ? *epoch : r->epoch;
-	until = r->down_until_ms;
-	pthread_mutex_unlock(&r->lock);
-	if (*s != NULL)
+		pthread_mutex_unlock(&r->lock);
 		return 0;
-	if (!current || router_mono_ms() < until)
-		return -1;
-	if (store_sync_open(c, c->route_budget_ms, s, err, sizeof(err)) < 0) {
+	}
+	*epoch = r->epoch;
+	until = r->down_until_ms;
+	cur = config_ref(r->cfg);
+	pthread_mutex_unlock(&r->lock);
+	if (router_mono_ms() < until) {
+		rc = -1;
+	} else if (store_sync_open(cur, cur->route_budget_ms, s, err,
+				   sizeof(err)) < 0) {
 		*s = NULL;
 		router_mark(r, 0, err, 0);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	pthread_mutex_lock(&r->lock);
+	config_unref(cur);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 /* Returns a healthy connection to the pool, or closes it when it was
@@ -147,8 +152,8 @@ static int router_conn_broken(int rc, const char *err)
  * (the connection is dropped; the caller routes locally).
  */
 int router_call(struct router *r, struct config *c,
-		       const struct route_plan *plan, const struct route_msg *m,
-		       long long day, size_t npicks, int *picks)
+		const struct route_plan *plan, const struct route_msg *m,
+		long long day, size_t npicks, int *picks)
 {
 	struct store_sync *s;
 	struct route_call *call = malloc(sizeof(*call));
@@ -167,7 +172,7 @@ int router_call(struct router *r, struct config *c,
 		free(call);
 		return -1;
 	}
-	if (router_conn_get(r, c, &s, &epoch) < 0) {
+	if (router_conn_get(r, &s, &epoch) < 0) {
 		free(call);
 		return -1;
 	}

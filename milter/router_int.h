@@ -16,7 +16,7 @@ struct store_sync;
 #define ROUTER_POOL_MAX 16
 #define ROUTER_SUSP_MAX 4096 /* live suspensions kept for local routing */
 
-/* The picks one Redis call reserved for a pool (see the top). */
+/* The picks one Redis call reserved for a pool (see router.c). */
 struct reservation {
 	unsigned long gen;	/* router gen when taken */
 	long long born_ms;	/* monotonic */
@@ -53,7 +53,7 @@ struct router {
 	} idle[ROUTER_POOL_MAX]; /* free connections */
 	size_t nidle;
 	/* A connection is pooled only if opened in this epoch: bumped by a
-	 * reload and when Redis is seen failing or back (see router_flush). */
+	 * reload and when Redis is seen failing or back (router_pool_flush). */
 	unsigned long epoch;
 	unsigned long cfg_gen; /* reloads; the refresher reconnects after one */
 	unsigned long long call_errors;
@@ -81,6 +81,10 @@ void router_susp_free(struct route_susp *susp, size_t n);
 int router_refresh_once(struct router *r, struct config *c,
 			struct store_sync *s);
 void router_known_remap(struct router *r, const struct config *c);
+/* The last known states by member of c (lock held): the running
+ * config's, by member name when c has been replaced by a reload. */
+void router_view_for(const struct router *r, const struct config *c,
+		     struct route_view *v);
 long router_pick_local(struct router *r, const struct config *c,
 		       const struct route_plan *plan,
 		       const struct route_msg *m, long long day);

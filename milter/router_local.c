@@ -104,7 +104,7 @@ static int router_read_count(struct config *c, struct store_sync *s,
  * and today's count (members with a warm-up); -1 on error.
  */
 int router_refresh_once(struct router *r, struct config *c,
-			       struct store_sync *s)
+			struct store_sync *s)
 {
 	struct route_view v;
 	struct refresh_ctx x = {0};
@@ -191,6 +191,66 @@ void router_known_remap(struct router *r, const struct config *c)
 }
 
 /*
+ * For each member of config c, the index of the member of that name in
+ * the running config, or -1 (lock held).  c is the running config but
+ * after a reload: an SMTP session keeps the config it started with.
+ */
+static void router_map(const struct router *r, const struct config *c,
+		       int *map)
+{
+	for (size_t i = 0; i < c->nmembers; i++)
+		map[i] = c == r->cfg ? (int)i
+				     : config_member_index(r->cfg,
+							   c->members[i].name);
+}
+
+void router_view_for(const struct router *r, const struct config *c,
+		     struct route_view *v)
+{
+	int map[CONFIG_MEMBERS_MAX];
+
+	router_map(r, c, map);
+	memset(v, 0, sizeof(*v)); /* a member the router does not know: ready */
+	for (size_t i = 0; i < c->nmembers; i++)
+		if (map[i] >= 0)
+			v->state[i] = r->view.state[map[i]];
+}
+
+/*
+ * Which candidates of plan (config c) may take m by what is last known,
+ * into ok[] (lock held); map as router_map() gives it.
+ */
+static void router_usable(const struct router *r, const struct config *c,
+			  const int *map, const struct route_plan *plan,
+			  const struct route_msg *m, long long day,
+			  long long now, int *ok)
+{
+	struct route_view v;
+	long long count[CONFIG_MEMBERS_MAX] = {0};
+	struct route_susp *susp = r->susp;
+	struct route_known k = {&v, r->susp, r->nsusp, NULL};
+
+	router_view_for(r, c, &v);
+	for (size_t i = 0; r->count_day == day && i < c->nmembers; i++)
+		count[i] = map[i] >= 0 ? r->count[map[i]] : 0;
+	k.count = r->count_day == day ? count : NULL;
+	if (c != r->cfg) { /* suspensions by c's member indexes */
+		susp = calloc(r->nsusp + 1, sizeof(*susp));
+		k.susp = susp;
+		k.nsusp = 0;
+		for (size_t j = 0; susp != NULL && j < r->nsusp; j++)
+			for (size_t i = 0; i < c->nmembers; i++)
+				if (map[i] == (int)r->susp[j].member) {
+					susp[k.nsusp] = r->susp[j];
+					susp[k.nsusp++].member = i;
+				}
+	}
+	route_local_usable(plan, &k, m, now, ok);
+	if (susp != r->susp)
+		free(susp); /* the domains are the router's */
+}
+
+/*
  * Picks in plan for m from what is last known (Redis could not answer):
  * only members whose last known state is ready, not suspended for one of
  * m's domains and under today's warm-up cap.  The pick is counted in
@@ -198,37 +258,28 @@ void router_known_remap(struct router *r, const struct config *c)
  * candidate position, or -1.
  */
 long router_pick_local(struct router *r, const struct config *c,
-			      const struct route_plan *plan,
-			      const struct route_msg *m, long long day)
+		       const struct route_plan *plan,
+		       const struct route_msg *m, long long day)
 {
-	static const struct route_view unknown; /* all ready */
-	int ok[CONFIG_MEMBERS_MAX];
+	int ok[CONFIG_MEMBERS_MAX], map[CONFIG_MEMBERS_MAX];
 	long long now = router_now_ms(r);
-	struct route_known k;
 	long pos;
 
 	pthread_mutex_lock(&r->lock);
-	if (c == r->cfg) {
-		k = (struct route_known){&r->view, r->susp, r->nsusp,
-					 r->count_day == day ? r->count : NULL};
-	} else { /* picked under a config that has just been replaced */
-		k = (struct route_known){&unknown, NULL, 0, NULL};
-	}
-	route_local_usable(plan, &k, m, now, ok);
+	router_map(r, c, map);
+	router_usable(r, c, map, plan, m, day, now, ok);
 	pos = route_pick_local(plan, r->local_k[plan->pool]++, r->outstanding,
 			       ok);
-	if (pos >= 0) {
-		size_t mi = plan->member[pos];
+	if (pos >= 0 && map[plan->member[pos]] >= 0) {
+		size_t mi = (size_t)map[plan->member[pos]];
 		r->outstanding[mi]++;
-		if (c == r->cfg) {
-			if (r->count_day == day)
-				r->count[mi]++;
-			if (r->giveback_day != day) {
-				memset(r->giveback, 0, sizeof(r->giveback));
-				r->giveback_day = day;
-			}
-			r->giveback[mi]--; /* a give-back of -1: one more */
+		if (r->count_day == day)
+			r->count[mi]++;
+		if (r->giveback_day != day) {
+			memset(r->giveback, 0, sizeof(r->giveback));
+			r->giveback_day = day;
 		}
+		r->giveback[mi]--; /* a give-back of -1: one more */
 	}
 	pthread_mutex_unlock(&r->lock);
 	return pos;

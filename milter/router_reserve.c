@@ -33,12 +33,26 @@ static int reservation_lapsed(const struct router *r, const struct config *c,
 		now - v->born_ms > c->route_reserve_ms);
 }
 
+/* Adds delta to count key by COUNT_LUA (a count it creates expires). */
+static int router_count_add(struct store_sync *s, const char *key,
+			    long long delta)
+{
+	char d[24];
+	const char *argv[2] = {key, d};
+	size_t lens[2] = {strlen(key), 0};
+	long long out[1];
+
+	lens[1] = (size_t)snprintf(d, sizeof(d), "%lld", delta);
+	return store_sync_eval(s, COUNT_LUA, 1, 2, argv, lens, out, 1) == 1
+		   ? 0
+		   : -1;
+}
+
 /*
  * Ends the reservations that outlived routing.reserve_time and takes their
  * unused picks off today's counts; -1 on a Redis error.
  */
-int router_giveback(struct router *r, struct config *c,
-			   struct store_sync *s)
+int router_giveback(struct router *r, struct config *c, struct store_sync *s)
 {
 	long long back[CONFIG_MEMBERS_MAX], day, now = router_mono_ms();
 	long long today = router_today(r);
@@ -61,7 +75,7 @@ int router_giveback(struct router *r, struct config *c,
 			continue;
 		snprintf(key, sizeof(key), "%sw:%s:%s", c->redis_prefix,
 			 c->members[i].name, ds);
-		if (rc == 0 && store_sync_incrby(s, key, -back[i], NULL) < 0)
+		if (rc == 0 && router_count_add(s, key, -back[i]) < 0)
 			rc = -1;
 		if (rc < 0) { /* keep it for the next round */
 			pthread_mutex_lock(&r->lock);
@@ -199,8 +213,8 @@ static int reservation_keep(struct router *r, const struct route_plan *plan,
  * -1 none, -2 error.
  */
 long router_pick_redis(struct router *r, struct config *c,
-			      const struct route_plan *plan,
-			      const struct route_msg *m, long long day)
+		       const struct route_plan *plan,
+		       const struct route_msg *m, long long day)
 {
 	struct reservation *v = &r->res[plan->pool];
 	long long now = router_mono_ms();

@@ -148,6 +148,15 @@ assert_eq 0 "$(count_re '^X-Postlb-Route' "$T/sink-s0/dump")" "no route header r
 restart_redis
 wait_for 10 _log_count_ge "$MILTER_LOG" 'reachable again' 1 ||
 	fail "the milter did not see Redis back"
+# the picks made without Redis are added to today's counts (Redis lost
+# them), and a count so created expires like any other
+today=$(date -u +%Y%m%d)
+local3=$(new_lines "$l0" | grep -c 'member=m3 .*state=local')
+_count_is() { [ "$(rcli GET "postlb:w:$1:$today")" = "$2" ]; }
+wait_for 5 _count_is m3 "$local3" || true
+assert_eq "$local3" "$(rcli GET "postlb:w:m3:$today")" \
+	"m3's count holds its $local3 picks made without Redis"
+assert_true "that count expires" test "$(rcli TTL "postlb:w:m3:$today")" -gt 0
 send 40 news@bulk.example user@other.example 10 # fills the connection pool
 settle 96
 back=$(count_re 'reachable again' "$MILTER_LOG")
