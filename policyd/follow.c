@@ -250,10 +250,10 @@ static void follow_check_file(struct follow *f)
 			 "(%zu bytes, dropped)",
 			 f->path, f->blen);
 	f->st.rotations++;
+	log_info("follow: %s rotated: the old file is read to its end", f->path);
 	close(f->fd);
 	f->fd = -1;
-	if (follow_open(f) == 0)
-		log_info("follow: %s rotated", f->path);
+	follow_open(f);
 }
 
 void follow_poll(struct follow *f)

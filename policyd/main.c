@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "daemon.h"
+#include "feedback.h"
 #include "log.h"
 #include "server.h"
 
@@ -25,6 +26,7 @@
 static const char *cfg_path;
 static struct server *srv;
 static struct config *cfg;
+static struct feedback *fb; /* NULL: no feedback configured */
 
 /*
  * Loads path and checks that it gives postlb-policyd something to do: the
@@ -40,10 +42,10 @@ static int policyd_load(const char *path, struct config **out, char *err,
 
 	if (config_load(path, &c, err, errsz) < 0)
 		return -1;
-	if (c->nquotas == 0) {
+	if (c->nquotas == 0 && c->feedback_log == NULL) {
 		snprintf(err, errsz,
-			 "%s: no quotas: postlb-policyd has nothing to enforce "
-			 "(an empty or truncated file?)",
+			 "%s: no quotas and no feedback: postlb-policyd has "
+			 "nothing to do (an empty or truncated file?)",
 			 path);
 		config_unref(c);
 		return -1;
@@ -69,6 +71,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		config_unref(nc);
 		return;
 	}
+	if (fb != NULL && feedback_set_config(fb, nc) < 0)
+		log_err("reload: the feedback keeps its running config");
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);
@@ -97,6 +101,8 @@ static void on_stats(evutil_socket_t sig, short what, void *arg)
 		 st.bad, st.conns_now, st.conns_total, st.conns_refused,
 		 st.reserved, st.given_back, st.back_failed, st.redis_connects,
 		 st.conns_denied, st.late_back);
+	if (fb != NULL)
+		feedback_log_stats(fb);
 }
 
 /*
@@ -165,12 +171,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 4; i++)
 		if (ev[i] == NULL || event_add(ev[i], NULL) < 0)
 			log_fatal("cannot install signal handlers");
+	if (cfg->feedback_log != NULL &&
+	    (fb = feedback_new(base, cfg)) == NULL)
+		log_fatal("cannot start the delivery-log feedback");
 	log_info("started with %s (%zu quotas, budget %lld ms, fail mode %s)",
 		 cfg_path, cfg->nquotas, cfg->budget_ms,
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
 	event_base_dispatch(base);
 	server_stop(srv);
 	on_stats(0, 0, NULL);
+	feedback_free(fb);
 	server_free(srv);
 	for (int i = 0; i < 4; i++)
 		event_free(ev[i]);

@@ -1,0 +1,385 @@
+/*
+ * feedback: delivery-log lines -> Redis counters, least-outstanding ends
+ * and the circuit breaker (see feedback.h).  Parsing is logline.c's, the
+ * breaker's decisions breaker.c's; this file only wires them to the
+ * follower and to Redis.
+ */
+#include "feedback.h"
+
+#include "breaker.h"
+#include "config.h"
+#include "follow.h"
+#include "health.h"
+#include "log.h"
+#include "logline.h"
+#include "store_redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+/* Commands awaiting Redis's reply beyond which following pauses. */
+#define FB_PENDING_MAX 20000
+#define FB_KEY_MAX 512
+
+struct fb_member {
+	char name[CONFIG_NAME_MAX + 1];
+	struct breaker b;
+};
+
+struct fb_stats {
+	unsigned long long lines, other, bad, tries, unknown, pauses, errors;
+	unsigned long long kinds[LOGLINE_TRY + 1];
+};
+
+struct feedback {
+	struct config *cfg;
+	struct store *store;
+	struct follow *fol;
+	struct fb_member *m;
+	size_t nm;
+	int paused;	    /* counted once per pause */
+	int restore;	    /* 0 not yet asked, 1 asked, 2 done */
+	size_t restore_waiting; /* replies still awaited */
+	struct fb_stats st;
+};
+
+/* One reply of the breaker restore: which member, which field. */
+struct fb_restore {
+	struct feedback *fb;
+	char name[CONFIG_NAME_MAX + 1];
+	int trips; /* 1: cb_trips, 0: cb_until */
+};
+
+static long long fb_now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void fb_on_reply(void *arg, int rc, long long value)
+{
+	struct feedback *fb = arg;
+
+	(void)value;
+	if (rc == -STORE_EREPLY && fb->st.errors++ % 1000 == 0)
+		log_warn("feedback: Redis refused a command (%llu so far)",
+			 fb->st.errors);
+}
+
+/* Sends argv (NUL-terminated strings); a failure is counted. */
+static void fb_cmd(struct feedback *fb, int argc, const char **argv)
+{
+	size_t lens[8];
+
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	if (store_command(fb->store, argc, argv, lens, fb_on_reply, fb) < 0)
+		fb->st.errors++;
+}
+
+/* PREFIX + a + b into key; -1 when it does not fit. */
+static int fb_key(const struct feedback *fb, char *key, const char *a,
+		  const char *b)
+{
+	int n = snprintf(key, FB_KEY_MAX, "%s%s%s", fb->cfg->redis_prefix, a, b);
+	return n < 0 || n >= FB_KEY_MAX ? -1 : 0;
+}
+
+/* Counts one delivery in its member's minute hash. */
+static void fb_count(struct feedback *fb, const struct logline *l,
+		     long long now)
+{
+	char key[FB_KEY_MAX], field[LOGLINE_DOMAIN_MAX + 16], ttl[24];
+	const char *kind = logline_kind_name(l->kind);
+	int n;
+
+	n = snprintf(key, sizeof(key), "%sfb:%s:%lld", fb->cfg->redis_prefix,
+		     l->member, now / 60000);
+	if (n < 0 || n >= (int)sizeof(key))
+		return;
+	fb_cmd(fb, 4, (const char *[]){"HINCRBY", key, kind, "1"});
+	if (l->domain[0] != '\0') {
+		snprintf(field, sizeof(field), "%s:%s", kind, l->domain);
+		fb_cmd(fb, 4, (const char *[]){"HINCRBY", key, field, "1"});
+	}
+	snprintf(ttl, sizeof(ttl), "%lld", fb->cfg->feedback_keep_ms + 60000);
+	fb_cmd(fb, 3, (const char *[]){"PEXPIRE", key, ttl});
+}
+
+/* Pushes "MS feedback WHAT: WHY" onto the member's event list. */
+static void fb_event(struct feedback *fb, const char *name, long long now,
+		     const char *what, const char *why)
+{
+	char key[FB_KEY_MAX], ev[BREAKER_WHY_MAX + 64], keep[16];
+
+	if (fb_key(fb, key, HEALTH_KEY_EVENTS, name) < 0)
+		return;
+	snprintf(ev, sizeof(ev), "%lld feedback %s: %s", now, what, why);
+	snprintf(keep, sizeof(keep), "%d", HEALTH_EVENTS_MAX - 1);
+	fb_cmd(fb, 3, (const char *[]){"LPUSH", key, ev});
+	fb_cmd(fb, 4, (const char *[]){"LTRIM", key, "0", keep});
+}
+
+/* Writes a breaker change to Redis and the log. */
+static void fb_publish(struct feedback *fb, struct fb_member *m,
+		       enum breaker_event ev, long long now)
+{
+	char key[FB_KEY_MAX], until[24], trips[16];
+
+	if (fb_key(fb, key, "m:", m->name) < 0)
+		return;
+	snprintf(until, sizeof(until), "%lld", m->b.open_until);
+	snprintf(trips, sizeof(trips), "%d", m->b.trips);
+	if (ev == BREAKER_CLOSE) {
+		fb_cmd(fb, 6, (const char *[]){"HSET", key, HEALTH_F_CB_TRIPS,
+					       "0", HEALTH_F_CB_WHY, m->b.why});
+		log_info("feedback: member %s back in rotation: %s", m->name,
+			 m->b.why);
+		fb_event(fb, m->name, now, "up", m->b.why);
+		return;
+	}
+	fb_cmd(fb, 8,
+	       (const char *[]){"HSET", key, HEALTH_F_CB_UNTIL, until,
+				HEALTH_F_CB_TRIPS, trips, HEALTH_F_CB_WHY,
+				m->b.why});
+	fb_cmd(fb, 4, (const char *[]){"HSET", key, HEALTH_F_UP_AT, until});
+	log_warn("feedback: member %s out of rotation until %lld: %s", m->name,
+		 m->b.open_until, m->b.why);
+	fb_event(fb, m->name, now, "down", m->b.why);
+}
+
+static struct fb_member *fb_member(struct feedback *fb, const char *name)
+{
+	for (size_t i = 0; i < fb->nm; i++)
+		if (strcmp(fb->m[i].name, name) == 0)
+			return &fb->m[i];
+	return NULL;
+}
+
+static void fb_on_restore(void *arg, int rc, long long value)
+{
+	struct fb_restore *r = arg;
+	struct feedback *fb = r->fb;
+	struct fb_member *m = fb_member(fb, r->name);
+
+	if (m != NULL && rc == 0 && value > 0) {
+		if (r->trips) {
+			m->b.trips = value < 1000 ? (int)value : 1000;
+			m->b.open = 1;
+		} else {
+			m->b.open_until = value;
+		}
+	}
+	if (m != NULL && r->trips && m->b.open)
+		log_info("feedback: member %s: breaker tripped %d times, open "
+			 "until %lld (from Redis)",
+			 m->name, m->b.trips, m->b.open_until);
+	free(r);
+	if (--fb->restore_waiting == 0)
+		fb->restore = 2;
+}
+
+/*
+ * Reads every member's cb_until and cb_trips once, before the first line
+ * is counted, so that a restart keeps the breakers' backoff and half-open
+ * trial.  Returns 1 while the answers are awaited, 0 when done.
+ */
+static int fb_restore(struct feedback *fb)
+{
+	char key[FB_KEY_MAX];
+
+	if (fb->restore == 2)
+		return 0;
+	if (fb->restore == 1)
+		return 1;
+	fb->restore = 1;
+	fb->restore_waiting = 1; /* held until every call is sent */
+	for (size_t i = 0; i < fb->nm; i++) {
+		for (int t = 0; t < 2; t++) {
+			const char *f = t ? HEALTH_F_CB_TRIPS : HEALTH_F_CB_UNTIL;
+			const char *argv[] = {"HGET", key, f};
+			size_t lens[3];
+			struct fb_restore *r = malloc(sizeof(*r));
+
+			if (r == NULL || fb_key(fb, key, "m:", fb->m[i].name) < 0) {
+				free(r);
+				continue;
+			}
+			r->fb = fb;
+			r->trips = t;
+			snprintf(r->name, sizeof(r->name), "%s", fb->m[i].name);
+			for (int k = 0; k < 3; k++)
+				lens[k] = strlen(argv[k]);
+			if (store_command(fb->store, 3, argv, lens, fb_on_restore,
+					  r) < 0)
+				free(r);
+			else
+				fb->restore_waiting++;
+		}
+	}
+	if (--fb->restore_waiting == 0)
+		fb->restore = 2;
+	return fb->restore == 2 ? 0 : 1;
+}
+
+/* A member's delivery result: counters, outstanding set, breaker. */
+static void fb_delivery(struct feedback *fb, const struct logline *l,
+			struct fb_member *m)
+{
+	long long now = fb_now_ms();
+	char key[FB_KEY_MAX];
+	enum breaker_event ev;
+
+	fb->st.kinds[l->kind]++;
+	fb_count(fb, l, now);
+	if (fb_key(fb, key, "lc:", m->name) == 0)
+		fb_cmd(fb, 3, (const char *[]){"ZREM", key, l->queue_id});
+	if (!fb->cfg->feedback_breaker_on)
+		return;
+	ev = breaker_record(&m->b, &fb->cfg->feedback_breaker, now,
+			    l->kind == LOGLINE_DEFERRED ||
+				l->kind == LOGLINE_CONN_ERROR);
+	if (ev != BREAKER_NONE)
+		fb_publish(fb, m, ev, now);
+}
+
+/* The follower's callback: one log line. */
+static int fb_on_line(void *arg, const char *line, size_t len)
+{
+	struct feedback *fb = arg;
+	struct fb_member *m;
+	struct logline l;
+	char esc[120];
+	int rc;
+
+	if (!store_is_up(fb->store) ||
+	    store_command_pending(fb->store) > FB_PENDING_MAX ||
+	    fb_restore(fb) != 0) {
+		if (!fb->paused++)
+			fb->st.pauses++;
+		return -1;
+	}
+	fb->paused = 0;
+	fb->st.lines++;
+	rc = logline_parse(line, len, &logline_default_limits, &l);
+	if (rc == -LOGLINE_ENOTOURS) {
+		fb->st.other++;
+		return 0;
+	}
+	if (rc < 0) {
+		if (fb->st.bad++ % 1000 == 0)
+			log_warn("feedback: %s (%llu so far): %s",
+				 logline_strerror(rc), fb->st.bad,
+				 log_escape(esc, sizeof(esc), line,
+					    len < 100 ? len : 100));
+		return 0;
+	}
+	if (l.kind == LOGLINE_TRY) {
+		fb->st.tries++;
+		return 0;
+	}
+	m = fb_member(fb, l.member);
+	if (m == NULL) {
+		if (fb->st.unknown++ == 0)
+			log_warn("feedback: delivery of '%s', not a member of "
+				 "the config: not counted",
+				 l.member);
+		return 0;
+	}
+	fb_delivery(fb, &l, m);
+	return 0;
+}
+
+/* Builds the member table of c, keeping the breakers of old names. */
+static int fb_members(struct feedback *fb, const struct config *c)
+{
+	struct fb_member *m = calloc(c->nmembers ? c->nmembers : 1, sizeof(*m));
+
+	if (m == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nmembers; i++) {
+		const struct fb_member *old = fb_member(fb, c->members[i].name);
+		snprintf(m[i].name, sizeof(m[i].name), "%s", c->members[i].name);
+		if (old != NULL)
+			m[i].b = old->b;
+		else
+			breaker_init(&m[i].b);
+	}
+	free(fb->m);
+	fb->m = m;
+	fb->nm = c->nmembers;
+	return 0;
+}
+
+struct feedback *feedback_new(struct event_base *base, struct config *c)
+{
+	struct feedback *fb = calloc(1, sizeof(*fb));
+
+	if (fb == NULL)
+		return NULL;
+	fb->cfg = config_ref(c);
+	if (fb_members(fb, c) < 0 || (fb->store = store_new(base, c)) == NULL)
+		goto fail;
+	fb->fol = follow_new(base, c->feedback_log, c->feedback_state,
+			     logline_default_limits.line_max, fb_on_line, fb);
+	if (fb->fol == NULL)
+		goto fail;
+	log_info("feedback: following %s (state %s, breaker %s)",
+		 c->feedback_log,
+		 c->feedback_state ? c->feedback_state : "none",
+		 c->feedback_breaker_on ? "on" : "off");
+	return fb;
+fail:
+	feedback_free(fb);
+	return NULL;
+}
+
+int feedback_set_config(struct feedback *fb, struct config *c)
+{
+	if (c->feedback_log == NULL) {
+		log_warn("feedback: turning it off takes a restart");
+		return -1;
+	}
+	if (strcmp(c->feedback_log, fb->cfg->feedback_log) != 0 ||
+	    (c->feedback_state == NULL) != (fb->cfg->feedback_state == NULL) ||
+	    (c->feedback_state != NULL &&
+	     strcmp(c->feedback_state, fb->cfg->feedback_state) != 0))
+		log_warn("feedback: a new log or state file takes a restart; "
+			 "still following %s",
+			 fb->cfg->feedback_log);
+	if (fb_members(fb, c) < 0 || store_reconfigure(fb->store, c) < 0)
+		return -1;
+	config_unref(fb->cfg);
+	fb->cfg = config_ref(c);
+	return 0;
+}
+
+void feedback_log_stats(const struct feedback *fb)
+{
+	struct follow_stats f;
+
+	follow_get_stats(fb->fol, &f);
+	log_info("feedback: lines=%llu sent=%llu deferred=%llu bounced=%llu "
+		 "conn_error=%llu tries=%llu other=%llu bad=%llu unknown=%llu "
+		 "pauses=%llu redis_errors=%llu too_long=%llu rotations=%llu "
+		 "truncations=%llu",
+		 fb->st.lines, fb->st.kinds[LOGLINE_SENT],
+		 fb->st.kinds[LOGLINE_DEFERRED], fb->st.kinds[LOGLINE_BOUNCED],
+		 fb->st.kinds[LOGLINE_CONN_ERROR], fb->st.tries, fb->st.other,
+		 fb->st.bad, fb->st.unknown, fb->st.pauses, fb->st.errors,
+		 f.too_long, f.rotations, f.truncations);
+}
+
+void feedback_free(struct feedback *fb)
+{
+	if (fb == NULL)
+		return;
+	follow_free(fb->fol);
+	store_free(fb->store); /* pending replies call fb_on_reply: fb lives */
+	free(fb->m);
+	config_unref(fb->cfg);
+	free(fb);
+}

@@ -1,0 +1,218 @@
+# health_feedback.sh: delivery-log feedback end to end.
+#
+# A private Postfix with two member transports wired by `postlbctl
+# postfix-config master` (m1 -> smtp-sink, m2 -> a scripted SMTP server
+# that answers 450 to every RCPT), logging to its maillog_file, and
+# postlb-policyd following that file.  Checks: m2's breaker trips within
+# its window (cb_until in the future, cb_why, an event on ev:m2, one log
+# line) and m1 is untouched; the per-member and per-domain counters in
+# Redis equal the status lines in the maillog, never counting one twice,
+# also across a policyd restart (lines written while it was stopped are
+# counted once), a truncation and a rotation (mv + postfix reload); a
+# delivery removes its queue id from lc:NAME; a failed half-open trial
+# opens the breaker again with twice the backoff, a delivered one closes
+# it.
+
+. "$(dirname "$0")/lib.sh"
+need_root_and_tools smtp-sink smtp-source python3
+
+CTL=$top_builddir/postlbctl
+
+# A scripted SMTP server on 127.0.0.1:PORT answering 450 to every RCPT,
+# for at most SECONDS (loopback only, bounded reads).
+cat >"$T/smtp450.py" <<'PY'
+import socket, sys, threading, time
+port, deadline = int(sys.argv[1]), time.time() + float(sys.argv[2])
+def serve(c):
+    c.settimeout(10)
+    f = c.makefile("rb")
+    say = lambda b: c.sendall(b + b"\r\n")
+    try:
+        say(b"220 bad.example ESMTP")
+        while time.time() < deadline:
+            line = f.readline(1000).strip().upper()
+            if not line:
+                return
+            if line.startswith((b"EHLO", b"HELO")):
+                say(b"250 bad.example")
+            elif line.startswith(b"RCPT"):
+                say(b"450 4.7.1 Service unavailable, try again later")
+            elif line == b"QUIT":
+                say(b"221 2.0.0 Bye")
+                return
+            elif line.startswith((b"MAIL", b"RSET", b"NOOP")):
+                say(b"250 2.0.0 Ok")
+            else:
+                say(b"503 5.5.1 Error: no valid recipients")
+    except OSError:
+        pass
+    finally:
+        c.close()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(64)
+s.settimeout(0.5)
+while time.time() < deadline:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+
+start_bad() {
+	timeout 300 python3 "$T/smtp450.py" "$BAD" 290 >"$T/smtp450.log" 2>&1 &
+	BAD_PID=$!
+	E2E_EXTRA_PIDS+=("$BAD_PID")
+	wait_for 10 _port_listening "$BAD" || die "the 450 server did not start"
+}
+
+start_redis
+pick_port SINK1
+pick_port BAD
+pick_port SMTP_PORT
+start_sink s1 "$SINK1"
+start_bad
+
+policyd_conf "$T/postlb.conf" "$RUN/policy.sock" <<EOC
+quotas = ( { name = "all"; subject = "global"; unit = "messages"; limit = 1000000; window = "1h"; } );
+members = {
+  m1 = { nexthop = "[127.0.0.1]:$SINK1"; address = "127.0.0.11"; };
+  m2 = { nexthop = "[127.0.0.1]:$BAD"; address = "127.0.0.12"; };
+};
+feedback = {
+  log = "$T/postfix-pf/maillog";
+  state_file = "$RUN/feedback.state";
+  breaker = { window = "30s"; min_attempts = 5; error_rate = 50;
+              backoff = "3s"; backoff_max = "8s"; };
+};
+EOC
+start_postfix pf "$SMTP_PORT" "$RUN/policy.sock" "$SINK1"
+D=${POSTFIX_DIR[pf]}
+MAILLOG=$(postfix_maillog pf)
+"$CTL" -c "$T/postlb.conf" postfix-config strip "$T" >"$T/postlb_strip.regexp"
+"$CTL" -c "$T/postlb.conf" postfix-config master "$T" >>"$D/master.cf"
+# a.example goes through m1, b.example through m2 (no milter here: the
+# feedback is what is tested); retries only when the test flushes
+cat >>"$D/main.cf" <<EOF2
+transport_maps = inline:{ a.example=m1:[127.0.0.1]:$SINK1, b.example=m2:[127.0.0.1]:$BAD }
+minimal_backoff_time = 1h
+maximal_backoff_time = 1h
+queue_run_delay = 1h
+EOF2
+timeout 30 postfix -c "$D" reload >/dev/null 2>&1 || die "postfix reload failed"
+sleep 1
+touch "$MAILLOG"
+chmod 644 "$MAILLOG"
+start_policyd main "$T/postlb.conf"
+wait_log main 'follow: reading .*maillog' 1 || fail "policyd follows the maillog"
+
+# send N DOMAIN: N messages to user@DOMAIN through Postfix.
+send() {
+	timeout 120 smtp-source -m "$1" -s 5 -f s@src.example -t "user@$2" \
+		"127.0.0.1:$SMTP_PORT" >>"$T/source.out" 2>&1 ||
+		fail "smtp-source sent $1 messages to $2"
+}
+
+# logged KIND MEMBER: status lines of MEMBER with status=KIND in the maillog
+# (the current file and the rotated one) and in the lines the test
+# truncated away (kept in $T/truncated).
+logged() {
+	cat "$T/truncated" "$MAILLOG.1" "$MAILLOG" 2>/dev/null |
+		grep -cE "postfix-$2/smtp\[[0-9]+\]: [0-9A-F]+: to=.*status=$1 " || true
+}
+
+# counted FIELD MEMBER: the sum of FIELD over MEMBER's minute hashes.
+counted() {
+	local k s=0 v
+	for k in $(rcli --scan --pattern "postlb:fb:$2:*"); do
+		v=$(rcli HGET "$k" "$1")
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
+}
+
+_counted_is() { [ "$(counted "$1" "$2")" -eq "$3" ]; }
+_logged_is() { [ "$(logged "$1" "$2")" -ge "$3" ]; }
+
+# settle KIND MEMBER N: waits for N such lines in the log and in Redis.
+settle() {
+	wait_for 60 _logged_is "$1" "$2" "$3" || log "maillog has $(logged "$1" "$2") $1 lines of $2, expected $3"
+	wait_for 10 _counted_is "$1" "$2" "$3" || true
+	assert_eq "$3" "$(counted "$1" "$2")" "$4"
+}
+
+# --- 1. m2 answers 450: its breaker trips, m1 is untouched ---
+t0=$(now_ms)
+send 10 a.example
+send 10 b.example
+settle sent m1 10 "10 deliveries of m1 counted as sent"
+settle deferred m2 10 "10 deferrals of m2 counted"
+assert_eq 10 "$(counted sent:a.example m1)" "m1's sends counted for a.example"
+assert_eq 10 "$(counted deferred:b.example m2)" "m2's deferrals counted for b.example"
+assert_eq 0 "$(counted deferred m1)" "no deferral counted for m1"
+until=$(rcli HGET postlb:m:m2 cb_until)
+assert_ge "${until:-0}" "$t0" "m2's breaker is open (cb_until set)"
+assert_eq 1 "$(rcli HGET postlb:m:m2 cb_trips)" "m2 tripped once"
+assert_match 'failed 5 of 5 in 30s' "$(rcli HGET postlb:m:m2 cb_why)" "cb_why says why"
+assert_match '^[0-9]+ feedback down: failed 5 of 5' "$(rcli LINDEX postlb:ev:m2 0)" \
+	"the trip is an event on ev:m2"
+assert_eq "" "$(rcli HGET postlb:m:m1 cb_until)" "m1's breaker is closed"
+assert_eq 1 "$(count_re 'member m2 out of rotation' "$(policyd_log main)")" \
+	"the trip is logged once"
+
+# --- 2. half-open: a failed trial reopens for twice the backoff ---
+sleep_until $((until + 200))
+timeout 10 postqueue -c "$D" -f
+_trips_are() { [ "$(rcli HGET postlb:m:m2 cb_trips)" = "$1" ]; }
+assert_true "a failed half-open trial opens the breaker again" wait_for 30 _trips_are 2
+until2=$(rcli HGET postlb:m:m2 cb_until)
+assert_match 'half-open trial failed, trip 2, open 6s' "$(rcli HGET postlb:m:m2 cb_why)" \
+	"the second trip opens for twice the backoff"
+
+# --- 3. restart: lines written while policyd is stopped count once ---
+stop_policyd main
+send 6 a.example
+wait_for 60 _logged_is sent m1 16
+# the queue ids of those 6 are outstanding for m1 until their delivery
+for q in $(grep -E 'postfix-m1/smtp.*status=sent' "$MAILLOG" | tail -n 6 |
+	sed -E 's/.*: ([0-9A-F]+): to=.*/\1/'); do
+	rcli ZADD postlb:lc:m1 1 "$q" >/dev/null
+done
+assert_eq 6 "$(rcli ZCARD postlb:lc:m1)" "6 queue ids outstanding for m1"
+start_policyd main "$T/postlb.conf"
+settle sent m1 16 "after a restart, 16 sends of m1: none lost, none twice"
+_lc_empty() { [ "$(rcli ZCARD postlb:lc:m1)" = 0 ]; }
+assert_true "their deliveries ended their least-outstanding assignment" wait_for 10 _lc_empty
+
+# --- 4. truncation and rotation ---
+cp "$MAILLOG" "$T/truncated"
+: >"$MAILLOG"
+sleep 0.5
+send 4 a.example
+settle sent m1 20 "after a truncation, 20 sends of m1"
+mv "$MAILLOG" "$MAILLOG.1"
+timeout 30 postfix -c "$D" reload >/dev/null 2>&1 || die "postfix reload failed"
+send 5 a.example
+wait_for 30 test -s "$MAILLOG"
+chmod 644 "$MAILLOG" 2>/dev/null
+settle sent m1 25 "after a rotation, 25 sends of m1"
+assert_eq 1 "$(count_re 'follow: .* rotated' "$(policyd_log main)")" "the rotation is logged once"
+
+# --- 5. half-open: a delivered trial closes the breaker ---
+kill "$BAD_PID" 2>/dev/null
+wait_for 10 _port_free "$BAD"
+start_sink s2 "$BAD"
+sleep_until $((until2 + 200))
+timeout 10 postqueue -c "$D" -f
+_trips_are_0() { _trips_are 0; }
+assert_true "a delivered half-open trial closes the breaker (its state kept across the restart)" \
+	wait_for 30 _trips_are_0
+assert_match '^[0-9]+ feedback up: half-open trial delivered' \
+	"$(rcli LINDEX postlb:ev:m2 0)" "the close is an event on ev:m2"
+assert_eq 1 "$(count_re 'member m2 back in rotation' "$(policyd_log main)")" \
+	"the close is logged once"
+st=$(policyd_stats main)
+log "$(grep 'feedback: lines' "$(policyd_log main)" | tail -n 1)"
+e2e_finish
