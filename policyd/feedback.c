@@ -96,8 +96,8 @@ static void fb_count(struct feedback *fb, const struct logline *l,
 	const char *kind = logline_kind_name(l->kind);
 	int n;
 
-	n = snprintf(key, sizeof(key), "%sfb:%s:%lld", fb->cfg->redis_prefix,
-		     l->member, now / 60000);
+	n = snprintf(key, sizeof(key), "%s" HEALTH_KEY_FEEDBACK "%s:%lld",
+		     fb->cfg->redis_prefix, l->member, now / 60000);
 	if (n < 0 || n >= (int)sizeof(key))
 		return;
 	fb_cmd(fb, 4, (const char *[]){"HINCRBY", key, kind, "1"});
