@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 /* Commands awaiting Redis's reply beyond which following pauses. */
 #define FB_PENDING_MAX 20000
@@ -29,7 +30,8 @@ struct fb_member {
 };
 
 struct fb_stats {
-	unsigned long long lines, other, bad, tries, unknown, pauses, errors;
+	unsigned long long lines, other, bad, tries, unknown, pauses, errors,
+	    replayed;
 	unsigned long long kinds[LOGLINE_TRY + 1];
 };
 
@@ -39,6 +41,7 @@ struct feedback {
 	struct follow *fol;
 	struct fb_member *m;
 	size_t nm;
+	char pos_key[FB_KEY_MAX]; /* PREFIX fo:HOST:LOGID */
 	int paused;	    /* counted once per pause */
 	int restore;	    /* 0 not yet asked, 1 asked, 2 done */
 	size_t restore_waiting; /* replies still awaited */
@@ -86,27 +89,6 @@ static int fb_key(const struct feedback *fb, char *key, const char *a,
 {
 	int n = snprintf(key, FB_KEY_MAX, "%s%s%s", fb->cfg->redis_prefix, a, b);
 	return n < 0 || n >= FB_KEY_MAX ? -1 : 0;
-}
-
-/* Counts one delivery in its member's minute hash. */
-static void fb_count(struct feedback *fb, const struct logline *l,
-		     long long now)
-{
-	char key[FB_KEY_MAX], field[LOGLINE_DOMAIN_MAX + 16], ttl[24];
-	const char *kind = logline_kind_name(l->kind);
-	int n;
-
-	n = snprintf(key, sizeof(key), "%s" HEALTH_KEY_FEEDBACK "%s:%lld",
-		     fb->cfg->redis_prefix, l->member, now / 60000);
-	if (n < 0 || n >= (int)sizeof(key))
-		return;
-	fb_cmd(fb, 4, (const char *[]){"HINCRBY", key, kind, "1"});
-	if (l->domain[0] != '\0') {
-		snprintf(field, sizeof(field), "%s:%s", kind, l->domain);
-		fb_cmd(fb, 4, (const char *[]){"HINCRBY", key, field, "1"});
-	}
-	snprintf(ttl, sizeof(ttl), "%lld", fb->cfg->feedback_keep_ms + 60000);
-	fb_cmd(fb, 3, (const char *[]){"PEXPIRE", key, ttl});
 }
 
 /* Pushes "MS feedback WHAT: WHY" onto the member's event list. */
@@ -225,29 +207,95 @@ static int fb_restore(struct feedback *fb)
 	return fb->restore == 2 ? 0 : 1;
 }
 
-/* A member's delivery result: counters, outstanding set, breaker. */
-static void fb_delivery(struct feedback *fb, const struct logline *l,
-			struct fb_member *m)
+/* What a counted delivery still has to do once Redis answers. */
+struct fb_done {
+	struct feedback *fb;
+	char member[CONFIG_NAME_MAX + 1];
+	int error;
+	long long now;
+};
+
+/* The script's answer: 1 counted now, 0 counted before a restart. */
+static void fb_on_counted(void *arg, int rc, long long value)
 {
-	long long now = fb_now_ms();
-	char key[FB_KEY_MAX];
+	struct fb_done *d = arg;
+	struct feedback *fb = d->fb;
+	struct fb_member *m = fb_member(fb, d->member);
 	enum breaker_event ev;
 
-	fb->st.kinds[l->kind]++;
-	fb_count(fb, l, now);
-	if (fb_key(fb, key, "lc:", m->name) == 0)
-		fb_cmd(fb, 3, (const char *[]){"ZREM", key, l->queue_id});
-	if (!fb->cfg->feedback_breaker_on)
+	if (rc < 0 || value != 1) {
+		if (rc == 0)
+			fb->st.replayed++;
+		else if (rc == -STORE_EREPLY && fb->st.errors++ % 1000 == 0)
+			log_warn("feedback: Redis refused the count script "
+				 "(%llu so far)",
+				 fb->st.errors);
+		free(d);
 		return;
-	ev = breaker_record(&m->b, &fb->cfg->feedback_breaker, now,
-			    l->kind == LOGLINE_DEFERRED ||
-				l->kind == LOGLINE_CONN_ERROR);
-	if (ev != BREAKER_NONE)
-		fb_publish(fb, m, ev, now);
+	}
+	if (m != NULL && fb->cfg->feedback_breaker_on) {
+		ev = breaker_record(&m->b, &fb->cfg->feedback_breaker, d->now,
+				    d->error);
+		if (ev != BREAKER_NONE)
+			fb_publish(fb, m, ev, d->now);
+	}
+	free(d);
+}
+
+/*
+ * A member's delivery result: one script call counts it, ends its
+ * least-outstanding assignment and stores the log position, unless that
+ * line was counted before a restart; the breaker hears of it when the
+ * script says it is new.
+ */
+static void fb_delivery(struct feedback *fb, const struct logline *l,
+			struct fb_member *m, const struct follow_pos *after)
+{
+	char counters[FB_KEY_MAX], lc[FB_KEY_MAX], ttl[24], pos[96];
+	const char *argv[11];
+	size_t lens[11];
+	struct fb_done *d;
+	int n;
+
+	d = malloc(sizeof(*d));
+	n = snprintf(counters, sizeof(counters), "%s" HEALTH_KEY_FEEDBACK "%s:%lld",
+		     fb->cfg->redis_prefix, l->member, fb_now_ms() / 60000);
+	if (d == NULL || n < 0 || n >= (int)sizeof(counters) ||
+	    fb_key(fb, lc, "lc:", m->name) < 0) {
+		free(d);
+		fb->st.errors++;
+		return;
+	}
+	d->fb = fb;
+	snprintf(d->member, sizeof(d->member), "%s", m->name);
+	d->error = l->kind == LOGLINE_DEFERRED || l->kind == LOGLINE_CONN_ERROR;
+	d->now = fb_now_ms();
+	snprintf(ttl, sizeof(ttl), "%lld", fb->cfg->feedback_keep_ms + 60000);
+	snprintf(pos, sizeof(pos), "%llu %llu %llu %lld", after->dev,
+		 after->ino, after->gen, after->off);
+	argv[0] = "EVAL";
+	argv[1] = FEEDBACK_LUA;
+	argv[2] = "3";
+	argv[3] = counters;
+	argv[4] = lc;
+	argv[5] = fb->pos_key;
+	argv[6] = logline_kind_name(l->kind);
+	argv[7] = l->domain;
+	argv[8] = ttl;
+	argv[9] = l->queue_id;
+	argv[10] = pos;
+	for (int i = 0; i < 11; i++)
+		lens[i] = strlen(argv[i]);
+	fb->st.kinds[l->kind]++;
+	if (store_command(fb->store, 11, argv, lens, fb_on_counted, d) < 0) {
+		free(d);
+		fb->st.errors++;
+	}
 }
 
 /* The follower's callback: one log line. */
-static int fb_on_line(void *arg, const char *line, size_t len)
+static int fb_on_line(void *arg, const char *line, size_t len,
+		      const struct follow_pos *after)
 {
 	struct feedback *fb = arg;
 	struct fb_member *m;
@@ -289,7 +337,7 @@ static int fb_on_line(void *arg, const char *line, size_t len)
 				 l.member);
 		return 0;
 	}
-	fb_delivery(fb, &l, m);
+	fb_delivery(fb, &l, m, after);
 	return 0;
 }
 
@@ -314,6 +362,23 @@ static int fb_members(struct feedback *fb, const struct config *c)
 	return 0;
 }
 
+/*
+ * The key of this host's place in its log: PREFIX fo:HOST:LOGID, LOGID a
+ * hash of the log's path (FNV-1a), so two logs of one host do not mix.
+ */
+static void fb_pos_key(struct feedback *fb, const struct config *c)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	char host[65] = "";
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	for (const char *p = c->feedback_log; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(fb->pos_key, sizeof(fb->pos_key), "%sfo:%s:%016llx",
+		 c->redis_prefix, host, h);
+}
+
 struct feedback *feedback_new(struct event_base *base, struct config *c)
 {
 	struct feedback *fb = calloc(1, sizeof(*fb));
@@ -321,6 +386,7 @@ struct feedback *feedback_new(struct event_base *base, struct config *c)
 	if (fb == NULL)
 		return NULL;
 	fb->cfg = config_ref(c);
+	fb_pos_key(fb, c);
 	if (fb_members(fb, c) < 0 || (fb->store = store_new(base, c)) == NULL)
 		goto fail;
 	fb->fol = follow_new(base, c->feedback_log, c->feedback_state,
@@ -354,6 +420,7 @@ int feedback_set_config(struct feedback *fb, struct config *c)
 		return -1;
 	config_unref(fb->cfg);
 	fb->cfg = config_ref(c);
+	fb_pos_key(fb, fb->cfg);
 	return 0;
 }
 
@@ -364,12 +431,13 @@ void feedback_log_stats(const struct feedback *fb)
 	follow_get_stats(fb->fol, &f);
 	log_info("feedback: lines=%llu sent=%llu deferred=%llu bounced=%llu "
 		 "conn_error=%llu tries=%llu other=%llu bad=%llu unknown=%llu "
-		 "pauses=%llu redis_errors=%llu too_long=%llu rotations=%llu "
-		 "truncations=%llu",
+		 "replayed=%llu pauses=%llu redis_errors=%llu too_long=%llu "
+		 "rotations=%llu truncations=%llu",
 		 fb->st.lines, fb->st.kinds[LOGLINE_SENT],
 		 fb->st.kinds[LOGLINE_DEFERRED], fb->st.kinds[LOGLINE_BOUNCED],
 		 fb->st.kinds[LOGLINE_CONN_ERROR], fb->st.tries, fb->st.other,
-		 fb->st.bad, fb->st.unknown, fb->st.pauses, fb->st.errors,
+		 fb->st.bad, fb->st.unknown, fb->st.replayed, fb->st.pauses,
+		 fb->st.errors,
 		 f.too_long, f.rotations, f.truncations);
 }
 

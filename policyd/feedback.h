@@ -8,9 +8,13 @@
  *     sent, deferred, bounced, conn_error), expiring after feedback.keep;
  *   - ends the message's least-outstanding assignment (ZREM PREFIX lc:NAME
  *     QUEUEID) on any delivery result;
+ *   - both in one call of FEEDBACK_LUA (feedback.lua), which also stores
+ *     the position after the line (PREFIX fo:HOST:LOGID) and skips a line
+ *     at or before it: lines read again after a crash (the follower's
+ *     state file lags by up to a second) are not counted twice;
  *   - runs each member's circuit breaker (breaker.c; errors are deferrals,
  *     including connection failures; bounces are the recipient's verdict)
- *     and writes its changes to the member's hash (cb_until, cb_trips,
+ *     on the lines the script counted, and writes its changes to the member's hash (cb_until, cb_trips,
  *     cb_why, up_at; see health.h) and event list, logging each once.
  * Tries at one host (logline kind TRY) are not counted: their delivery's
  * status line is.  While Redis is away, following pauses (nothing is
@@ -25,6 +29,9 @@
 struct config;
 struct event_base;
 struct feedback;
+
+/* policyd/feedback.lua, embedded by the build as feedback_lua.c. */
+extern const char FEEDBACK_LUA[];
 
 /*
  * Starts following c->feedback_log (which must be set).  Takes its own

@@ -28,6 +28,7 @@ struct follow {
 	void *arg;
 	int fd;
 	unsigned long long dev, ino;
+	unsigned long long gen; /* truncations of this file seen */
 	long long pos;	/* file offset just after the bytes read */
 	long long done; /* offset after the last line handed over or skipped */
 	char *buf;	/* holds the bytes [pos - blen, pos) */
@@ -37,9 +38,9 @@ struct follow {
 	int open_failed;
 	/* the state read at start, and the last one written */
 	int have_state;
-	unsigned long long st_dev, st_ino;
+	unsigned long long st_dev, st_ino, st_gen;
 	long long st_off;
-	unsigned long long saved_dev, saved_ino;
+	unsigned long long saved_dev, saved_ino, saved_gen;
 	long long saved_done, saved_ms;
 	struct follow_stats st;
 };
@@ -51,11 +52,11 @@ static long long follow_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads "DEV INO OFFSET\n" from the state file, if there is one. */
+/* Reads "DEV INO OFFSET GEN\n" from the state file, if there is one. */
 static void follow_load_state(struct follow *f)
 {
-	char text[128], *tok[3], *save = NULL;
-	long long v[3];
+	char text[128], *tok[4], *save = NULL;
+	long long v[4];
 	ssize_t n;
 	int fd;
 
@@ -70,7 +71,8 @@ static void follow_load_state(struct follow *f)
 	tok[0] = strtok_r(text, " \n", &save);
 	tok[1] = strtok_r(NULL, " \n", &save);
 	tok[2] = strtok_r(NULL, " \n", &save);
-	for (int i = 0; i < 3; i++)
+	tok[3] = strtok_r(NULL, " \n", &save);
+	for (int i = 0; i < 4; i++)
 		if (tok[i] == NULL ||
 		    num_parse_ll(tok[i], strlen(tok[i]), 0, 0x7fffffffffffffffLL,
 				 &v[i]) < 0)
@@ -79,6 +81,7 @@ static void follow_load_state(struct follow *f)
 	f->st_dev = (unsigned long long)v[0];
 	f->st_ino = (unsigned long long)v[1];
 	f->st_off = v[2];
+	f->st_gen = (unsigned long long)v[3];
 	return;
 bad:
 	log_warn("follow: %s is not a follower state; starting at the end of "
@@ -93,8 +96,8 @@ int follow_save(struct follow *f)
 
 	if (f->state_path == NULL || f->ino == 0)
 		return 0;
-	n = snprintf(text, sizeof(text), "%llu %llu %lld\n", f->dev, f->ino,
-		     f->done);
+	n = snprintf(text, sizeof(text), "%llu %llu %lld %llu\n", f->dev, f->ino,
+		     f->done, f->gen);
 	fd = open(f->state_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ok = fd != -1 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
 	if (fd != -1 && close(fd) != 0)
@@ -107,6 +110,7 @@ int follow_save(struct follow *f)
 	}
 	f->saved_dev = f->dev;
 	f->saved_ino = f->ino;
+	f->saved_gen = f->gen;
 	f->saved_done = f->done;
 	f->saved_ms = follow_now_ms();
 	return 0;
@@ -115,14 +119,20 @@ int follow_save(struct follow *f)
 /* Where to start in a file just opened (size bytes). */
 static long long follow_start_at(struct follow *f, const struct stat *sb)
 {
+	f->gen = 0;
 	if (f->started)
 		return 0; /* it appeared or replaced the old one: all is new */
 	f->started = 1;
 	if (!f->have_state)
 		return (long long)sb->st_size;
 	if ((unsigned long long)sb->st_dev == f->st_dev &&
-	    (unsigned long long)sb->st_ino == f->st_ino)
-		return f->st_off <= (long long)sb->st_size ? f->st_off : 0;
+	    (unsigned long long)sb->st_ino == f->st_ino) {
+		f->gen = f->st_gen;
+		if (f->st_off <= (long long)sb->st_size)
+			return f->st_off;
+		f->gen++; /* truncated while stopped */
+		return 0;
+	}
 	log_info("follow: %s is another file than when stopped (rotated); "
 		 "reading it from the start",
 		 f->path);
@@ -170,6 +180,7 @@ static int follow_drain(struct follow *f)
 {
 	size_t start = 0;
 	int paused = 0;
+	struct follow_pos after = {f->dev, f->ino, f->gen, 0};
 
 	for (;;) {
 		char *nl = memchr(f->buf + start, '\n', f->blen - start);
@@ -178,11 +189,12 @@ static int follow_drain(struct follow *f)
 		if (nl == NULL)
 			break;
 		len = (size_t)(nl - (f->buf + start));
+		after.off = f->pos - (long long)(f->blen - start - len - 1);
 		if (f->skipping) {
 			f->skipping = 0;
 		} else if (len > f->line_max) {
 			f->st.too_long++;
-		} else if (f->cb(f->arg, f->buf + start, len) < 0) {
+		} else if (f->cb(f->arg, f->buf + start, len, &after) < 0) {
 			paused = 1;
 			break;
 		} else {
@@ -235,6 +247,7 @@ static void follow_check_file(struct follow *f)
 			 "reading it from the start",
 			 f->path, (long long)sb.st_size, f->pos);
 		f->st.truncations++;
+		f->gen++;
 		lseek(f->fd, 0, SEEK_SET);
 		f->pos = f->done = 0;
 		f->blen = 0;
@@ -267,7 +280,8 @@ void follow_poll(struct follow *f)
 		event_active(f->more, EV_TIMEOUT, 0);
 	else if (rc == 0)
 		follow_check_file(f);
-	if ((f->done != f->saved_done || f->ino != f->saved_ino) &&
+	if ((f->done != f->saved_done || f->ino != f->saved_ino ||
+	     f->gen != f->saved_gen) &&
 	    follow_now_ms() - f->saved_ms >= FOLLOW_SAVE_MS)
 		follow_save(f);
 }

@@ -11,14 +11,15 @@
  * then the new one from its start.  Truncation (the file shrank below
  * what was read) starts over from 0.
  *
- * Its place (device, inode and the offset after the last line handed
- * over) is kept in state_path, written to a temporary file and renamed
+ * Its place (device, inode, truncations seen and the offset after the
+ * last line handed over) is kept in state_path, written to a temporary file and renamed
  * over it, at most once a second and at follow_free().  On start with a
  * state of the same file it resumes there; with a state of another file
  * (rotated while stopped) it reads the new file from 0; with no state it
  * starts at the end of the file (history is not counted).  A line is
  * handed over once; after a crash (no follow_free), the lines of the last
- * second before it may be handed over again.
+ * second before it are handed over again, with the same positions, so a
+ * caller that stores the position of what it took can tell them apart.
  *
  * The callback may refuse a line (returns < 0, e.g. while Redis is away):
  * following pauses there and resumes with that line at the next round.
@@ -35,8 +36,22 @@
 struct event_base;
 struct follow;
 
-/* Returns 0 when the line is taken, < 0 to pause before it. */
-typedef int (*follow_line_cb)(void *arg, const char *line, size_t len);
+/*
+ * A place in the log: the file (device, inode), how many truncations of
+ * it were seen (gen), and an offset.  Positions of one file compare by
+ * (gen, off).
+ */
+struct follow_pos {
+	unsigned long long dev, ino, gen;
+	long long off;
+};
+
+/*
+ * Gets one line (without its newline) and the position just after it.
+ * Returns 0 when the line is taken, < 0 to pause before it.
+ */
+typedef int (*follow_line_cb)(void *arg, const char *line, size_t len,
+			      const struct follow_pos *after);
 
 struct follow_stats {
 	unsigned long long lines, bytes, too_long, rotations, truncations,

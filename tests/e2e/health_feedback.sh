@@ -8,7 +8,9 @@
 # line) and m1 is untouched; the per-member and per-domain counters in
 # Redis equal the status lines in the maillog, never counting one twice,
 # also across a policyd restart (lines written while it was stopped are
-# counted once), a truncation and a rotation (mv + postfix reload); a
+# counted once), a crash with a state file that lags behind (the lines
+# read again are not counted), a truncation and a rotation (mv + postfix
+# reload); a
 # delivery removes its queue id from lc:NAME; a failed half-open trial
 # opens the breaker again with twice the backoff, a delivered one closes
 # it.
@@ -186,18 +188,39 @@ settle sent m1 16 "after a restart, 16 sends of m1: none lost, none twice"
 _lc_empty() { [ "$(rcli ZCARD postlb:lc:m1)" = 0 ]; }
 assert_true "their deliveries ended their least-outstanding assignment" wait_for 10 _lc_empty
 
+# --- 3b. crash: a state file that lags behind does not count twice ---
+cp "$RUN/feedback.state" "$T/old.state"
+send 3 a.example
+settle sent m1 19 "19 sends of m1"
+pid=${POLICYD_PID[main]}
+unset "POLICYD_PID[main]"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+cp "$T/old.state" "$RUN/feedback.state"
+chown postfix "$RUN/feedback.state"
+start_policyd main "$T/postlb.conf"
+_fb_replayed() {
+	kill -USR1 "${POLICYD_PID[main]}"
+	sleep 0.2
+	local l
+	l=$(grep 'feedback: lines' "$(policyd_log main)" | tail -n 1)
+	[ "$(stat_of "$l" replayed)" -ge "$1" ]
+}
+assert_true "after a crash, the 3 lines read again are recognised" wait_for 10 _fb_replayed 3
+settle sent m1 19 "after a crash, still 19 sends of m1: none twice"
+
 # --- 4. truncation and rotation ---
 cp "$MAILLOG" "$T/truncated"
 : >"$MAILLOG"
 sleep 0.5
 send 4 a.example
-settle sent m1 20 "after a truncation, 20 sends of m1"
+settle sent m1 23 "after a truncation, 23 sends of m1"
 mv "$MAILLOG" "$MAILLOG.1"
 timeout 30 postfix -c "$D" reload >/dev/null 2>&1 || die "postfix reload failed"
 send 5 a.example
 wait_for 30 test -s "$MAILLOG"
 chmod 644 "$MAILLOG" 2>/dev/null
-settle sent m1 25 "after a rotation, 25 sends of m1"
+settle sent m1 28 "after a rotation, 28 sends of m1"
 assert_eq 1 "$(count_re 'follow: .* rotated' "$(policyd_log main)")" "the rotation is logged once"
 
 # --- 5. half-open: a delivered trial closes the breaker ---

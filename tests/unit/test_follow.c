@@ -5,7 +5,8 @@
  * over-long line is skipped, truncation starts over, rotation reads the
  * old file to its end and then the new one from 0, the state file resumes
  * exactly where a stop left off (also across a rotation while stopped),
- * and a refused line is handed over again.
+ * a refused line is handed over again, and each line comes with the
+ * position after it (offset, and truncations seen as a generation).
  */
 #include "follow.h"
 
@@ -23,11 +24,15 @@
 static char dir[64], logp[128], statep[128], seen[4096];
 static int refuse; /* refuse lines while > 0 */
 
-static int on_line(void *arg, const char *line, size_t len)
+static struct follow_pos last; /* position after the last line taken */
+
+static int on_line(void *arg, const char *line, size_t len,
+		   const struct follow_pos *after)
 {
 	(void)arg;
 	if (refuse > 0)
 		return -1;
+	last = *after;
 	strncat(seen, line, len);
 	strcat(seen, "|");
 	return 0;
@@ -82,6 +87,8 @@ static void test_follow(void **state)
 	append(logp, "a\nb\npart");
 	follow_poll(f);
 	assert_string_equal(seen, "a|b|");
+	assert_int_equal(last.off, 12); /* "history\na\nb\n" */
+	assert_int_equal(last.gen, 0);
 	append(logp, "ial\n0123456789abcdefXYZ\nc\n");
 	follow_poll(f);
 	follow_poll(f);
@@ -96,6 +103,8 @@ static void test_follow(void **state)
 	follow_poll(f);
 	follow_poll(f);
 	assert_string_equal(seen, "a|b|partial|c|t|");
+	assert_int_equal(last.off, 2);
+	assert_int_equal(last.gen, 1); /* one truncation of this file */
 
 	/* rotation: the old file's last lines, then the new file */
 	snprintf(old, sizeof(old), "%s.1", logp);
@@ -105,6 +114,7 @@ static void test_follow(void **state)
 	follow_poll(f);
 	follow_poll(f);
 	assert_string_equal(seen, "a|b|partial|c|t|late|new|");
+	assert_int_equal(last.gen, 0); /* a new file */
 	follow_get_stats(f, &st);
 	assert_int_equal(st.rotations, 1);
 	assert_int_equal(st.truncations, 1);
