@@ -1,16 +1,19 @@
 /*
- * store: Redis, the shared state of every postlb host.  store_redis.c is
- * the only file that includes hiredis.h.
+ * store: Redis, the shared state of every postlb host.  The store's files
+ * (store_redis.c, shared; store_async.c; store_sync.c) are the only ones
+ * that include hiredis.h.
  *
  * Two faces:
- *  - struct store: asynchronous (hiredis + libevent), for the daemons.  It
- *    connects, reconnects with backoff, loads the quota script, notices a
- *    stalled server (no reply within stall_ms) and drops the connection.
- *    While it is not up, calls fail at once with -STORE_EDOWN so callers
- *    answer from their fail mode.  It never retries a quota call that may
- *    have run; a NOSCRIPT reply (the script did not run) is retried once
- *    with EVAL.  Single-threaded: use it from the event loop's thread.
- *  - struct store_sync: blocking, for postlbctl and tests.
+ *  - struct store (store_async.c): asynchronous (hiredis + libevent), for
+ *    postlb-policyd.  It connects, reconnects with a short backoff, loads
+ *    the quota script, notices a stalled server (no reply within stall_ms)
+ *    and drops the connection.  While it is not up, calls fail at once
+ *    with -STORE_EDOWN so callers answer from their fail mode.  It never
+ *    retries a quota call that may have run; a NOSCRIPT reply (the script
+ *    did not run) is retried once with EVAL.  Single-threaded: use it from
+ *    the event loop's thread.
+ *  - struct store_sync (store_sync.c): blocking, for postlb-milter (one
+ *    connection per thread at a time), postlbctl and tests.
  */
 #ifndef POSTLB_STORE_REDIS_H
 #define POSTLB_STORE_REDIS_H
