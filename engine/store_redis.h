@@ -93,6 +93,11 @@ int store_sync_hgetall(struct store_sync *s, const char *key,
 		       void (*cb)(void *arg, const char *field,
 				  const char *value),
 		       void *arg);
+/* Calls cb for each item of list key from start to stop (LRANGE). */
+int store_sync_lrange(struct store_sync *s, const char *key, long start,
+		      long stop, void (*cb)(void *arg, const char *item,
+					    const char *unused),
+		      void *arg);
 /*
  * Runs script (a constant; its sha1 is cached per connection) with nkeys
  * keys among argc arguments, loading it again once on NOSCRIPT.  Copies

@@ -250,13 +250,16 @@ int store_sync_incrby(struct store_sync *s, const char *key, long long delta,
 	return rc;
 }
 
-int store_sync_hgetall(struct store_sync *s, const char *key,
-		       void (*cb)(void *arg, const char *field,
-				  const char *value),
-		       void *arg)
+/*
+ * Runs a command whose reply is an array of strings and calls cb with
+ * them two (HGETALL: field, value) or one (the second NULL) at a time.
+ */
+static int store_sync_each(struct store_sync *s, int argc, const char **av,
+			   size_t step,
+			   void (*cb)(void *arg, const char *a, const char *b),
+			   void *arg)
 {
-	const char *av[] = {"HGETALL", key};
-	redisReply *r = store_sync_cmd(s, 2, av);
+	redisReply *r = store_sync_cmd(s, argc, av);
 
 	if (r == NULL)
 		return -STORE_EREPLY;
@@ -264,12 +267,37 @@ int store_sync_hgetall(struct store_sync *s, const char *key,
 		freeReplyObject(r);
 		return -STORE_EREPLY;
 	}
-	for (size_t i = 0; i + 1 < r->elements; i += 2)
+	for (size_t i = 0; i + step - 1 < r->elements; i += step)
 		if (r->element[i]->type == REDIS_REPLY_STRING &&
-		    r->element[i + 1]->type == REDIS_REPLY_STRING)
-			cb(arg, r->element[i]->str, r->element[i + 1]->str);
+		    (step == 1 ||
+		     r->element[i + 1]->type == REDIS_REPLY_STRING))
+			cb(arg, r->element[i]->str,
+			   step == 1 ? NULL : r->element[i + 1]->str);
 	freeReplyObject(r);
 	return 0;
+}
+
+int store_sync_hgetall(struct store_sync *s, const char *key,
+		       void (*cb)(void *arg, const char *field,
+				  const char *value),
+		       void *arg)
+{
+	const char *av[] = {"HGETALL", key};
+
+	return store_sync_each(s, 2, av, 2, cb, arg);
+}
+
+int store_sync_lrange(struct store_sync *s, const char *key, long start,
+		      long stop, void (*cb)(void *arg, const char *item,
+					    const char *unused),
+		      void *arg)
+{
+	char a[24], b[24];
+	const char *av[] = {"LRANGE", key, a, b};
+
+	snprintf(a, sizeof(a), "%ld", start);
+	snprintf(b, sizeof(b), "%ld", stop);
+	return store_sync_each(s, 4, av, 1, cb, arg);
 }
 
 /* The sha1 of script on this connection, loading it when unknown. */

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "prober.h"
 #include "server.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 
 static const char *cfg_path;
 static struct server *srv;
+static struct prober *prober;
 static struct config *cfg;
 
 /*
@@ -37,13 +39,16 @@ static int policyd_load(const char *path, struct config **out, char *err,
 			size_t errsz)
 {
 	struct config *c;
+	size_t checks = 0;
 
 	if (config_load(path, &c, err, errsz) < 0)
 		return -1;
-	if (c->nquotas == 0) {
+	for (size_t i = 0; i < c->nmembers; i++)
+		checks += c->members[i].check != 0;
+	if (c->nquotas == 0 && checks == 0) {
 		snprintf(err, errsz,
-			 "%s: no quotas: postlb-policyd has nothing to enforce "
-			 "(an empty or truncated file?)",
+			 "%s: no quotas and no health checks: postlb-policyd "
+			 "has nothing to do (an empty or truncated file?)",
 			 path);
 		config_unref(c);
 		return -1;
@@ -69,6 +74,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		config_unref(nc);
 		return;
 	}
+	prober_set_config(prober, nc);
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);
@@ -158,6 +164,9 @@ int main(int argc, char **argv)
 	if (srv == NULL)
 		log_fatal("cannot start the policy server");
 	daemon_drop(uid, gid, "policyd.user");
+	prober = prober_new(cfg);
+	if (prober == NULL)
+		log_fatal("cannot start the health checks");
 	ev[0] = evsignal_new(base, SIGHUP, on_reload, NULL);
 	ev[1] = evsignal_new(base, SIGTERM, on_stop, base);
 	ev[2] = evsignal_new(base, SIGINT, on_stop, base);
@@ -169,6 +178,7 @@ int main(int argc, char **argv)
 		 cfg_path, cfg->nquotas, cfg->budget_ms,
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
 	event_base_dispatch(base);
+	prober_free(prober);
 	server_stop(srv);
 	on_stats(0, 0, NULL);
 	server_free(srv);
