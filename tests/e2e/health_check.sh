@@ -9,7 +9,9 @@
 # seen that (the mark-down plus routing.reserve_time).  Restart it: it
 # comes back, and its share of the mail climbs along the slow-start ramp.
 # A fourth member whose server accepts connections and never answers goes
-# down by the check timeout.  One host holds each member's lease.
+# down by the check timeout.  A second host (its own Postfix and milter on
+# the same Redis) sees the same change.  One host holds each member's
+# lease.
 # postlbctl health shows it all.
 
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +19,7 @@ need_root_and_tools smtp-sink smtp-source python3
 CTL=$top_builddir/postlbctl
 
 start_redis
-for s in R0 R1 R2 R3 R4 SMTP; do pick_port "$s"; done
+for s in R0 R1 R2 R3 R4 SMTP SMTP2; do pick_port "$s"; done
 start_sink relayhost "$R0"
 start_sink r1 "$R1"
 start_sink r2 "$R2"
@@ -57,22 +59,39 @@ routing = { default_pool = "relays"; refresh = "100ms"; reserve_time = "100ms";
   takeover = { nexthops = ["[127.0.0.1]:$R0"]; }; };
 EOF
 start_policyd main "$T/postlb.conf"
-# the milter's log lines get a time stamp (ms) as they are written
+# A second host: its own milter (and Postfix, below) on the same Redis.
+sed "s|$RUN/milter.sock|$RUN/milter2.sock|" "$T/postlb.conf" >"$T/postlb2.conf"
+
+# start_ts_milter CONF SOCK LOG: a milter whose log lines get a time
+# stamp (ms) as they are written.
+start_ts_milter() {
+	"$MILTER" -f -c "$1" 2> >(while IFS= read -r l; do
+		t=${EPOCHREALTIME/[.,]/}
+		printf '%s %s\n' "$((t / 1000))" "$l"
+	done >>"$3") &
+	E2E_EXTRA_PIDS+=($!)
+	wait_for 10 test -S "$2" || die "postlb-milter ($1) did not start"
+}
 ML=$T/milter-ts.log
-"$MILTER" -f -c "$T/postlb.conf" 2> >(while IFS= read -r l; do
-	t=${EPOCHREALTIME/[.,]/}
-	printf '%s %s\n' "$((t / 1000))" "$l"
-done >>"$ML") &
-E2E_EXTRA_PIDS+=($!)
-wait_for 10 test -S "$RUN/milter.sock" || die "postlb-milter did not start"
-start_postfix pf "$SMTP" "$RUN/policy.sock" "$R0"
+ML2=$T/milter2-ts.log
+start_ts_milter "$T/postlb.conf" "$RUN/milter.sock" "$ML"
+start_ts_milter "$T/postlb2.conf" "$RUN/milter2.sock" "$ML2"
+
+# wire_postfix NAME PORT CONF: a private Postfix with postlb's milter.
+wire_postfix() {
+	local d
+	start_postfix "$1" "$2" "$RUN/policy.sock" "$R0"
+	d=${POSTFIX_DIR[$1]}
+	for part in route strip; do
+		"$CTL" -c "$3" postfix-config "$part" "$T" >"$T/postlb_$part.regexp"
+	done
+	"$CTL" -c "$3" postfix-config master "$T" >>"$d/master.cf"
+	"$CTL" -c "$3" postfix-config main "$T" >>"$d/main.cf"
+	timeout 30 postfix -c "$d" reload >/dev/null 2>&1 || die "postfix reload failed"
+}
+wire_postfix pf "$SMTP" "$T/postlb.conf"
+wire_postfix pf2 "$SMTP2" "$T/postlb2.conf"
 D=${POSTFIX_DIR[pf]}
-for part in route strip; do
-	"$CTL" -c "$T/postlb.conf" postfix-config "$part" "$T" >"$T/postlb_$part.regexp"
-done
-"$CTL" -c "$T/postlb.conf" postfix-config master "$T" >>"$D/master.cf"
-"$CTL" -c "$T/postlb.conf" postfix-config main "$T" >>"$D/main.cf"
-timeout 30 postfix -c "$D" reload >/dev/null 2>&1 || die "postfix reload failed"
 sleep 1
 
 hc() { rcli HGET "postlb:m:$1" hc; }
@@ -96,7 +115,11 @@ assert_match ":[0-9]+$" "$(rcli GET postlb:hl:r1)" "r1's lease is held by one ho
 timeout 200 smtp-source -m 3000 -s 2 -l 300 -f a@load.example -t u@dest.example \
 	"127.0.0.1:$SMTP" >>"$T/source.out" 2>&1 &
 src=$!
+timeout 200 smtp-source -m 1000 -s 1 -l 300 -f a@load.example -t u@dest.example \
+	"127.0.0.1:$SMTP2" >>"$T/source.out" 2>&1 &
+src2=$!
 wait_for 30 _log_count_ge "$ML" 'member=r2' 30 || fail "r2 got no mail before the kill"
+wait_for 30 _log_count_ge "$ML2" 'member=r2' 10 || fail "r2 got no mail from the second host"
 t_kill=$(now_ms)
 stop_sink r2
 wait_for 10 _hc_is r2 down || fail "r2 was not marked down within 10 s"
@@ -107,6 +130,10 @@ after=$(awk -v t="$((t_down + 150))" '$1 > t && /member=r2/' "$ML" | wc -l)
 raw=$(awk -v t="$t_down" '$1 > t && /member=r2/' "$ML" | wc -l)
 log "assignments to r2 after the mark-down: $raw (after + reserve_time: $after)"
 assert_eq 0 "$after" "no message assigned to r2 once the mark-down reached the milter"
+after2=$(awk -v t="$((t_down + 150))" '$1 > t && /member=r2/' "$ML2" | wc -l)
+n2=$(awk -v t="$((t_down + 150))" '$1 > t && /member=r[13]/' "$ML2" | wc -l)
+assert_eq 0 "$after2" "the second host's milter saw the same change: nothing for r2"
+assert_ge "$n2" 1 "... while it kept routing to r1 and r3"
 assert_match "connect: Connection refused|connection closed" "$(rcli HGET postlb:m:r2 hc_why)" \
 	"r2: Redis says why"
 assert_match " check down: " "$(rcli LINDEX postlb:ev:r2 0)" "r2: the change is an event"
@@ -129,8 +156,8 @@ log "r2's share after it came back: ${s1}% (0-2 s), $(share $((t_up + 2000)) $((
 assert_lt "$s1" 25 "r2 starts with a small share (slow start, full share 33%)"
 assert_lt "$s1" "$s3" "r2's share climbs along the ramp"
 assert_eq 1 "$(count_re 'health: member r2 is up again' "$(policyd_log main)")" "the return is logged once"
-kill "$src" 2>/dev/null
-wait "$src" 2>/dev/null
+kill "$src" "$src2" 2>/dev/null
+wait "$src" "$src2" 2>/dev/null
 
 # --- postlbctl health ---
 out=$("$CTL" -c "$T/postlb.conf" health)
