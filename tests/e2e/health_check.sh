@@ -16,7 +16,6 @@
 
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink smtp-source python3
-CTL=$top_builddir/postlbctl
 
 start_redis
 for s in R0 R1 R2 R3 R4 SMTP SMTP2; do pick_port "$s"; done
@@ -39,11 +38,7 @@ while time.time() < end:
 E2E_EXTRA_PIDS+=($!)
 wait_for 10 _port_listening "$R4" || die "the stalling server did not start"
 
-cat >"$T/postlb.conf" <<EOF
-redis = { address = "unix:$REDIS_SOCK"; prefix = "postlb:"; };
-policyd = { listen = ["unix:$RUN/policy.sock"]; user = "postfix"; socket_mode = "0666"; };
-quotas = ( { name = "big"; subject = "sender"; unit = "messages"; limit = 1000000; window = "1h"; } );
-milter = { listen = "unix:$RUN/milter.sock"; user = "postfix"; socket_mode = "0666"; };
+{ postlb_conf_head; cat <<EOF; } >"$T/postlb.conf"
 health = { check = { interval = "1s"; fastinter = "250ms"; timeout = "1s"; rise = 2; fall = 2; };
   slowstart = "6s"; slowstart_min = 10; };
 members = {
@@ -77,22 +72,9 @@ ML2=$T/milter2-ts.log
 start_ts_milter "$T/postlb.conf" "$RUN/milter.sock" "$ML"
 start_ts_milter "$T/postlb2.conf" "$RUN/milter2.sock" "$ML2"
 
-# wire_postfix NAME PORT CONF: a private Postfix with postlb's milter.
-wire_postfix() {
-	local d
-	start_postfix "$1" "$2" "$RUN/policy.sock" "$R0"
-	d=${POSTFIX_DIR[$1]}
-	for part in route strip; do
-		"$CTL" -c "$3" postfix-config "$part" "$T" >"$T/postlb_$part.regexp"
-	done
-	"$CTL" -c "$3" postfix-config master "$T" >>"$d/master.cf"
-	"$CTL" -c "$3" postfix-config main "$T" >>"$d/main.cf"
-	timeout 30 postfix -c "$d" reload >/dev/null 2>&1 || die "postfix reload failed"
-}
-wire_postfix pf "$SMTP" "$T/postlb.conf"
-wire_postfix pf2 "$SMTP2" "$T/postlb2.conf"
+wire_postlb pf "$SMTP" "$T/postlb.conf" "$R0"
+wire_postlb pf2 "$SMTP2" "$T/postlb2.conf" "$R0"
 D=${POSTFIX_DIR[pf]}
-sleep 1
 
 hc() { rcli HGET "postlb:m:$1" hc; }
 _hc_is() { [ "$(hc "$1")" = "$2" ]; }

@@ -19,7 +19,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools
 
-CTL=$top_builddir/postlbctl
 start_redis
 WIN_1H=3600000
 WIN_1D=86400000
