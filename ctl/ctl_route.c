@@ -18,7 +18,7 @@
 /* Strings explain copies: every domain, two per header. */
 #define EXPLAIN_STRINGS_MAX (ROUTE_DOMAINS_MAX + 2 * ROUTE_HEADERS_MAX)
 
-static struct store_sync *ctl_open(const struct config *c)
+struct store_sync *ctl_open(const struct config *c)
 {
 	struct store_sync *s;
 	char err[512];
@@ -59,7 +59,7 @@ static void on_member_field(void *arg, const char *field, const char *value)
 
 /* Redis's clock in ms: suspensions and days are by it, as in the route
  * script, whatever this host's clock says.  Exits on a Redis error. */
-static long long redis_ms(struct store_sync *s)
+long long ctl_redis_ms(struct store_sync *s)
 {
 	long long us;
 
@@ -77,7 +77,7 @@ static void member_fields(struct store_sync *s, const struct config *c,
 	char key[200];
 
 	memset(f, 0, sizeof(*f));
-	f->now_ms = redis_ms(s);
+	f->now_ms = ctl_redis_ms(s);
 	member_key(c, mi, key, sizeof(key));
 	if (store_sync_hgetall(s, key, on_member_field, f) < 0) {
 		fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
@@ -90,7 +90,7 @@ static long long member_today(struct store_sync *s, const struct config *c,
 {
 	char key[200], v[32], ds[16];
 
-	route_day_string(redis_ms(s) / 86400000, ds);
+	route_day_string(ctl_redis_ms(s) / 86400000, ds);
 	snprintf(key, sizeof(key), "%sw:%s:%s", c->redis_prefix,
 		 c->members[mi].name, ds);
 	return store_sync_get(s, key, v, sizeof(v)) == 1 ? atoll(v) : 0;
@@ -99,7 +99,7 @@ static long long member_today(struct store_sync *s, const struct config *c,
 int ctl_members(const struct config *c)
 {
 	struct store_sync *s = ctl_open(c);
-	long long day = redis_ms(s) / 86400000;
+	long long day = ctl_redis_ms(s) / 86400000;
 
 	printf("%-16s %-6s %6s %8s %10s  %s\n", "member", "state", "weight",
 	       "today", "warmup", "nexthop / suspended for");
@@ -194,7 +194,7 @@ int ctl_member_suspend(const struct config *c, const char *name,
 	snprintf(field, sizeof(field), "s:%s", domain);
 	for (char *p = field; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	snprintf(until, sizeof(until), "%lld", redis_ms(s) + ms);
+	snprintf(until, sizeof(until), "%lld", ctl_redis_ms(s) + ms);
 	rc = ms > 0 ? store_sync_hset(s, key, field, until)
 		    : store_sync_hdel(s, key, field);
 	if (rc < 0)
@@ -399,7 +399,7 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 		member_fields(s, c, i, &f);
 		view.state[i] = f.state;
 	}
-	route_plan_pool(c, pool, &view, m, redis_ms(s) / 86400000, &plan);
+	route_plan_pool(c, pool, &view, m, ctl_redis_ms(s) / 86400000, &plan);
 	for (size_t i = 0; i < plan.n; i++) {
 		size_t mi = plan.member[i];
 		struct mfields f;

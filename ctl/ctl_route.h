@@ -6,6 +6,16 @@
 
 #include "config.h"
 
+struct store_sync;
+
+/* A Redis connection for c; prints the error and exits when there is none. */
+struct store_sync *ctl_open(const struct config *c);
+/* Redis's clock in ms; exits on a Redis error. */
+long long ctl_redis_ms(struct store_sync *s);
+
+/* health [NAME]: members' health (checks, breaker, slow start, events). */
+int ctl_health(const struct config *c, const char *name);
+
 int ctl_pools(const struct config *c);
 int ctl_members(const struct config *c);
 /* Sets a member's state (ready, drain, maint, down) in Redis. */

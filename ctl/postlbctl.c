@@ -42,6 +42,8 @@ static void usage(void)
 		"  explain [-s SENDER] [-r RCPT]... [-u SASL_USER] [-i IP]\n"
 		"          [-H 'Name: value']... [-z SIZE] [-m FILE]\n"
 		"                                  which rule, pool and member\n"
+		"  health [NAME]                   members' health: checks, breaker,\n"
+		"                                  slow start, events\n"
 		"  postfix-config [all|master|main|route|strip|reinject] [DIR [POSTFIX_DIR]]\n"
 		"                                  Postfix lines for the members\n");
 	exit(2);
@@ -318,6 +320,8 @@ int main(int argc, char **argv)
 		rc = cmd_usage(&x);
 	} else if (argc == 1 && strcmp(cmd, "pools") == 0) {
 		rc = ctl_pools(x.cfg);
+	} else if (argc <= 2 && strcmp(cmd, "health") == 0) {
+		rc = ctl_health(x.cfg, argc == 2 ? argv[1] : NULL);
 	} else if (argc == 1 && strcmp(cmd, "members") == 0) {
 		rc = ctl_members(x.cfg);
 	} else if (argc >= 2 && strcmp(cmd, "member") == 0) {

@@ -1,6 +1,9 @@
 /*
  * quota: which quota checks a request triggers, GCRA arithmetic, replies
- * (see quota.h).  No I/O: the store evaluates QUOTA_LUA atomically.
+ * (see quota.h).  No I/O: the store evaluates QUOTA_LUA atomically; its
+ * source is engine/quota.lua (KEYS, ARGV and replies described there),
+ * embedded at build time, and quota_gcra()/quota_give_back() mirror its
+ * arithmetic.
  */
 #include "quota.h"
 
@@ -13,86 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*
- * QUOTA_LUA: KEYS holds three keys per check (state, per-subject override,
- * quota-wide override), ARGV four numbers per check (limit, window in ms,
- * cost, units to reserve).  It reads every key, and writes the new TATs
- * only when every check passes, so one subject over quota charges none of
- * the others.  When all pass, a check asking to reserve R units gets them
- * charged too, at most 1% of its (effective) limit, and only while the
- * subject's bucket stays at most half full with them.  A negative cost is
- * a give-back of -cost microseconds (time, not units: exactly what an
- * earlier call charged, whatever the limit is now); it never fails and
- * never moves a TAT before now.  Returns, when allowed, {1, units
- * reserved per check, microseconds added to the TAT for them per check,
- * microseconds added for the cost per check} (3n + 1 integers), else {0,
- * check index (1-based), retry in us, limit, window in ms}.  The
- * arithmetic of one check must stay identical to quota_gcra() and
- * quota_give_back().
- */
-const char QUOTA_LUA[] =
-    "#!lua\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-    "local n = #ARGV / 4\n"
-    "local newtat, lim, span, res, rus, cus = {}, {}, {}, {1}, {}, {}\n"
-    "for i = 1, n do\n"
-    "  local limit = tonumber(ARGV[4*i-3])\n"
-    "  local win = tonumber(ARGV[4*i-2])\n"
-    "  local cost = tonumber(ARGV[4*i-1])\n"
-    "  local v = redis.call('MGET', KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i])\n"
-    "  local o = v[2] or v[3]\n"
-    "  local tat = tonumber(v[1] or '0') or 0\n"
-    "  res[i + 1], rus[i], cus[i] = 0, 0, 0\n"
-    "  if cost < 0 then\n"
-    "    if tat > now then newtat[i] = math.max(now, tat + cost) end\n"
-    "  else\n"
-    "    if o then\n"
-    "      if o == 'unlimited' then limit = -1 else\n"
-    "        local l, w = string.match(o, '^(%d+) (%d+)$')\n"
-    "        if l then limit = tonumber(l); win = tonumber(w) end\n"
-    "      end\n"
-    "    end\n"
-    "    if limit == 0 then return {0, i, win * 1000, 0, win} end\n"
-    "    if limit > 0 then\n"
-    "      local wus = win * 1000\n"
-    "      if tat < now then tat = now end\n"
-    "      local step = cost * (wus / limit)\n"
-    "      local nt = tat + step\n"
-    "      if nt - now > wus and tat > now then\n"
-    "        local retry = nt - wus - now\n"
-    "        if step > wus then retry = tat - now end\n"
-    "        return {0, i, math.ceil(retry), limit, win}\n"
-    "      end\n"
-    "      newtat[i] = math.floor(nt)\n"
-    "      cus[i] = newtat[i] - tat\n"
-    "      lim[i], span[i] = limit, wus\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "for i = 1, n do\n"
-    "  local want = tonumber(ARGV[4*i])\n"
-    "  if lim[i] and want > 0 then\n"
-    "    want = math.min(want, math.floor(lim[i] / 100))\n"
-    "    local nt = newtat[i] + want * (span[i] / lim[i])\n"
-    "    if want > 0 and nt - now <= span[i] / 2 then\n"
-    "      rus[i] = math.floor(nt) - newtat[i]\n"
-    "      newtat[i] = math.floor(nt)\n"
-    "      res[i + 1] = want\n"
-    "    end\n"
-    "  end\n"
-    "  if newtat[i] and newtat[i] > now then\n"
-    "    redis.call('SET', KEYS[3*i-2], string.format('%d', newtat[i]),\n"
-    "      'PX', math.ceil((newtat[i] - now) / 1000) + 1000)\n"
-    "  elseif newtat[i] then\n"
-    "    redis.call('DEL', KEYS[3*i-2])\n"
-    "  end\n"
-    "end\n"
-    "for i = 1, n do\n"
-    "  res[n + 1 + i], res[2 * n + 1 + i] = rus[i], cus[i]\n"
-    "end\n"
-    "return res\n";
 
 void quota_gcra(long long tat_us, long long now_us, long long limit,
 		long long window_us, long long cost, struct gcra *out)

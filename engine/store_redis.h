@@ -1,16 +1,19 @@
 /*
- * store: Redis, the shared state of every postlb host.  store_redis.c is
- * the only file that includes hiredis.h.
+ * store: Redis, the shared state of every postlb host.  The store's files
+ * (store_redis.c, shared; store_async.c; store_sync.c) are the only ones
+ * that include hiredis.h.
  *
  * Two faces:
- *  - struct store: asynchronous (hiredis + libevent), for the daemons.  It
- *    connects, reconnects with backoff, loads the quota script, notices a
- *    stalled server (no reply within stall_ms) and drops the connection.
- *    While it is not up, calls fail at once with -STORE_EDOWN so callers
- *    answer from their fail mode.  It never retries a quota call that may
- *    have run; a NOSCRIPT reply (the script did not run) is retried once
- *    with EVAL.  Single-threaded: use it from the event loop's thread.
- *  - struct store_sync: blocking, for postlbctl and tests.
+ *  - struct store (store_async.c): asynchronous (hiredis + libevent), for
+ *    postlb-policyd.  It connects, reconnects with a short backoff, loads
+ *    the quota script, notices a stalled server (no reply within stall_ms)
+ *    and drops the connection.  While it is not up, calls fail at once
+ *    with -STORE_EDOWN so callers answer from their fail mode.  It never
+ *    retries a quota call that may have run; a NOSCRIPT reply (the script
+ *    did not run) is retried once with EVAL.  Single-threaded: use it from
+ *    the event loop's thread.
+ *  - struct store_sync (store_sync.c): blocking, for postlb-milter (one
+ *    connection per thread at a time), postlbctl and tests.
  */
 #ifndef POSTLB_STORE_REDIS_H
 #define POSTLB_STORE_REDIS_H
@@ -60,14 +63,14 @@ typedef void (*store_cmd_cb)(void *arg, int rc, long long value);
 
 /*
  * Sends one plain command argv[0..argc) (binary-safe, copied at once) on
- * the asynchronous connection, behind nothing of the quota calls' making
- * (callers that must not slow quota answers use a store of their own).
- * Returns 0 when sent: cb (may be NULL) is then called exactly once, with
- * 0 and the value of an integer reply (or of a string reply that is a
- * decimal integer), 1 and 0 for any other reply (nil: absent),
- * -STORE_EREPLY for an error reply, -STORE_EDOWN if the connection drops
- * first.  Returns
- * -STORE_EDOWN at once, cb not called, when the store is not up.
+ * the asynchronous connection; it is not retried and not watched for
+ * stalls (a caller whose commands must not delay quota calls uses a store
+ * of its own).  Returns 0 when sent: cb (may be NULL) is then called
+ * exactly once, with 0 and the value of an integer reply (or of a string
+ * reply that is a decimal integer), 1 and 0 for any other reply (nil:
+ * absent), -STORE_EREPLY for an error reply, -STORE_EDOWN if the
+ * connection drops first.  Returns -STORE_EDOWN at once, cb not called,
+ * when the store is not up.
  */
 int store_command(struct store *s, int argc, const char **argv,
 		  const size_t *lens, store_cmd_cb cb, void *arg);
@@ -108,6 +111,11 @@ int store_sync_hgetall(struct store_sync *s, const char *key,
 		       void (*cb)(void *arg, const char *field,
 				  const char *value),
 		       void *arg);
+/* Calls cb for each item of list key from start to stop (LRANGE). */
+int store_sync_lrange(struct store_sync *s, const char *key, long start,
+		      long stop, void (*cb)(void *arg, const char *item,
+					    const char *unused),
+		      void *arg);
 /*
  * Runs script (a constant; its sha1 is cached per connection) with nkeys
  * keys among argc arguments, loading it again once on NOSCRIPT.  Copies

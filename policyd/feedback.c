@@ -8,6 +8,7 @@
 
 #include "breaker.h"
 #include "config.h"
+#include "feedback_lua.h"
 #include "follow.h"
 #include "health.h"
 #include "log.h"

@@ -8,7 +8,7 @@
  *     sent, deferred, bounced, conn_error), expiring after feedback.keep;
  *   - ends the message's least-outstanding assignment (ZREM PREFIX lc:NAME
  *     QUEUEID) on any delivery result;
- *   - both in one call of FEEDBACK_LUA (feedback.lua), which also stores
+ *   - both in one call of FEEDBACK_LUA (engine/feedback.lua), which also stores
  *     the position after the line (PREFIX fo:HOST:LOGID) and skips a line
  *     at or before it: lines read again after a crash (the follower's
  *     state file lags by up to a second) are not counted twice;
@@ -30,8 +30,6 @@ struct config;
 struct event_base;
 struct feedback;
 
-/* policyd/feedback.lua, embedded by the build as feedback_lua.c. */
-extern const char FEEDBACK_LUA[];
 
 /*
  * Starts following c->feedback_log (which must be set).  Takes its own

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "feedback.h"
 #include "log.h"
+#include "prober.h"
 #include "server.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 
 static const char *cfg_path;
 static struct server *srv;
+static struct prober *prober;
 static struct config *cfg;
 static struct feedback *fb; /* NULL: no feedback configured */
 
@@ -39,13 +41,17 @@ static int policyd_load(const char *path, struct config **out, char *err,
 			size_t errsz)
 {
 	struct config *c;
+	size_t checks = 0;
 
 	if (config_load(path, &c, err, errsz) < 0)
 		return -1;
-	if (c->nquotas == 0 && c->feedback_log == NULL) {
+	for (size_t i = 0; i < c->nmembers; i++)
+		checks += c->members[i].check != 0;
+	if (c->nquotas == 0 && checks == 0 && c->feedback_log == NULL) {
 		snprintf(err, errsz,
-			 "%s: no quotas and no feedback: postlb-policyd has "
-			 "nothing to do (an empty or truncated file?)",
+			 "%s: no quotas, no health checks and no feedback: "
+			 "postlb-policyd has nothing to do (an empty or "
+			 "truncated file?)",
 			 path);
 		config_unref(c);
 		return -1;
@@ -71,6 +77,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		config_unref(nc);
 		return;
 	}
+	prober_set_config(prober, nc);
 	if (fb != NULL && feedback_set_config(fb, nc) < 0)
 		log_err("reload: the feedback keeps its running config");
 	config_unref(cfg);
@@ -164,6 +171,9 @@ int main(int argc, char **argv)
 	if (srv == NULL)
 		log_fatal("cannot start the policy server");
 	daemon_drop(uid, gid, "policyd.user");
+	prober = prober_new(cfg);
+	if (prober == NULL)
+		log_fatal("cannot start the health checks");
 	ev[0] = evsignal_new(base, SIGHUP, on_reload, NULL);
 	ev[1] = evsignal_new(base, SIGTERM, on_stop, base);
 	ev[2] = evsignal_new(base, SIGINT, on_stop, base);
@@ -178,6 +188,7 @@ int main(int argc, char **argv)
 		 cfg_path, cfg->nquotas, cfg->budget_ms,
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
 	event_base_dispatch(base);
+	prober_free(prober);
 	server_stop(srv);
 	on_stats(0, 0, NULL);
 	feedback_free(fb);

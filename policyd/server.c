@@ -6,8 +6,9 @@
  * store until its callback runs: when the budget timer fires first, the
  * connection answers from the fail mode and forgets the ticket, and the
  * late verdict is dropped (under fail_mode closed, what it charged is
- * given back: the client was told to try again).  The ticket keeps a config reference so a
- * reload never frees what a pending request points to.
+ * given back: the client was told to try again).  The ticket keeps a
+ * config reference so a reload never frees what a pending request points
+ * to.
  *
  * A connection reads only while it has no request in flight and little
  * output queued, and never holds more than request_max bytes of input: a

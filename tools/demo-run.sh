@@ -16,7 +16,6 @@ E2E_NAME=demo
 need_root_and_tools smtp-sink smtp-source swaks
 
 MILTER=$top_builddir/postlb-milter
-CTL=$top_builddir/postlbctl
 
 start_redis
 for s in out1 out2 out3 tx1; do
@@ -52,15 +51,8 @@ start_policyd demo "$T/postlb.conf"
 "$MILTER" -f -c "$T/postlb.conf" 2>>"$T/milter.log" &
 E2E_EXTRA_PIDS+=($!)
 wait_for 10 test -S "$RUN/milter.sock" || die "postlb-milter did not start"
-start_postfix pf "$SMTP_PORT" "$RUN/policy.sock" "$PORT_out1"
+wire_postlb pf "$SMTP_PORT" "$T/postlb.conf" "$PORT_out1"
 D=${POSTFIX_DIR[pf]}
-for part in route strip; do
-	"$CTL" -c "$T/postlb.conf" postfix-config "$part" "$T" >"$T/postlb_$part.regexp"
-done
-"$CTL" -c "$T/postlb.conf" postfix-config master "$T" >>"$D/master.cf"
-"$CTL" -c "$T/postlb.conf" postfix-config main "$T" >>"$D/main.cf"
-timeout 30 postfix -c "$D" reload >/dev/null 2>&1 || die "postfix reload failed"
-sleep 1
 
 send() { # FROM TO...
 	local from=$1

@@ -448,6 +448,7 @@ stop_policyd() {
 # --- postlb-milter ---
 
 MILTER=$top_builddir/postlb-milter
+CTL=$top_builddir/postlbctl
 declare -A MILTER_PID=()
 
 # start_milter NAME CONF SOCK: starts postlb-milter -f -c CONF, stderr to
@@ -466,6 +467,36 @@ start_milter() {
 
 # milter_stats NAME: the counters of milter NAME (SIGUSR2).
 milter_stats() { daemon_stats "$T/milter-$1.log" "${MILTER_PID[$1]}" USR2; }
+
+# postlb_conf_head [MILTER_SOCK]: prints the settings most routing tests
+# share: the private Redis, policyd and the milter on $RUN sockets as user
+# postfix, and one generous sender quota (policyd refuses a config
+# without quotas).
+postlb_conf_head() {
+	cat <<EOF
+redis = { address = "unix:$REDIS_SOCK"; prefix = "postlb:"; };
+policyd = { listen = ["unix:$RUN/policy.sock"]; user = "postfix"; socket_mode = "0666"; };
+quotas = ( { name = "big"; subject = "sender"; unit = "messages"; limit = 1000000; window = "1h"; } );
+milter = { listen = "unix:${1:-$RUN/milter.sock}"; user = "postfix"; socket_mode = "0666"; };
+EOF
+}
+
+# wire_postlb NAME PORT CONF RELAY_PORT: starts private Postfix NAME
+# (start_postfix) relaying to RELAY_PORT and wires postlb into it exactly
+# as "postlbctl -c CONF postfix-config" prints it (route and strip files
+# in $T, member transports, the main.cf milter lines), then reloads it.
+wire_postlb() {
+	local d
+	start_postfix "$1" "$2" "$RUN/policy.sock" "$4"
+	d=${POSTFIX_DIR[$1]}
+	for part in route strip; do
+		"$CTL" -c "$3" postfix-config "$part" "$T" >"$T/postlb_$part.regexp"
+	done
+	"$CTL" -c "$3" postfix-config master "$T" >>"$d/master.cf"
+	"$CTL" -c "$3" postfix-config main "$T" "$d" >>"$d/main.cf"
+	timeout 30 postfix -c "$d" reload >/dev/null 2>&1 || die "postfix reload failed"
+	sleep 1
+}
 
 # pol SOCK [-n N] ATTR=VALUE...: one polclient run against unix:SOCK;
 # prints one action per line (bounded to 30 s).

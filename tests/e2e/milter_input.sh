@@ -18,18 +18,13 @@
 
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink python3
-CTL=$top_builddir/postlbctl
 
 start_redis
 for s in A B R SMTP; do pick_port "$s"; done
 start_sink ma "$A"
 start_sink mb "$B"
 start_sink relayhost "$R"
-cat >"$T/postlb.conf" <<EOF
-redis = { address = "unix:$REDIS_SOCK"; prefix = "postlb:"; };
-policyd = { listen = ["unix:$RUN/policy.sock"]; user = "postfix"; socket_mode = "0666"; };
-quotas = ( { name = "big"; subject = "sender"; unit = "messages"; limit = 100000; window = "1h"; } );
-milter = { listen = "unix:$RUN/milter.sock"; user = "postfix"; socket_mode = "0666"; };
+{ postlb_conf_head; cat <<EOF; } >"$T/postlb.conf"
 members = {
   ma = { nexthop = "[127.0.0.1]:$A"; };
   mb = { nexthop = "[127.0.0.1]:$B"; };
@@ -46,15 +41,8 @@ routing = { default_pool = "a"; takeover = { nexthops = ["[127.0.0.1]:$R"]; }; }
 EOF
 start_policyd main "$T/postlb.conf"
 start_milter one "$T/postlb.conf" "$RUN/milter.sock"
-start_postfix pf "$SMTP" "$RUN/policy.sock" "$R"
+wire_postlb pf "$SMTP" "$T/postlb.conf" "$R"
 D=${POSTFIX_DIR[pf]}
-for part in route strip; do
-	"$CTL" -c "$T/postlb.conf" postfix-config "$part" "$T" >"$T/postlb_$part.regexp"
-done
-"$CTL" -c "$T/postlb.conf" postfix-config master "$T" >>"$D/master.cf"
-"$CTL" -c "$T/postlb.conf" postfix-config main "$T" >>"$D/main.cf"
-timeout 30 postfix -c "$D" reload >/dev/null 2>&1 || die "postfix reload failed"
-sleep 1
 
 # send.py PORT SENDER TAG KIND: one message, Subject TAG, shaped by KIND.
 cat >"$T/send.py" <<'EOF'

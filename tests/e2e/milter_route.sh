@@ -15,7 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink smtp-source swaks sendmail
 
-CTL=$top_builddir/postlbctl
 
 # counts: prints the message counts of sinks s1..s4 (members m1..m4).
 counts() {

@@ -21,8 +21,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink swaks sendmail smtp-source
 
-CTL=$top_builddir/postlbctl
-
 start_redis
 for s in M1 M2 R P SMTP SCAN REINJ; do
 	pick_port "$s"
@@ -32,11 +30,7 @@ start_sink m2 "$M2"
 start_sink relayhost "$R"
 start_sink partner "$P"
 
-cat >"$T/postlb.conf" <<EOF
-redis = { address = "unix:$REDIS_SOCK"; prefix = "postlb:"; };
-policyd = { listen = ["unix:$RUN/policy.sock"]; user = "postfix"; socket_mode = "0666"; };
-quotas = ( { name = "big"; subject = "sender"; unit = "messages"; limit = 100000; window = "1h"; } );
-milter = { listen = "unix:$RUN/milter.sock"; user = "postfix"; socket_mode = "0666"; };
+{ postlb_conf_head; cat <<EOF; } >"$T/postlb.conf"
 members = {
   m1 = { nexthop = "[127.0.0.1]:$M1"; address = "127.0.0.11"; };
   m2 = { nexthop = "[127.0.0.1]:$M2"; address = "127.0.0.12"; };

@@ -8,7 +8,8 @@
 # without a restart; recipients are charged at RCPT, messages and bytes
 # at END-OF-MESSAGE (bytes by the size attribute); units reserved ahead
 # are given back as the time they took, so an override lowering a limit
-# in between does not erase usage.
+# in between does not erase usage; policyd.count_only leaves inbound
+# requests uncounted.
 #
 # Each section runs its own policyd with its own quotas (distinct quota
 # names, so distinct Redis keys).  Windows are long (1 h) wherever time
@@ -18,7 +19,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools
 
-CTL=$top_builddir/postlbctl
 start_redis
 WIN_1H=3600000
 WIN_1D=86400000
@@ -158,6 +158,8 @@ assert_eq 4 "$(redis_quota_used postlb: rcpts $S 4 $WIN_1H)" \
 stop_policyd units
 
 # --- F. bytes quota charged by size at END-OF-MESSAGE ---
+# A day's window: one byte refills every 8.64 s, so none does between the
+# requests and the checks of used bytes, however slow the machine.
 section bytes <<'EOF'
 quotas = ( { name = "by"; subject = "sender"; unit = "bytes"; limit = 10000; window = "1d"; } );
 EOF
@@ -252,7 +254,6 @@ start_policyd gb "$T/gb.conf"
 wait_policyd_connected gb || die "policyd gb did not connect to Redis"
 log "=== gb"
 S=g@gb.example
-WIN_1D=86400000
 out=$(pol_eom "$SOCK" 410 "$S")
 assert_eq "D*410" "$(actions_rle "$out")" "410 messages allowed"
 "$CTL" -c "$T/gb.conf" set gb "$S" 1000 1d >/dev/null
@@ -272,5 +273,32 @@ wait_policyd_connected gb2 || die "policyd gb2 did not connect to Redis"
 out=$(pol_eom "$SOCK" 1000 "$S")
 assert_eq "D*959 Q:gb*41" "$(actions_rle "$out")" "exactly 959 more allowed at 1,000/d (not 1,000)"
 stop_policyd gb2
+
+# --- I. policyd.count_only: only outbound requests are counted ---
+# On a host that is also an MX, requests of clients neither authenticated
+# nor in the listed networks (inbound mail) get DUNNO and charge nothing.
+policyd_conf "$T/scope.conf" "$RUN/scope.sock" open 250ms <<'EOF'
+quotas = ( { name = "sc"; subject = "sender"; unit = "messages"; limit = 3; window = "1h"; } );
+EOF
+sed -i 's|fail_mode = "open";|fail_mode = "open"; count_only = { sasl = true; networks = [ "192.0.2.0/24" ]; };|' "$T/scope.conf"
+SOCK=$RUN/scope.sock
+start_policyd scope "$T/scope.conf"
+wait_policyd_connected scope || die "policyd scope did not connect to Redis"
+log "=== scope"
+# eom_from CLIENT SASL SENDER N: N END-OF-MESSAGE requests
+eom_from() {
+	pol "$SOCK" -n "$4" protocol_state=END-OF-MESSAGE "client_address=$1" \
+		"sasl_username=$2" "sender=$3" recipient=r@dest.example \
+		recipient_count=1 size=100 queue_id=4Q1 instance=i1
+}
+out=$(eom_from 203.0.113.5 "" forged@customer.example 10)
+assert_eq "D*10" "$(actions_rle "$out")" "inbound (anonymous, not listed): DUNNO, never deferred"
+assert_eq 0 "$(rcli EXISTS postlb:q:sc:forged@customer.example)" "and nothing counted in Redis"
+out=$(eom_from 203.0.113.5 alice forged@customer.example 4)
+assert_eq "D*3 Q:sc*1" "$(actions_rle "$out")" \
+	"authenticated: counted, all 3 units still there after the inbound mail"
+out=$(eom_from 192.0.2.7 "" app@customer.example 4)
+assert_eq "D*3 Q:sc*1" "$(actions_rle "$out")" "from a listed network: counted"
+stop_policyd scope
 
 e2e_finish

@@ -17,7 +17,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools
 
-CTL=$top_builddir/postlbctl
 start_redis
 rcli SCRIPT FLUSH >/dev/null
 SCRIPT=$("$CTL" script route) || die "postlbctl script route failed"

@@ -17,7 +17,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink smtp-source
 
-CTL=$top_builddir/postlbctl
 MILTER_LOG=$T/milter.log
 ROUTER_MILTER_PID=
 

@@ -1,6 +1,6 @@
 #!lua
 -- feedback.lua: one delivery of a member, counted once (FEEDBACK_LUA, run
--- by postlb-policyd with EVAL; embedded into policyd/feedback_lua.c at
+-- by postlb-policyd with EVAL; embedded into engine/feedback_lua.c at
 -- build time).
 --
 -- KEYS: [1] the member's minute counters (PREFIX fb:NAME:MINUTE),

@@ -1,0 +1,381 @@
+/*
+ * store_sync: the blocking face of the Redis client (see store_redis.h),
+ * for postlb-milter's router threads (one connection per thread at a
+ * time) and postlbctl: plain commands with a timeout, and scripts by
+ * EVALSHA with their sha1 cached per connection (loaded again once after
+ * NOSCRIPT).  No policy decisions here.
+ */
+#include "store_int.h"
+
+#include "num.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+struct store_sync {
+	redisContext *c;
+	char err[256];
+	const char *script[2]; /* scripts whose sha1 is known here */
+	char sha[2][41];
+};
+
+/* Runs one command; returns the reply (caller frees) or NULL. */
+static redisReply *store_sync_cmd(struct store_sync *s, int argc,
+				  const char **argv)
+{
+	redisReply *r = redisCommandArgv(s->c, argc, argv, NULL);
+
+	if (r == NULL) {
+		snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(s->err, sizeof(s->err), "%s", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+int store_sync_open(const struct config *c, long long timeout_ms,
+		    struct store_sync **out, char *err, size_t errsz)
+{
+	struct timeval tv = {(time_t)(timeout_ms / 1000),
+			     (suseconds_t)(timeout_ms % 1000) * 1000};
+	struct store_sync *s;
+	char host[256], db[16];
+	int port = 0, is_unix = 0;
+	redisReply *r;
+
+	if (store_parse_address(c->redis_address, host, &port, &is_unix) < 0) {
+		snprintf(err, errsz, "bad redis address '%s'",
+			 c->redis_address);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	s->c = is_unix ? redisConnectUnixWithTimeout(host, tv)
+		       : redisConnectWithTimeout(host, port, tv);
+	if (s->c == NULL || s->c->err) {
+		snprintf(err, errsz, "cannot connect to redis at %s: %s",
+			 c->redis_address, s->c ? s->c->errstr : "no memory");
+		store_sync_close(s);
+		return -1;
+	}
+	redisSetTimeout(s->c, tv);
+	if (c->redis_password != NULL) {
+		const char *av[] = {"AUTH", c->redis_password};
+		if ((r = store_sync_cmd(s, 2, av)) == NULL)
+			goto fail;
+		freeReplyObject(r);
+	}
+	if (c->redis_db != 0) {
+		const char *av[] = {"SELECT", db};
+		snprintf(db, sizeof(db), "%d", c->redis_db);
+		if ((r = store_sync_cmd(s, 2, av)) == NULL)
+			goto fail;
+		freeReplyObject(r);
+	}
+	*out = s;
+	return 0;
+fail:
+	snprintf(err, errsz, "redis at %s: %s", c->redis_address, s->err);
+	store_sync_close(s);
+	return -1;
+}
+
+void store_sync_close(struct store_sync *s)
+{
+	if (s == NULL)
+		return;
+	if (s->c)
+		redisFree(s->c);
+	free(s);
+}
+
+const char *store_sync_error(const struct store_sync *s)
+{
+	return s->err;
+}
+
+int store_sync_get(struct store_sync *s, const char *key, char *out,
+		   size_t outsz)
+{
+	const char *av[] = {"GET", key};
+	redisReply *r = store_sync_cmd(s, 2, av);
+	int rc;
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	if (r->type == REDIS_REPLY_NIL) {
+		rc = 0;
+	} else if (r->type == REDIS_REPLY_STRING) {
+		snprintf(out, outsz, "%.*s", (int)r->len, r->str);
+		rc = 1;
+	} else {
+		snprintf(s->err, sizeof(s->err), "GET: unexpected reply");
+		rc = -STORE_EREPLY;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Runs one command whose reply matters only as success: 0 or an error. */
+static int store_sync_do(struct store_sync *s, int argc, const char **argv)
+{
+	redisReply *r = store_sync_cmd(s, argc, argv);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_sync_set(struct store_sync *s, const char *key, const char *value)
+{
+	const char *av[] = {"SET", key, value};
+
+	return store_sync_do(s, 3, av);
+}
+
+int store_sync_del(struct store_sync *s, const char *key)
+{
+	const char *av[] = {"DEL", key};
+	redisReply *r = store_sync_cmd(s, 2, av);
+	int n;
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	n = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+	freeReplyObject(r);
+	return n;
+}
+
+int store_sync_time_us(struct store_sync *s, long long *now_us)
+{
+	const char *av[] = {"TIME"};
+	redisReply *r = store_sync_cmd(s, 1, av);
+	long long sec, usec;
+	int rc = -STORE_EREPLY;
+
+	if (r == NULL)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    num_parse_ll(r->element[0]->str, r->element[0]->len, 0, 1LL << 40,
+			 &sec) == 0 &&
+	    num_parse_ll(r->element[1]->str, r->element[1]->len, 0, 999999,
+			 &usec) == 0) {
+		*now_us = sec * 1000000 + usec;
+		rc = 0;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int store_sync_scan(struct store_sync *s, const char *pattern, size_t max,
+		    void (*cb)(void *arg, const char *key), void *arg)
+{
+	char cursor[32] = "0";
+	size_t seen = 0;
+
+	do {
+		const char *av[] = {"SCAN", cursor, "MATCH", pattern, "COUNT",
+				    "1000"};
+		redisReply *r = store_sync_cmd(s, 6, av);
+		if (r == NULL)
+			return -STORE_EREPLY;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			freeReplyObject(r);
+			return -STORE_EREPLY;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements && seen < max;
+		     i++, seen++)
+			cb(arg, r->element[1]->element[i]->str);
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0 && seen < max);
+	return 0;
+}
+
+int store_sync_load_script(struct store_sync *s, char sha[41])
+{
+	const char *av[] = {"SCRIPT", "LOAD", QUOTA_LUA};
+	redisReply *r = store_sync_cmd(s, 3, av);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	snprintf(sha, 41, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_sync_hset(struct store_sync *s, const char *key, const char *field,
+		    const char *value)
+{
+	const char *av[] = {"HSET", key, field, value};
+
+	return store_sync_do(s, 4, av);
+}
+
+int store_sync_hdel(struct store_sync *s, const char *key, const char *field)
+{
+	const char *av[] = {"HDEL", key, field};
+
+	return store_sync_do(s, 3, av);
+}
+
+int store_sync_incrby(struct store_sync *s, const char *key, long long delta,
+		      long long *out)
+{
+	char d[24];
+	const char *av[] = {"INCRBY", key, d};
+	redisReply *r;
+	int rc = 0;
+
+	snprintf(d, sizeof(d), "%lld", delta);
+	r = store_sync_cmd(s, 3, av);
+	if (r == NULL)
+		return -STORE_EREPLY;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(s->err, sizeof(s->err), "INCRBY %s: not an integer",
+			 key);
+		rc = -STORE_EREPLY;
+	} else if (out != NULL) {
+		*out = r->integer;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Runs a command whose reply is an array of strings and calls cb with
+ * them two (HGETALL: field, value) or one (the second NULL) at a time.
+ */
+static int store_sync_each(struct store_sync *s, int argc, const char **av,
+			   size_t step,
+			   void (*cb)(void *arg, const char *a, const char *b),
+			   void *arg)
+{
+	redisReply *r = store_sync_cmd(s, argc, av);
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -STORE_EREPLY;
+	}
+	for (size_t i = 0; i + step - 1 < r->elements; i += step)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    (step == 1 ||
+		     r->element[i + 1]->type == REDIS_REPLY_STRING))
+			cb(arg, r->element[i]->str,
+			   step == 1 ? NULL : r->element[i + 1]->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_sync_hgetall(struct store_sync *s, const char *key,
+		       void (*cb)(void *arg, const char *field,
+				  const char *value),
+		       void *arg)
+{
+	const char *av[] = {"HGETALL", key};
+
+	return store_sync_each(s, 2, av, 2, cb, arg);
+}
+
+int store_sync_lrange(struct store_sync *s, const char *key, long start,
+		      long stop, void (*cb)(void *arg, const char *item,
+					    const char *unused),
+		      void *arg)
+{
+	char a[24], b[24];
+	const char *av[] = {"LRANGE", key, a, b};
+
+	snprintf(a, sizeof(a), "%ld", start);
+	snprintf(b, sizeof(b), "%ld", stop);
+	return store_sync_each(s, 4, av, 1, cb, arg);
+}
+
+/* The sha1 of script on this connection, loading it when unknown. */
+static const char *store_sync_sha(struct store_sync *s, const char *script,
+				  int reload)
+{
+	const char *av[] = {"SCRIPT", "LOAD", script};
+	redisReply *r;
+	int slot = s->script[0] == script ? 0 : s->script[1] == script ? 1 : -1;
+
+	if (slot >= 0 && !reload)
+		return s->sha[slot];
+	r = store_sync_cmd(s, 3, av);
+	if (r == NULL)
+		return NULL;
+	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+		freeReplyObject(r);
+		return NULL;
+	}
+	if (slot < 0)
+		slot = s->script[0] == NULL ? 0 : 1;
+	s->script[slot] = script;
+	memcpy(s->sha[slot], r->str, 41);
+	freeReplyObject(r);
+	return s->sha[slot];
+}
+
+int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
+		    int argc, const char *const *argv, const size_t *lens,
+		    long long *out, size_t nout)
+{
+	const char *av[3 + 512];
+	size_t al[3 + 512];
+	char nk[16];
+	redisReply *r = NULL;
+	int n = -STORE_EREPLY;
+
+	if (argc < 0 || argc > 512)
+		return -STORE_EARG;
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[2] = nk;
+	al[0] = 7;
+	al[2] = strlen(nk);
+	memcpy(av + 3, argv, (size_t)argc * sizeof(char *));
+	memcpy(al + 3, lens, (size_t)argc * sizeof(size_t));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		av[1] = store_sync_sha(s, script, attempt);
+		if (av[1] == NULL)
+			return s->c->err ? -STORE_EDOWN : -STORE_EREPLY;
+		al[1] = 40;
+		r = redisCommandArgv(s->c, argc + 3, av, al);
+		if (r == NULL) {
+			snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+			return -STORE_EDOWN;
+		}
+		/* NOSCRIPT: it did not run, so sending it again is safe */
+		if (store_reply_noscript(r) && attempt == 0) {
+			freeReplyObject(r);
+			r = NULL;
+			continue;
+		}
+		break;
+	}
+	if (r->type == REDIS_REPLY_ARRAY) {
+		n = 0;
+		for (size_t i = 0; i < r->elements && (size_t)n < nout; i++) {
+			if (r->element[i]->type != REDIS_REPLY_INTEGER) {
+				n = -STORE_EREPLY;
+				break;
+			}
+			out[n++] = r->element[i]->integer;
+		}
+	} else {
+		snprintf(s->err, sizeof(s->err), "%s",
+			 r->type == REDIS_REPLY_ERROR ? r->str
+						      : "unexpected reply");
+	}
+	freeReplyObject(r);
+	return n;
+}
