@@ -117,8 +117,8 @@ enum breaker_event breaker_record(struct breaker *b,
 	if (att < c->min_attempts || err * 100 < (long long)c->error_rate * att)
 		return BREAKER_NONE;
 	open_for(b, c, now_ms);
-	snprintf(b->why, sizeof(b->why), "failed %lld of %lld in %llds, open %llds",
-		 err, att, c->window_ms / 1000,
-		 breaker_backoff(c, b->trips) / 1000);
+	snprintf(b->why, sizeof(b->why),
+		 "failed %lld of %lld in %llds, open %llds", err, att,
+		 c->window_ms / 1000, breaker_backoff(c, b->trips) / 1000);
 	return BREAKER_TRIP;
 }

@@ -46,9 +46,9 @@ struct breaker {
 	long long bucket_id[BREAKER_BUCKETS]; /* now / bucket_ms of the slot */
 	long long attempts[BREAKER_BUCKETS];
 	long long errors[BREAKER_BUCKETS];
-	long long open_until; /* ms; 0: never opened or closed */
-	int open;	      /* tripped and not yet closed by a trial */
-	int trips;	      /* consecutive trips */
+	long long open_until;	   /* ms; 0: never opened or closed */
+	int open;		   /* tripped and not yet closed by a trial */
+	int trips;		   /* consecutive trips */
 	char why[BREAKER_WHY_MAX]; /* why it last tripped or closed */
 };
 

@@ -10,16 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct breaker_conf breaker_defaults = {
-    .window_ms = 60000, .min_attempts = 20, .error_rate = 50,
-    .backoff_ms = 30000, .backoff_max_ms = 600000};
+static const struct breaker_conf breaker_defaults = {.window_ms = 60000,
+						     .min_attempts = 20,
+						     .error_rate = 50,
+						     .backoff_ms = 30000,
+						     .backoff_max_ms = 600000};
 
 /* The breaker group, or false to turn the breaker off. */
 static int feedback_breaker(struct cfg_ctx *x, const config_setting_t *f,
 			    struct config *c)
 {
-	static const char *const keys[] = {"window",  "min_attempts",
-					   "error_rate", "backoff",
+	static const char *const keys[] = {"window",	  "min_attempts",
+					   "error_rate",  "backoff",
 					   "backoff_max", NULL};
 	const config_setting_t *g = config_setting_get_member(f, "breaker");
 	struct breaker_conf *b = &c->feedback_breaker;
@@ -32,7 +34,8 @@ static int feedback_breaker(struct cfg_ctx *x, const config_setting_t *f,
 	if (g == NULL)
 		return 0;
 	if (!config_setting_is_group(g))
-		return cfg_fail(x, g, "'breaker' must be false or a group { ... }");
+		return cfg_fail(x, g,
+				"'breaker' must be false or a group { ... }");
 	if (cfg_known(x, g, keys) < 0 ||
 	    cfg_duration(x, g, "window", 1000, &b->window_ms) < 0 ||
 	    cfg_int(x, g, "min_attempts", 1, 1000000, &b->min_attempts) < 0 ||
@@ -42,11 +45,13 @@ static int feedback_breaker(struct cfg_ctx *x, const config_setting_t *f,
 		return -1;
 	b->error_rate = (int)rate;
 	if (b->window_ms > 86400000 || b->backoff_max_ms > 86400000)
-		return cfg_fail(x, g, "breaker: window and backoff_max are at "
-				      "most 1d");
+		return cfg_fail(x, g,
+				"breaker: window and backoff_max are at "
+				"most 1d");
 	if (b->backoff_max_ms < b->backoff_ms)
-		return cfg_fail(x, g, "breaker: backoff_max must be at least "
-				      "backoff");
+		return cfg_fail(x, g,
+				"breaker: backoff_max must be at least "
+				"backoff");
 	return 0;
 }
 
@@ -81,8 +86,9 @@ int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 				"path");
 	if (c->feedback_keep_ms > 7 * 86400000LL ||
 	    c->feedback_keep_ms < c->feedback_breaker.window_ms)
-		return cfg_fail(x, f, "feedback: 'keep' must be at least the "
-				      "breaker window and at most 7d");
+		return cfg_fail(x, f,
+				"feedback: 'keep' must be at least the "
+				"breaker window and at most 7d");
 	return 0;
 }
 

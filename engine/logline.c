@@ -186,7 +186,8 @@ static int parse_try(struct span s, struct logline *l)
 {
 	struct span h = s;
 
-	if (span_eat(&h, "connect to ") || span_eat(&h, "lost connection with ") ||
+	if (span_eat(&h, "connect to ") ||
+	    span_eat(&h, "lost connection with ") ||
 	    span_eat(&h, "conversation with ") || span_eat(&h, "host ")) {
 		const char *sp = memchr(h.p, ' ', span_len(&h));
 		if (sp != NULL)
@@ -199,8 +200,8 @@ static int parse_try(struct span s, struct logline *l)
 			return -LOGLINE_ENOTOURS;
 		}
 		set_relay_from(l, h);
-		l->reply_cut = copy_cut(l->reply, sizeof(l->reply), s.p,
-					span_len(&s));
+		l->reply_cut =
+		    copy_cut(l->reply, sizeof(l->reply), s.p, span_len(&s));
 		l->kind = LOGLINE_TRY;
 		return 0;
 	}
@@ -226,7 +227,8 @@ static int parse_to(struct span *s, struct logline *l)
 			return -LOGLINE_EMALFORMED;
 		for (size_t i = 0; i < n; i++) {
 			char c = at[1 + i];
-			l->domain[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+			l->domain[i] =
+			    (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 		}
 		l->domain[n] = '\0';
 	}
@@ -239,7 +241,8 @@ static int set_dsn(struct logline *l, struct span v)
 {
 	int dots = 0, digits = 0;
 
-	if (span_len(&v) < 5 || (v.p[0] != '2' && v.p[0] != '4' && v.p[0] != '5'))
+	if (span_len(&v) < 5 ||
+	    (v.p[0] != '2' && v.p[0] != '4' && v.p[0] != '5'))
 		return -LOGLINE_EMALFORMED;
 	for (const char *q = v.p; q < v.e; q++) {
 		if (*q == '.') {
@@ -292,7 +295,7 @@ static int is_internal(const struct span *r)
 	    "delivery temporarily suspended",
 	    "mail transport unavailable",
 	    "unknown mail transport error",
-	    "mail for ",	 /* mail for X loops back to myself */
+	    "mail for ",     /* mail for X loops back to myself */
 	    "message size ", /* message size N exceeds size limit */
 	};
 	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
@@ -313,7 +316,8 @@ static int parse_status(struct span s, struct logline *l)
 	else if (span_eat(&s, "bounced"))
 		l->kind = LOGLINE_BOUNCED;
 	else
-		return -LOGLINE_ENOTOURS; /* deliverable, undeliverable (probes) */
+		return -LOGLINE_ENOTOURS; /* deliverable, undeliverable (probes)
+					   */
 	if (!span_eat(&s, " ("))
 		return s.p == s.e ? 0 : -LOGLINE_EMALFORMED;
 	r = s;
@@ -362,14 +366,14 @@ static int check_line(struct span *s, const struct logline_limits *lim)
 }
 
 /* Runs ident and body checks into a scratch struct; copies on success. */
-static int parse_parts(struct span ident, struct span body,
-		       struct logline *out)
+static int parse_parts(struct span ident, struct span body, struct logline *out)
 {
 	struct logline l;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
-	if ((rc = parse_ident(ident, &l)) < 0 || (rc = parse_body(body, &l)) < 0)
+	if ((rc = parse_ident(ident, &l)) < 0 ||
+	    (rc = parse_body(body, &l)) < 0)
 		return rc;
 	*out = l;
 	return 0;

@@ -41,10 +41,10 @@ enum {
 
 enum logline_kind {
 	LOGLINE_SENT = 1,
-	LOGLINE_DEFERRED,   /* the relay answered 4xx (or another deferral) */
+	LOGLINE_DEFERRED, /* the relay answered 4xx (or another deferral) */
 	LOGLINE_BOUNCED,
 	LOGLINE_CONN_ERROR, /* deferred: connection refused, lost, timed out */
-	LOGLINE_TRY,	    /* a failed try at one host; a status line follows */
+	LOGLINE_TRY, /* a failed try at one host; a status line follows */
 };
 
 struct logline_limits {
@@ -60,14 +60,14 @@ struct logline_limits {
 
 struct logline {
 	enum logline_kind kind;
-	char member[LOGLINE_MEMBER_MAX];  /* from syslog_name postfix-MEMBER */
-	char queue_id[LOGLINE_QID_MAX];	  /* empty for a TRY without one */
-	char domain[LOGLINE_DOMAIN_MAX];  /* recipient domain, lower case */
-	char relay[LOGLINE_RELAY_MAX];	  /* host name before [IP]; "none" */
-	char dsn[LOGLINE_DSN_MAX];	  /* "4.7.28"; empty on a TRY */
-	char reply[LOGLINE_REPLY_MAX];	  /* text in parentheses (or reason) */
-	int remote;	   /* the reply came from the host ("host H said:") */
-	int reply_cut;	   /* reply text truncated (line or buffer) */
+	char member[LOGLINE_MEMBER_MAX]; /* from syslog_name postfix-MEMBER */
+	char queue_id[LOGLINE_QID_MAX];	 /* empty for a TRY without one */
+	char domain[LOGLINE_DOMAIN_MAX]; /* recipient domain, lower case */
+	char relay[LOGLINE_RELAY_MAX];	 /* host name before [IP]; "none" */
+	char dsn[LOGLINE_DSN_MAX];	 /* "4.7.28"; empty on a TRY */
+	char reply[LOGLINE_REPLY_MAX];	 /* text in parentheses (or reason) */
+	int remote;    /* the reply came from the host ("host H said:") */
+	int reply_cut; /* reply text truncated (line or buffer) */
 };
 
 /* Defaults: 4096-byte lines. */

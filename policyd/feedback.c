@@ -43,9 +43,9 @@ struct feedback {
 	struct fb_member *m;
 	size_t nm;
 	char pos_key[FB_KEY_MAX]; /* PREFIX fo:HOST:LOGID */
-	int paused;	    /* counted once per pause */
-	int restore;	    /* 0 not yet asked, 1 asked, 2 done */
-	size_t restore_waiting; /* replies still awaited */
+	int paused;		  /* counted once per pause */
+	int restore;		  /* 0 not yet asked, 1 asked, 2 done */
+	size_t restore_waiting;	  /* replies still awaited */
 	struct fb_stats st;
 };
 
@@ -88,7 +88,8 @@ static void fb_cmd(struct feedback *fb, int argc, const char **argv)
 static int fb_key(const struct feedback *fb, char *key, const char *a,
 		  const char *b)
 {
-	int n = snprintf(key, FB_KEY_MAX, "%s%s%s", fb->cfg->redis_prefix, a, b);
+	int n =
+	    snprintf(key, FB_KEY_MAX, "%s%s%s", fb->cfg->redis_prefix, a, b);
 	return n < 0 || n >= FB_KEY_MAX ? -1 : 0;
 }
 
@@ -117,8 +118,9 @@ static void fb_publish(struct feedback *fb, struct fb_member *m,
 	snprintf(until, sizeof(until), "%lld", m->b.open_until);
 	snprintf(trips, sizeof(trips), "%d", m->b.trips);
 	if (ev == BREAKER_CLOSE) {
-		fb_cmd(fb, 6, (const char *[]){"HSET", key, HEALTH_F_CB_TRIPS,
-					       "0", HEALTH_F_CB_WHY, m->b.why});
+		fb_cmd(fb, 6,
+		       (const char *[]){"HSET", key, HEALTH_F_CB_TRIPS, "0",
+					HEALTH_F_CB_WHY, m->b.why});
 		log_info("feedback: member %s back in rotation: %s", m->name,
 			 m->b.why);
 		fb_event(fb, m->name, now, "up", m->b.why);
@@ -182,12 +184,14 @@ static int fb_restore(struct feedback *fb)
 	fb->restore_waiting = 1; /* held until every call is sent */
 	for (size_t i = 0; i < fb->nm; i++) {
 		for (int t = 0; t < 2; t++) {
-			const char *f = t ? HEALTH_F_CB_TRIPS : HEALTH_F_CB_UNTIL;
+			const char *f =
+			    t ? HEALTH_F_CB_TRIPS : HEALTH_F_CB_UNTIL;
 			const char *argv[] = {"HGET", key, f};
 			size_t lens[3];
 			struct fb_restore *r = malloc(sizeof(*r));
 
-			if (r == NULL || fb_key(fb, key, "m:", fb->m[i].name) < 0) {
+			if (r == NULL ||
+			    fb_key(fb, key, "m:", fb->m[i].name) < 0) {
 				free(r);
 				continue;
 			}
@@ -196,8 +200,8 @@ static int fb_restore(struct feedback *fb)
 			snprintf(r->name, sizeof(r->name), "%s", fb->m[i].name);
 			for (int k = 0; k < 3; k++)
 				lens[k] = strlen(argv[k]);
-			if (store_command(fb->store, 3, argv, lens, fb_on_restore,
-					  r) < 0)
+			if (store_command(fb->store, 3, argv, lens,
+					  fb_on_restore, r) < 0)
 				free(r);
 			else
 				fb->restore_waiting++;
@@ -259,8 +263,9 @@ static void fb_delivery(struct feedback *fb, const struct logline *l,
 	int n;
 
 	d = malloc(sizeof(*d));
-	n = snprintf(counters, sizeof(counters), "%s" HEALTH_KEY_FEEDBACK "%s:%lld",
-		     fb->cfg->redis_prefix, l->member, fb_now_ms() / 60000);
+	n = snprintf(counters, sizeof(counters),
+		     "%s" HEALTH_KEY_FEEDBACK "%s:%lld", fb->cfg->redis_prefix,
+		     l->member, fb_now_ms() / 60000);
 	if (d == NULL || n < 0 || n >= (int)sizeof(counters) ||
 	    fb_key(fb, lc, "lc:", m->name) < 0) {
 		free(d);
@@ -351,7 +356,8 @@ static int fb_members(struct feedback *fb, const struct config *c)
 		return -1;
 	for (size_t i = 0; i < c->nmembers; i++) {
 		const struct fb_member *old = fb_member(fb, c->members[i].name);
-		snprintf(m[i].name, sizeof(m[i].name), "%s", c->members[i].name);
+		snprintf(m[i].name, sizeof(m[i].name), "%s",
+			 c->members[i].name);
 		if (old != NULL)
 			m[i].b = old->b;
 		else
@@ -438,8 +444,7 @@ void feedback_log_stats(const struct feedback *fb)
 		 fb->st.kinds[LOGLINE_DEFERRED], fb->st.kinds[LOGLINE_BOUNCED],
 		 fb->st.kinds[LOGLINE_CONN_ERROR], fb->st.tries, fb->st.other,
 		 fb->st.bad, fb->st.unknown, fb->st.replayed, fb->st.pauses,
-		 fb->st.errors,
-		 f.too_long, f.rotations, f.truncations);
+		 fb->st.errors, f.too_long, f.rotations, f.truncations);
 }
 
 void feedback_free(struct feedback *fb)

@@ -14,11 +14,11 @@
  *     state file lags by up to a second) are not counted twice;
  *   - runs each member's circuit breaker (breaker.c; errors are deferrals,
  *     including connection failures; bounces are the recipient's verdict)
- *     on the lines the script counted, and writes its changes to the member's hash (cb_until, cb_trips,
- *     cb_why, up_at; see health.h) and event list, logging each once.
- * Tries at one host (logline kind TRY) are not counted: their delivery's
- * status line is.  While Redis is away, following pauses (nothing is
- * lost; the breaker, which cannot be published, waits too).
+ *     on the lines the script counted, and writes its changes to the member's
+ * hash (cb_until, cb_trips, cb_why, up_at; see health.h) and event list,
+ * logging each once. Tries at one host (logline kind TRY) are not counted:
+ * their delivery's status line is.  While Redis is away, following pauses
+ * (nothing is lost; the breaker, which cannot be published, waits too).
  *
  * Single-threaded, in policyd's event loop.  feedback owns its follower,
  * its store and a reference to the config.
@@ -29,7 +29,6 @@
 struct config;
 struct event_base;
 struct feedback;
-
 
 /*
  * Starts following c->feedback_log (which must be set).  Takes its own

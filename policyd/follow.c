@@ -29,7 +29,7 @@ struct follow {
 	int fd;
 	unsigned long long dev, ino;
 	unsigned long long gen; /* truncations of this file seen */
-	long long pos;	/* file offset just after the bytes read */
+	long long pos;		/* file offset just after the bytes read */
 	long long done; /* offset after the last line handed over or skipped */
 	char *buf;	/* holds the bytes [pos - blen, pos) */
 	size_t bsize, blen;
@@ -74,8 +74,8 @@ static void follow_load_state(struct follow *f)
 	tok[3] = strtok_r(NULL, " \n", &save);
 	for (int i = 0; i < 4; i++)
 		if (tok[i] == NULL ||
-		    num_parse_ll(tok[i], strlen(tok[i]), 0, 0x7fffffffffffffffLL,
-				 &v[i]) < 0)
+		    num_parse_ll(tok[i], strlen(tok[i]), 0,
+				 0x7fffffffffffffffLL, &v[i]) < 0)
 			goto bad;
 	f->have_state = 1;
 	f->st_dev = (unsigned long long)v[0];
@@ -96,8 +96,8 @@ int follow_save(struct follow *f)
 
 	if (f->state_path == NULL || f->ino == 0)
 		return 0;
-	n = snprintf(text, sizeof(text), "%llu %llu %lld %llu\n", f->dev, f->ino,
-		     f->done, f->gen);
+	n = snprintf(text, sizeof(text), "%llu %llu %lld %llu\n", f->dev,
+		     f->ino, f->done, f->gen);
 	fd = open(f->state_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ok = fd != -1 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
 	if (fd != -1 && close(fd) != 0)
@@ -263,7 +263,8 @@ static void follow_check_file(struct follow *f)
 			 "(%zu bytes, dropped)",
 			 f->path, f->blen);
 	f->st.rotations++;
-	log_info("follow: %s rotated: the old file is read to its end", f->path);
+	log_info("follow: %s rotated: the old file is read to its end",
+		 f->path);
 	close(f->fd);
 	f->fd = -1;
 	follow_open(f);
@@ -332,7 +333,8 @@ struct follow *follow_new(struct event_base *base, const char *path,
 	if (base != NULL) {
 		f->tick = event_new(base, -1, EV_PERSIST, follow_on_tick, f);
 		f->more = event_new(base, -1, 0, follow_on_tick, f);
-		if (f->tick == NULL || f->more == NULL || event_add(f->tick, &tv))
+		if (f->tick == NULL || f->more == NULL ||
+		    event_add(f->tick, &tv))
 			goto fail;
 	}
 	follow_load_state(f);

@@ -12,8 +12,8 @@
  * what was read) starts over from 0.
  *
  * Its place (device, inode, truncations seen and the offset after the
- * last line handed over) is kept in state_path, written to a temporary file and renamed
- * over it, at most once a second and at follow_free().  On start with a
+ * last line handed over) is kept in state_path, written to a temporary file and
+ * renamed over it, at most once a second and at follow_free().  On start with a
  * state of the same file it resumes there; with a state of another file
  * (rotated while stopped) it reads the new file from 0; with no state it
  * starts at the end of the file (history is not counted).  A line is

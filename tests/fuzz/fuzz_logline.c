@@ -33,7 +33,8 @@ static void check(int rc, const struct logline *l)
 	    strlen(l->domain) >= sizeof(l->domain) ||
 	    strlen(l->relay) >= sizeof(l->relay))
 		abort();
-	if (l->kind != LOGLINE_TRY && (l->queue_id[0] == '\0' || l->dsn[0] == '\0'))
+	if (l->kind != LOGLINE_TRY &&
+	    (l->queue_id[0] == '\0' || l->dsn[0] == '\0'))
 		abort();
 }
 
@@ -69,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t ilen = (size_t)(colon - buf);
 		memset(&l, 0, sizeof(l));
 		l.member[0] = 'Z';
-		check(logline_parse_message(buf, ilen, colon + 1, size - ilen - 1,
+		check(logline_parse_message(buf, ilen, colon + 1,
+					    size - ilen - 1,
 					    &logline_default_limits, &l),
 		      &l);
 	}

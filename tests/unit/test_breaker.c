@@ -21,9 +21,9 @@
 static const struct breaker_conf conf = {60000, 10, 50, 30000, 100000};
 
 struct step {
-	long long t;	 /* ms */
-	int n;		 /* how many results at t */
-	int error;	 /* their kind */
+	long long t;		 /* ms */
+	int n;			 /* how many results at t */
+	int error;		 /* their kind */
 	enum breaker_event last; /* what the last of them returns */
 	enum breaker_state after;
 	int trips;

@@ -39,8 +39,7 @@ static const struct ok_case oks[] = {
        "dsn=4.2.0, status=deferred (host 127.0.0.1[127.0.0.1] said: 450 "
        "4.2.0 <x>: Recipient address rejected: mailbox busy (in reply to "
        "RCPT TO command))",
-     LOGLINE_DEFERRED, "m2", "5E25FA725C8", "scr.example", "127.0.0.1",
-     "4.2.0",
+     LOGLINE_DEFERRED, "m2", "5E25FA725C8", "scr.example", "127.0.0.1", "4.2.0",
      "host 127.0.0.1[127.0.0.1] said: 450 4.2.0 <x>: Recipient address "
      "rejected: mailbox busy (in reply to RCPT TO command)",
      1},
@@ -50,8 +49,7 @@ static const struct ok_case oks[] = {
        "dsn=4.0.0, status=deferred (host 127.0.0.1[127.0.0.1] said: 451 "
        "Requested action aborted: try again later (in reply to RCPT TO "
        "command))",
-     LOGLINE_DEFERRED, "m2", "CF882A7236B", "scr.example", "127.0.0.1",
-     "4.0.0",
+     LOGLINE_DEFERRED, "m2", "CF882A7236B", "scr.example", "127.0.0.1", "4.0.0",
      "host 127.0.0.1[127.0.0.1] said: 451 Requested action aborted: try "
      "again later (in reply to RCPT TO command)",
      1},
@@ -60,8 +58,7 @@ static const struct ok_case oks[] = {
        "dsn=5.1.1, status=bounced (host 127.0.0.1[127.0.0.1] said: 550 "
        "5.1.1 <x>: Recipient address rejected: User unknown (in reply to "
        "RCPT TO command))",
-     LOGLINE_BOUNCED, "m2", "03776A72909", "scr.example", "127.0.0.1",
-     "5.1.1",
+     LOGLINE_BOUNCED, "m2", "03776A72909", "scr.example", "127.0.0.1", "5.1.1",
      "host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <x>: Recipient address "
      "rejected: User unknown (in reply to RCPT TO command)",
      1},
@@ -70,8 +67,7 @@ static const struct ok_case oks[] = {
        "relay=127.0.0.1[127.0.0.1]:14951, delay=0.25, delays=0/0/0.17/0.07, "
        "dsn=5.0.0, status=bounced (host 127.0.0.1[127.0.0.1] said: 554 "
        "Transaction failed (in reply to RCPT TO command))",
-     LOGLINE_BOUNCED, "m2", "18233A72989", "scr.example", "127.0.0.1",
-     "5.0.0",
+     LOGLINE_BOUNCED, "m2", "18233A72989", "scr.example", "127.0.0.1", "5.0.0",
      "host 127.0.0.1[127.0.0.1] said: 554 Transaction failed (in reply to "
      "RCPT TO command)",
      1},
@@ -80,8 +76,8 @@ static const struct ok_case oks[] = {
        "delays=0.03/0.01/0.01/0.03, dsn=4.4.2, status=deferred (lost "
        "connection with 127.0.0.1[127.0.0.1] while sending RCPT TO)",
      LOGLINE_CONN_ERROR, "m2", "07BD2A7298B", "scr.example", "127.0.0.1",
-     "4.4.2",
-     "lost connection with 127.0.0.1[127.0.0.1] while sending RCPT TO", 0},
+     "4.4.2", "lost connection with 127.0.0.1[127.0.0.1] while sending RCPT TO",
+     0},
     /* a multi-line 421 reply, joined by Postfix */
     {P "postfix-m2/smtp[4866]: 4F96DA72A27: to=<g@Gmail.COM>, "
        "relay=127.0.0.1[127.0.0.1]:14951, delay=0.49, "
@@ -89,8 +85,7 @@ static const struct ok_case oks[] = {
        "127.0.0.1[127.0.0.1] said: 421-4.7.28 Gmail has detected an unusual "
        "rate of unsolicited mail 421 4.7.28 originating from your IP. To "
        "protect our users from spam. - gsmtp (in reply to RCPT TO command))",
-     LOGLINE_DEFERRED, "m2", "4F96DA72A27", "gmail.com", "127.0.0.1",
-     "4.7.28",
+     LOGLINE_DEFERRED, "m2", "4F96DA72A27", "gmail.com", "127.0.0.1", "4.7.28",
      "host 127.0.0.1[127.0.0.1] said: 421-4.7.28 Gmail has detected an "
      "unusual rate of unsolicited mail 421 4.7.28 originating from your IP. "
      "To protect our users from spam. - gsmtp (in reply to RCPT TO command)",
@@ -160,8 +155,8 @@ static const struct ok_case oks[] = {
        "relay=127.0.0.1[127.0.0.1]:14951, delay=1.1, delays=0/0.25/0.04/0.82, "
        "dsn=4.2.0, status=deferred (host 127.0.0.1[127.0.0.1] said: 450 "
        "4.2.0 <x>: Recipi",
-     LOGLINE_DEFERRED, "m2", "5E25FA725C8", "scr.example", "127.0.0.1",
-     "4.2.0", "host 127.0.0.1[127.0.0.1] said: 450 4.2.0 <x>: Recipi", 1},
+     LOGLINE_DEFERRED, "m2", "5E25FA725C8", "scr.example", "127.0.0.1", "4.2.0",
+     "host 127.0.0.1[127.0.0.1] said: 450 4.2.0 <x>: Recipi", 1},
     /* a recipient without a domain */
     {P "postfix-m1/smtp[1]: AB12: to=<postmaster>, relay=none, delay=1, "
        "delays=1/0/0/0, dsn=4.4.1, status=deferred (connect to "
@@ -307,14 +302,14 @@ static void test_long_reply(void **state)
 	int n;
 
 	(void)state;
-	n = snprintf(buf, sizeof(buf),
-		     "postfix-m1/smtp[1]: AB: to=<a@b.example>, relay=r[1.2.3.4]"
-		     ":25, delay=1, delays=1/0/0/0, dsn=4.7.0, status=deferred "
-		     "(host r[1.2.3.4] said: 421 %02000d)",
-		     0);
-	assert_int_equal(logline_parse(buf, (size_t)n, &logline_default_limits,
-				       &l),
-			 0);
+	n = snprintf(
+	    buf, sizeof(buf),
+	    "postfix-m1/smtp[1]: AB: to=<a@b.example>, relay=r[1.2.3.4]"
+	    ":25, delay=1, delays=1/0/0/0, dsn=4.7.0, status=deferred "
+	    "(host r[1.2.3.4] said: 421 %02000d)",
+	    0);
+	assert_int_equal(
+	    logline_parse(buf, (size_t)n, &logline_default_limits, &l), 0);
 	assert_int_equal(l.reply_cut, 1);
 	assert_int_equal(strlen(l.reply), LOGLINE_REPLY_MAX - 1);
 	/* a domain longer than its buffer makes the line malformed */
@@ -322,9 +317,9 @@ static void test_long_reply(void **state)
 		     "postfix-m1/smtp[1]: AB: to=<a@%0300d>, relay=none, "
 		     "delay=1, delays=1/0/0/0, dsn=2.0.0, status=sent (ok)",
 		     0);
-	assert_int_equal(logline_parse(buf, (size_t)n, &logline_default_limits,
-				       &l),
-			 -LOGLINE_EMALFORMED);
+	assert_int_equal(
+	    logline_parse(buf, (size_t)n, &logline_default_limits, &l),
+	    -LOGLINE_EMALFORMED);
 }
 
 /* A journal entry: identifier and message apart. */
@@ -347,7 +342,8 @@ static void test_journal(void **state)
 					       strlen(msg),
 					       &logline_default_limits, &l),
 			 -LOGLINE_ENOTOURS);
-	assert_string_equal(logline_kind_name(LOGLINE_CONN_ERROR), "conn_error");
+	assert_string_equal(logline_kind_name(LOGLINE_CONN_ERROR),
+			    "conn_error");
 }
 
 int main(void)
