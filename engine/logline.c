@@ -111,6 +111,95 @@ static int parse_ident(struct span id, struct logline *l)
 	return 0;
 }
 
+/* Reads exactly n digits at p into *out; 0 or -1. */
+static int digits(const char *p, const char *e, int n, int *out)
+{
+	int v = 0;
+
+	if (e - p < n)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* "HH:MM:SS" at p; 0 or -1. */
+static int clock_of(const char *p, const char *e, struct logline_time *t)
+{
+	if (digits(p, e, 2, &t->hour) < 0 || e - p < 8 || p[2] != ':' ||
+	    digits(p + 3, e, 2, &t->min) < 0 || p[5] != ':' ||
+	    digits(p + 6, e, 2, &t->sec) < 0)
+		return -1;
+	return t->hour < 24 && t->min < 60 && t->sec < 61 ? 0 : -1;
+}
+
+/* The classic stamp "Mmm dd HH:MM:SS" (day space-padded or not). */
+static int stamp_classic(struct span s, struct logline_time *t)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	const char *p = s.p + 4;
+
+	if (span_len(&s) < 15 || s.p[3] != ' ')
+		return -1;
+	for (int m = 0; m < 12 && t->mon == 0; m++)
+		if (memcmp(s.p, months + 3 * m, 3) == 0)
+			t->mon = m + 1;
+	if (*p == ' ')
+		p++;
+	if (digits(p, s.e, 2, &t->mday) < 0 && digits(p, s.e, 1, &t->mday) < 0)
+		return -1;
+	p += t->mday >= 10 || *p == '0' ? 2 : 1;
+	if (t->mon == 0 || t->mday < 1 || t->mday > 31 || p >= s.e || *p != ' ')
+		return -1;
+	return clock_of(p + 1, s.e, t);
+}
+
+/* RFC 3339: "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)". */
+static int stamp_rfc3339(struct span s, struct logline_time *t)
+{
+	const char *p = s.p + 19;
+	int oh, om;
+
+	if (digits(s.p, s.e, 4, &t->year) < 0 || span_len(&s) < 20 ||
+	    s.p[4] != '-' || digits(s.p + 5, s.e, 2, &t->mon) < 0 ||
+	    s.p[7] != '-' || digits(s.p + 8, s.e, 2, &t->mday) < 0 ||
+	    s.p[10] != 'T' || clock_of(s.p + 11, s.e, t) < 0)
+		return -1;
+	if (*p == '.')
+		for (p++; p < s.e && *p >= '0' && *p <= '9'; p++)
+			;
+	if (p < s.e && *p == 'Z')
+		t->utc_off_min = 0;
+	else if (p < s.e && (*p == '+' || *p == '-') &&
+		 digits(p + 1, s.e, 2, &oh) == 0 && s.e - p >= 6 &&
+		 p[3] == ':' && digits(p + 4, s.e, 2, &om) == 0)
+		t->utc_off_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
+	else
+		return -1;
+	return t->mon >= 1 && t->mon <= 12 && t->mday >= 1 && t->mday <= 31
+		   ? 0
+		   : -1;
+}
+
+/* Reads the time stamp at the start of a syslog line, if any. */
+static void parse_stamp(struct span s, struct logline_time *t)
+{
+	struct logline_time v;
+
+	memset(&v, 0, sizeof(v));
+	if (stamp_classic(s, &v) == 0) {
+		*t = v;
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	if (stamp_rfc3339(s, &v) == 0)
+		*t = v;
+}
+
 /*
  * Finds the tag "IDENT[PID]:" among the first few space-separated tokens
  * of a syslog line; sets *ident and moves *s past the tag and its space.
@@ -365,13 +454,19 @@ static int check_line(struct span *s, const struct logline_limits *lim)
 	return 0;
 }
 
-/* Runs ident and body checks into a scratch struct; copies on success. */
-static int parse_parts(struct span ident, struct span body, struct logline *out)
+/*
+ * Runs ident and body checks into a scratch struct (with the time stamp
+ * read from line, if given); copies on success.
+ */
+static int parse_parts(const struct span *line, struct span ident,
+		       struct span body, struct logline *out)
 {
 	struct logline l;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
+	if (line != NULL)
+		parse_stamp(*line, &l.time);
 	if ((rc = parse_ident(ident, &l)) < 0 ||
 	    (rc = parse_body(body, &l)) < 0)
 		return rc;
@@ -382,12 +477,15 @@ static int parse_parts(struct span ident, struct span body, struct logline *out)
 int logline_parse(const char *buf, size_t len, const struct logline_limits *lim,
 		  struct logline *out)
 {
-	struct span s = {buf, buf + len}, ident;
+	struct span s = {buf, buf + len}, ident, line;
 	int rc;
 
-	if ((rc = check_line(&s, lim)) < 0 || (rc = find_tag(&s, &ident)) < 0)
+	if ((rc = check_line(&s, lim)) < 0)
 		return rc;
-	return parse_parts(ident, s, out);
+	line = s;
+	if ((rc = find_tag(&s, &ident)) < 0)
+		return rc;
+	return parse_parts(&line, ident, s, out);
 }
 
 int logline_parse_message(const char *ident, size_t ilen, const char *msg,
@@ -399,7 +497,7 @@ int logline_parse_message(const char *ident, size_t ilen, const char *msg,
 
 	if ((rc = check_line(&id, lim)) < 0 || (rc = check_line(&s, lim)) < 0)
 		return rc;
-	return parse_parts(id, s, out);
+	return parse_parts(NULL, id, s, out);
 }
 
 const char *logline_kind_name(enum logline_kind kind)

@@ -7,7 +7,8 @@
  * ("Dec  1 04:49:50 host postfix-m1/smtp[123]: ..." or with an RFC 3339
  * time stamp) or without time stamp and host ("postfix-m1/smtp[123]: ..."),
  * and, for the journal, a message with its SYSLOG_IDENTIFIER given apart
- * (logline_parse_message).  Lines of ours are:
+ * (logline_parse_message).  The time stamp, when there is one, is
+ * returned as written.  Lines of ours are:
  *   - delivery status lines "QID: to=<...>, relay=..., dsn=X.Y.Z,
  *     status=sent|deferred|bounced (text)": kind SENT, DEFERRED, BOUNCED,
  *     or CONN_ERROR when a deferral's cause is the connection itself
@@ -58,8 +59,20 @@ struct logline_limits {
 #define LOGLINE_DSN_MAX 16
 #define LOGLINE_REPLY_MAX 512
 
+/*
+ * The line's time stamp as written, not converted (no time zone or clock
+ * here): mon 0 when the line has none (journal messages, bare lines).
+ */
+struct logline_time {
+	int year; /* 0 in the classic syslog form ("Dec  1 04:49:50") */
+	int mon;  /* 1..12; 0: no time stamp */
+	int mday, hour, min, sec;
+	int utc_off_min; /* RFC 3339 form: offset from UTC in minutes */
+};
+
 struct logline {
 	enum logline_kind kind;
+	struct logline_time time;
 	char member[LOGLINE_MEMBER_MAX]; /* from syslog_name postfix-MEMBER */
 	char queue_id[LOGLINE_QID_MAX];	 /* empty for a TRY without one */
 	char domain[LOGLINE_DOMAIN_MAX]; /* recipient domain, lower case */

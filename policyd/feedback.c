@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Commands awaiting Redis's reply beyond which following pauses. */
@@ -32,7 +33,7 @@ struct fb_member {
 
 struct fb_stats {
 	unsigned long long lines, other, bad, tries, unknown, pauses, errors,
-	    replayed;
+	    replayed, stale;
 	unsigned long long kinds[LOGLINE_TRY + 1];
 };
 
@@ -217,8 +218,50 @@ struct fb_done {
 	struct feedback *fb;
 	char member[CONFIG_NAME_MAX + 1];
 	int error;
+	int stale; /* older than the breaker's window: counted, not judged */
 	long long now;
 };
+
+/*
+ * The time of a line's stamp in ms, or -1 when it has none.  A classic
+ * syslog stamp is local time without a year: the current one, or the
+ * last one when that puts it more than a day ahead (a December line read
+ * in January).
+ */
+static long long fb_line_ms(const struct logline_time *t, long long now)
+{
+	struct tm tm;
+	time_t s;
+
+	if (t->mon == 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_mon = t->mon - 1;
+	tm.tm_mday = t->mday;
+	tm.tm_hour = t->hour;
+	tm.tm_min = t->min;
+	tm.tm_sec = t->sec;
+	if (t->year != 0) {
+		tm.tm_year = t->year - 1900;
+		s = timegm(&tm) - (time_t)t->utc_off_min * 60;
+		return (long long)s * 1000;
+	}
+	s = (time_t)(now / 1000);
+	localtime_r(&s, &tm);
+	tm.tm_mon = t->mon - 1;
+	tm.tm_mday = t->mday;
+	tm.tm_hour = t->hour;
+	tm.tm_min = t->min;
+	tm.tm_sec = t->sec;
+	tm.tm_isdst = -1;
+	s = mktime(&tm);
+	if ((long long)s * 1000 > now + 86400000LL) {
+		tm.tm_year--;
+		tm.tm_isdst = -1;
+		s = mktime(&tm);
+	}
+	return (long long)s * 1000;
+}
 
 /* The script's answer: 1 counted now, 0 counted before a restart. */
 static void fb_on_counted(void *arg, int rc, long long value)
@@ -228,9 +271,11 @@ static void fb_on_counted(void *arg, int rc, long long value)
 	struct fb_member *m = fb_member(fb, d->member);
 	enum breaker_event ev;
 
-	if (rc < 0 || value != 1) {
-		if (rc == 0)
+	if (rc < 0 || value != 1 || d->stale) {
+		if (rc == 0 && value != 1)
 			fb->st.replayed++;
+		else if (rc == 0)
+			fb->st.stale++;
 		else if (rc == -STORE_EREPLY && fb->st.errors++ % 1000 == 0)
 			log_warn("feedback: Redis refused the count script "
 				 "(%llu so far)",
@@ -260,6 +305,7 @@ static void fb_delivery(struct feedback *fb, const struct logline *l,
 	const char *argv[11];
 	size_t lens[11];
 	struct fb_done *d;
+	long long line_ms;
 	int n;
 
 	d = malloc(sizeof(*d));
@@ -276,6 +322,9 @@ static void fb_delivery(struct feedback *fb, const struct logline *l,
 	snprintf(d->member, sizeof(d->member), "%s", m->name);
 	d->error = l->kind == LOGLINE_DEFERRED || l->kind == LOGLINE_CONN_ERROR;
 	d->now = fb_now_ms();
+	line_ms = fb_line_ms(&l->time, d->now);
+	d->stale = line_ms >= 0 &&
+		   d->now - line_ms > fb->cfg->feedback_breaker.window_ms;
 	snprintf(ttl, sizeof(ttl), "%lld", fb->cfg->feedback_keep_ms + 60000);
 	snprintf(pos, sizeof(pos), "%llu %llu %llu %lld", after->dev,
 		 after->ino, after->gen, after->off);
@@ -438,13 +487,14 @@ void feedback_log_stats(const struct feedback *fb)
 	follow_get_stats(fb->fol, &f);
 	log_info("feedback: lines=%llu sent=%llu deferred=%llu bounced=%llu "
 		 "conn_error=%llu tries=%llu other=%llu bad=%llu unknown=%llu "
-		 "replayed=%llu pauses=%llu redis_errors=%llu too_long=%llu "
-		 "rotations=%llu truncations=%llu",
+		 "replayed=%llu stale=%llu pauses=%llu redis_errors=%llu "
+		 "too_long=%llu rotations=%llu truncations=%llu",
 		 fb->st.lines, fb->st.kinds[LOGLINE_SENT],
 		 fb->st.kinds[LOGLINE_DEFERRED], fb->st.kinds[LOGLINE_BOUNCED],
 		 fb->st.kinds[LOGLINE_CONN_ERROR], fb->st.tries, fb->st.other,
-		 fb->st.bad, fb->st.unknown, fb->st.replayed, fb->st.pauses,
-		 fb->st.errors, f.too_long, f.rotations, f.truncations);
+		 fb->st.bad, fb->st.unknown, fb->st.replayed, fb->st.stale,
+		 fb->st.pauses, fb->st.errors, f.too_long, f.rotations,
+		 f.truncations);
 }
 
 void feedback_free(struct feedback *fb)

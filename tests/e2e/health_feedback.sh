@@ -13,7 +13,8 @@
 # reload); a
 # delivery removes its queue id from lc:NAME; a failed half-open trial
 # opens the breaker again with twice the backoff, a delivered one closes
-# it.
+# it; deferrals stamped before the breaker's window (a backlog) are
+# counted but trip nothing.
 
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink smtp-source python3
@@ -236,6 +237,22 @@ assert_match '^[0-9]+ feedback up: half-open trial delivered' \
 	"$(rcli LINDEX postlb:ev:m2 0)" "the close is an event on ev:m2"
 assert_eq 1 "$(count_re 'member m2 back in rotation' "$(policyd_log main)")" \
 	"the close is logged once"
-st=$(policyd_stats main)
+# --- 6. a backlog of old deferrals is counted but does not trip ---
+# (lines stamped 10 minutes ago, as after a long stop: outside the
+# breaker's 30 s window); the same lines stamped now do trip
+# fake_deferrals N STAMP TAG: N deferral lines of m1 stamped STAMP.
+fake_deferrals() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		printf '%s e2e-pf postfix-m1/smtp[99]: F%s%04d: to=<x%d@a.example>, relay=127.0.0.1[127.0.0.1]:%s, delay=1, delays=1/0/0/0, dsn=4.7.1, status=deferred (host 127.0.0.1[127.0.0.1] said: 450 4.7.1 Try again later (in reply to RCPT TO command))\n' \
+			"$2" "$3" "$i" "$i" "$SINK1"
+	done >>"$MAILLOG"
+}
+fake_deferrals 25 "$(date -d '-10 min' '+%b %d %H:%M:%S')" A
+settle deferred m1 25 "25 old deferrals of m1 counted"
+assert_eq "" "$(rcli HGET postlb:m:m1 cb_until)" "old deferrals do not trip m1's breaker"
+fake_deferrals 25 "$(date '+%b %d %H:%M:%S')" B
+settle deferred m1 50 "25 new deferrals of m1 counted"
+assert_ge "$(rcli HGET postlb:m:m1 cb_until)" "$(now_ms)" "new deferrals trip m1's breaker"
 log "$(grep 'feedback: lines' "$(policyd_log main)" | tail -n 1)"
 e2e_finish

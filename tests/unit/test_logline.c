@@ -4,7 +4,8 @@
  * smtp-sink, a scripted SMTP server answering 4xx/5xx, a closed port, a
  * stalled and a dropped connection), in the maillog_file form, without
  * time stamp, in the RFC 3339 form and as journal entries; plus limits at
- * max and max + 1, embedded NUL, truncated lines, empty input.  No I/O.
+ * max and max + 1, embedded NUL, truncated lines, empty input, and the
+ * time stamps (classic and RFC 3339, or none).  No I/O.
  */
 #include "logline.h"
 
@@ -346,6 +347,55 @@ static void test_journal(void **state)
 			    "conn_error");
 }
 
+/* Time stamps: as written, or none. */
+static void test_time(void **state)
+{
+	static const struct {
+		const char *prefix;
+		int year, mon, mday, hour, min, sec, off;
+	} cases[] = {
+	    {"Dec 01 05:13:55 e2e-pf ", 0, 12, 1, 5, 13, 55, 0},
+	    {"Dec  1 04:49:50 host ", 0, 12, 1, 4, 49, 50, 0},
+	    {"Jan 31 23:59:60 host ", 0, 1, 31, 23, 59, 60, 0},
+	    {"2026-12-01T04:49:50.123456+00:00 mx ", 2026, 12, 1, 4, 49, 50, 0},
+	    {"2026-06-30T23:00:01+02:00 mx ", 2026, 6, 30, 23, 0, 1, 120},
+	    {"2026-06-30T23:00:01-05:30 mx ", 2026, 6, 30, 23, 0, 1, -330},
+	    {"2026-06-30T23:00:01Z mx ", 2026, 6, 30, 23, 0, 1, 0},
+	    /* none, or not a stamp: no time */
+	    {"", 0, 0, 0, 0, 0, 0, 0},
+	    {"Dex 01 05:13:55 h ", 0, 0, 0, 0, 0, 0, 0},
+	    {"Dec 41 05:13:55 h ", 0, 0, 0, 0, 0, 0, 0},
+	    {"Dec 01 25:13:55 h ", 0, 0, 0, 0, 0, 0, 0},
+	    {"2026-13-01T04:49:50Z h ", 0, 0, 0, 0, 0, 0, 0},
+	    {"2026-12-01T04:49:50 h ", 0, 0, 0, 0, 0, 0, 0}, /* no zone */
+	};
+	static const char body[] =
+	    "postfix-m1/smtp[3949]: 668FDA725AE: to=<u1@ok.example>, "
+	    "relay=127.0.0.1[127.0.0.1]:14950, delay=0.43, "
+	    "delays=0.13/0.25/0.03/0.01, dsn=2.0.0, status=sent (250 2.0.0 Ok)";
+	char line[512];
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct logline l;
+		int n =
+		    snprintf(line, sizeof(line), "%s%s", cases[i].prefix, body);
+		if (logline_parse(line, (size_t)n, &logline_default_limits,
+				  &l) != 0)
+			fail_msg("case %zu: not parsed", i);
+		if (l.time.year != cases[i].year ||
+		    l.time.mon != cases[i].mon ||
+		    l.time.mday != cases[i].mday ||
+		    l.time.hour != cases[i].hour ||
+		    l.time.min != cases[i].min || l.time.sec != cases[i].sec ||
+		    l.time.utc_off_min != cases[i].off)
+			fail_msg("case %zu: %d-%d-%d %d:%d:%d %+d", i,
+				 l.time.year, l.time.mon, l.time.mday,
+				 l.time.hour, l.time.min, l.time.sec,
+				 l.time.utc_off_min);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_nul_and_limits),
 	    cmocka_unit_test(test_long_reply),
 	    cmocka_unit_test(test_journal),
+	    cmocka_unit_test(test_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
