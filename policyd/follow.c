@@ -258,6 +258,12 @@ static void follow_check_file(struct follow *f)
 	    ((unsigned long long)sb.st_dev == f->dev &&
 	     (unsigned long long)sb.st_ino == f->ino))
 		return;
+	/*
+	 * The writer may have added to the old file between the read above
+	 * and its switch to the new one: read it to its end once more.
+	 */
+	if (follow_read(f) != 0)
+		return; /* more to read (or paused): switch at a later round */
 	if (f->blen > 0)
 		log_warn("follow: %s rotated with an unfinished last line "
 			 "(%zu bytes, dropped)",

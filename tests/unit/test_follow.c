@@ -3,7 +3,8 @@
  * polled by hand (no event loop): no state starts at the end, appended
  * lines come once and whole, a partial line waits for its newline, an
  * over-long line is skipped, truncation starts over, rotation reads the
- * old file to its end and then the new one from 0, the state file resumes
+ * old file to its end (also what it gets just before the writer switches)
+ * and then the new one from 0, the state file resumes
  * exactly where a stop left off (also across a rotation while stopped),
  * a refused line is handed over again, and each line comes with the
  * position after it (offset, and truncations seen as a generation).
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -51,6 +53,27 @@ static struct follow *start(void)
 	struct follow *f = follow_new(NULL, logp, statep, 16, on_line, NULL);
 	assert_non_null(f);
 	return f;
+}
+
+/*
+ * stat() of follow.c, wrapped (-Wl,--wrap=stat): when race_path is set,
+ * the next stat first appends race_text to it, as a writer that adds a
+ * last line to the old file just before it switches to the new one.
+ */
+int __real_stat(const char *path, struct stat *sb);
+int __wrap_stat(const char *path, struct stat *sb);
+static const char *race_path, *race_text;
+
+static void append(const char *path, const char *text);
+
+int __wrap_stat(const char *path, struct stat *sb)
+{
+	if (race_path != NULL) {
+		const char *p = race_path;
+		race_path = NULL;
+		append(p, race_text);
+	}
+	return __real_stat(path, sb);
 }
 
 static int setup(void **state)
@@ -118,6 +141,16 @@ static void test_follow(void **state)
 	follow_get_stats(f, &st);
 	assert_int_equal(st.rotations, 1);
 	assert_int_equal(st.truncations, 1);
+
+	/* a line the old file gets just before the switch is not lost */
+	assert_int_equal(rename(logp, old), 0);
+	append(logp, "new2\n");
+	race_path = old;
+	race_text = "race\n";
+	follow_poll(f);
+	follow_poll(f);
+	assert_string_equal(seen, "a|b|partial|c|t|late|new|race|new2|");
+	strcpy(seen, "a|b|partial|c|t|late|new|");
 
 	/* a refused line comes again */
 	append(logp, "r\n");
