@@ -80,6 +80,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	prober_set_config(prober, nc);
 	if (fb != NULL && feedback_set_config(fb, nc) < 0)
 		log_err("reload: the feedback keeps its running config");
+	else if (fb == NULL && nc->feedback_log != NULL)
+		log_warn("reload: turning the feedback on takes a restart");
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);
