@@ -79,6 +79,8 @@ static void fb_cmd(struct feedback *fb, int argc, const char **argv)
 {
 	size_t lens[8];
 
+	if (argc > 8)
+		log_panic("feedback: a command of %d arguments", argc);
 	for (int i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	if (store_command(fb->store, argc, argv, lens, fb_on_reply, fb) < 0)
