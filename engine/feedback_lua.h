@@ -1,11 +1,13 @@
 /*
- * feedback_lua: the script that counts one delivery of the delivery-log
- * feedback once (feedback.lua, embedded by make as FEEDBACK_LUA; see it
- * for KEYS, ARGV and the reply).
+ * feedback_lua: the scripts of the delivery-log feedback, embedded by
+ * make: FEEDBACK_LUA (feedback.lua) counts one delivery once,
+ * FEEDBACK_CB_LUA (feedback_cb.lua) records a breaker change; see each
+ * for KEYS, ARGV and the reply.
  */
 #ifndef POSTLB_FEEDBACK_LUA_H
 #define POSTLB_FEEDBACK_LUA_H
 
 extern const char FEEDBACK_LUA[];
+extern const char FEEDBACK_CB_LUA[];
 
 #endif

@@ -74,19 +74,6 @@ static void fb_on_reply(void *arg, int rc, long long value)
 			 fb->st.errors);
 }
 
-/* Sends argv (NUL-terminated strings); a failure is counted. */
-static void fb_cmd(struct feedback *fb, int argc, const char **argv)
-{
-	size_t lens[8];
-
-	if (argc > 8)
-		log_panic("feedback: a command of %d arguments", argc);
-	for (int i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	if (store_command(fb->store, argc, argv, lens, fb_on_reply, fb) < 0)
-		fb->st.errors++;
-}
-
 /* PREFIX + a + b into key; -1 when it does not fit. */
 static int fb_key(const struct feedback *fb, char *key, const char *a,
 		  const char *b)
@@ -96,47 +83,37 @@ static int fb_key(const struct feedback *fb, char *key, const char *a,
 	return n < 0 || n >= FB_KEY_MAX ? -1 : 0;
 }
 
-/* Pushes "MS feedback WHAT: WHY" onto the member's event list. */
-static void fb_event(struct feedback *fb, const char *name, long long now,
-		     const char *what, const char *why)
-{
-	char key[FB_KEY_MAX], ev[BREAKER_WHY_MAX + 64], keep[16];
-
-	if (fb_key(fb, key, HEALTH_KEY_EVENTS, name) < 0)
-		return;
-	snprintf(ev, sizeof(ev), "%lld feedback %s: %s", now, what, why);
-	snprintf(keep, sizeof(keep), "%d", HEALTH_EVENTS_MAX - 1);
-	fb_cmd(fb, 3, (const char *[]){"LPUSH", key, ev});
-	fb_cmd(fb, 4, (const char *[]){"LTRIM", key, "0", keep});
-}
-
-/* Writes a breaker change to Redis and the log. */
+/*
+ * Records a breaker change in Redis (FEEDBACK_CB_LUA: cb_until from
+ * Redis's clock, as the milters read it, and the event) and the log.
+ */
 static void fb_publish(struct feedback *fb, struct fb_member *m,
-		       enum breaker_event ev, long long now)
+		       enum breaker_event ev)
 {
-	char key[FB_KEY_MAX], until[24], trips[16];
+	char key[FB_KEY_MAX], evkey[FB_KEY_MAX], open_ms[24], trips[16],
+	    keep[16];
+	const char *argv[10] = {"EVAL", FEEDBACK_CB_LUA, "2", key, evkey,
+				ev == BREAKER_CLOSE ? "up" : "down", open_ms,
+				trips, m->b.why, keep};
+	size_t lens[10];
+	long long open = breaker_backoff(&fb->cfg->feedback_breaker, m->b.trips);
 
-	if (fb_key(fb, key, "m:", m->name) < 0)
+	if (fb_key(fb, key, "m:", m->name) < 0 ||
+	    fb_key(fb, evkey, HEALTH_KEY_EVENTS, m->name) < 0)
 		return;
-	snprintf(until, sizeof(until), "%lld", m->b.open_until);
+	snprintf(open_ms, sizeof(open_ms), "%lld", open);
 	snprintf(trips, sizeof(trips), "%d", m->b.trips);
-	if (ev == BREAKER_CLOSE) {
-		fb_cmd(fb, 6,
-		       (const char *[]){"HSET", key, HEALTH_F_CB_TRIPS, "0",
-					HEALTH_F_CB_WHY, m->b.why});
+	snprintf(keep, sizeof(keep), "%d", HEALTH_EVENTS_MAX);
+	for (int i = 0; i < 10; i++)
+		lens[i] = strlen(argv[i]);
+	if (store_command(fb->store, 10, argv, lens, fb_on_reply, fb) < 0)
+		fb->st.errors++;
+	if (ev == BREAKER_CLOSE)
 		log_info("feedback: member %s back in rotation: %s", m->name,
 			 m->b.why);
-		fb_event(fb, m->name, now, "up", m->b.why);
-		return;
-	}
-	fb_cmd(fb, 8,
-	       (const char *[]){"HSET", key, HEALTH_F_CB_UNTIL, until,
-				HEALTH_F_CB_TRIPS, trips, HEALTH_F_CB_WHY,
-				m->b.why});
-	fb_cmd(fb, 4, (const char *[]){"HSET", key, HEALTH_F_UP_AT, until});
-	log_warn("feedback: member %s out of rotation until %lld: %s", m->name,
-		 m->b.open_until, m->b.why);
-	fb_event(fb, m->name, now, "down", m->b.why);
+	else
+		log_warn("feedback: member %s out of rotation for %lld s: %s",
+			 m->name, open / 1000, m->b.why);
 }
 
 static struct fb_member *fb_member(struct feedback *fb, const char *name)
@@ -289,7 +266,7 @@ static void fb_on_counted(void *arg, int rc, long long value)
 		ev = breaker_record(&m->b, &fb->cfg->feedback_breaker, d->now,
 				    d->error);
 		if (ev != BREAKER_NONE)
-			fb_publish(fb, m, ev, d->now);
+			fb_publish(fb, m, ev);
 	}
 	free(d);
 }
