@@ -161,6 +161,9 @@ assert_eq 1 "$(rcli HGET postlb:m:m2 cb_trips)" "m2 tripped once"
 assert_match 'failed 5 of 5 in 30s' "$(rcli HGET postlb:m:m2 cb_why)" "cb_why says why"
 assert_match '^[0-9]+ feedback down: failed 5 of 5' "$(rcli LINDEX postlb:ev:m2 0)" \
 	"the trip is an event on ev:m2"
+ev_ms=$(rcli LINDEX postlb:ev:m2 0 | cut -d' ' -f1)
+assert_eq $((ev_ms + 3000)) "$until" "open for the first backoff (3 s) from the trip, on Redis's clock"
+assert_eq "$until" "$(rcli HGET postlb:m:m2 up_at)" "the slow start begins when the open time ends (up_at)"
 assert_eq "" "$(rcli HGET postlb:m:m1 cb_until)" "m1's breaker is closed"
 assert_eq 1 "$(count_re 'member m2 out of rotation' "$(policyd_log main)")" \
 	"the trip is logged once"
@@ -173,6 +176,8 @@ assert_true "a failed half-open trial opens the breaker again" wait_for 30 _trip
 until2=$(rcli HGET postlb:m:m2 cb_until)
 assert_match 'half-open trial failed, trip 2, open 6s' "$(rcli HGET postlb:m:m2 cb_why)" \
 	"the second trip opens for twice the backoff"
+ev_ms=$(rcli LINDEX postlb:ev:m2 0 | cut -d' ' -f1)
+assert_eq $((ev_ms + 6000)) "$until2" "cb_until is 6 s after the second trip"
 
 # --- 3. restart: lines written while policyd is stopped count once ---
 stop_policyd main
