@@ -9,13 +9,18 @@
 --   "lease": take or keep the lease of checking this member;
 --   "report": record a check's result, if this host still holds the
 --   lease: [4] the verdict "up" or "down", [5] the result line for
---   hc_last, [6] why (for hc_why and the event when the verdict changes).
+--   hc_last, [6] why (for hc_why and the event when the verdict changes);
+--   "release": give the lease up (a clean stop), if this host holds it.
 -- Time is Redis's (TIME).
 -- Returns: lease: { held (1/0), the recorded verdict is down (1/0) };
---   report: { held (1/0), the verdict changed (1/0) }.
+--   report: { held (1/0), the verdict changed (1/0) }; release: { 0, 0 }.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local held = 0
+if ARGV[3] == 'release' then
+  if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+  return {0, 0}
+end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   held = 1

@@ -423,7 +423,12 @@ static void probe_tick(evutil_socket_t fd, short what, void *arg)
 
 static void prober_clear(struct prober *p)
 {
+	long long out[2];
+
 	for (size_t i = 0; i < p->nprobes; i++) {
+		/* another host takes over at its next check, not a lease later */
+		if (p->probes[i].known)
+			probe_script(&p->probes[i], "release", "", "", "", out);
 		probe_close(&p->probes[i]);
 		event_free(p->probes[i].timer);
 		event_free(p->probes[i].deadline);

@@ -10,8 +10,9 @@
 # comes back, and its share of the mail climbs along the slow-start ramp.
 # A fourth member whose server accepts connections and never answers goes
 # down by the check timeout.  A second host (its own Postfix and milter on
-# the same Redis) sees the same change.  One host holds each member's
-# lease.
+# the same Redis) sees the same change.  Reloads during checks do not stop
+# them.  One host holds each member's lease; when it stops, a second
+# policyd takes the checks over where it left off.
 # postlbctl health shows it all.
 
 . "$(dirname "$0")/lib.sh"
@@ -147,5 +148,40 @@ assert_match "r4 +ready +down" "$out" "postlbctl health: r4 is down by its check
 assert_match "timeout after 1000 ms" "$out" "postlbctl health: says why"
 out=$("$CTL" -c "$T/postlb.conf" health r2)
 assert_match "check down: " "$out" "postlbctl health r2: its events"
+
+# --- a reload while checks are in flight: they go on ---
+for i in 1 2 3 4 5; do
+	kill -HUP "${POLICYD_PID[main]}"
+	sleep 0.3
+done
+wait_log main 'reloaded' 5 10 || fail "policyd did not reload 5 times"
+sleep 2
+assert_match "^ok [0-9]+ms$" "$(rcli HGET postlb:m:r1 hc_last)" "r1 is checked after five reloads"
+assert_true "policyd still runs after reloads during checks" _pid_alive "${POLICYD_PID[main]}"
+
+# --- the lease: a second policyd checks nothing until the first stops ---
+sed "s|$RUN/policy.sock|$RUN/policy2.sock|" "$T/postlb.conf" >"$T/policyd2.conf"
+start_policyd second "$T/policyd2.conf"
+holder=$(rcli GET postlb:hl:r1)
+sleep 3
+assert_eq "$holder" "$(rcli GET postlb:hl:r1)" "the lease stays with the first host while it checks"
+stop_policyd main
+_taken_over() { local h; h=$(rcli GET postlb:hl:r1); [ -n "$h" ] && [ "$h" != "$holder" ]; }
+t0=$(now_ms)
+wait_for 15 _taken_over || fail "the second policyd did not take over r1's checks"
+log "r1's checks taken over $(($(now_ms) - t0)) ms after the first policyd stopped"
+assert_le $(($(now_ms) - t0)) 2500 "a clean stop gives the lease up: taken over at the next check"
+sleep 2
+assert_match "^ok [0-9]+ms$" "$(rcli HGET postlb:m:r1 hc_last)" "the second host reports r1's checks"
+assert_eq "down" "$(hc r4)" "r4 is still down under the new holder"
+# a crash gives nothing up: the lease lapses (3 intervals + the timeout)
+holder=$(rcli GET postlb:hl:r1)
+kill -KILL "${POLICYD_PID[second]}"
+unset "POLICYD_PID[second]"
+start_policyd third "$T/postlb.conf"
+t0=$(now_ms)
+wait_for 15 _taken_over || fail "the third policyd did not take over after a crash"
+log "r1's checks taken over $(($(now_ms) - t0)) ms after a crash"
+assert_le $(($(now_ms) - t0)) 7000 "after a crash, taken over once the lease lapsed (4 s) and a check"
 
 e2e_finish
