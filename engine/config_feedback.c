@@ -1,6 +1,6 @@
 /*
  * config_feedback: the "feedback" group of postlb.conf — the delivery log
- * postlb-policyd follows, the file that keeps its place there, how long
+ * postlb-policyd follows (a file, or the systemd journal), the file that keeps its place there, how long
  * delivery counters are kept, and the circuit breaker.  Absent: no
  * feedback.  Shares config_int.h with config.c; no I/O (the log and the
  * state file are opened by policyd, not checked here).
@@ -76,10 +76,14 @@ int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 	    feedback_breaker(x, f, c) < 0)
 		return -1;
 	l = config_setting_get_member(f, "log");
-	if (c->feedback_log == NULL || c->feedback_log[0] != '/')
+	if (c->feedback_log == NULL ||
+	    (c->feedback_log[0] != '/' &&
+	     strcmp(c->feedback_log, "journal") != 0 &&
+	     strncmp(c->feedback_log, "journal:/", 9) != 0))
 		return cfg_fail(x, l ? l : f,
 				"feedback: 'log' must be the absolute path of "
-				"the Postfix delivery log");
+				"the Postfix delivery log, \"journal\" or "
+				"\"journal:/DIRECTORY\"");
 	if (c->feedback_state != NULL && c->feedback_state[0] != '/')
 		return cfg_fail(x, config_setting_get_member(f, "state_file"),
 				"feedback: 'state_file' must be an absolute "

@@ -11,6 +11,7 @@
 #include "feedback_lua.h"
 #include "follow.h"
 #include "health.h"
+#include "journal.h"
 #include "log.h"
 #include "logline.h"
 #include "store_redis.h"
@@ -40,7 +41,8 @@ struct fb_stats {
 struct feedback {
 	struct config *cfg;
 	struct store *store;
-	struct follow *fol;
+	struct follow *fol;	/* the log file, or */
+	struct journal *jr; /* the journal */
 	struct fb_member *m;
 	size_t nm;
 	char pos_key[FB_KEY_MAX]; /* PREFIX fo:HOST:LOGID */
@@ -424,9 +426,19 @@ struct feedback *feedback_new(struct event_base *base, struct config *c)
 	fb_pos_key(fb, c);
 	if (fb_members(fb, c) < 0 || (fb->store = store_new(base, c)) == NULL)
 		goto fail;
-	fb->fol = follow_new(base, c->feedback_log, c->feedback_state,
-			     logline_default_limits.line_max, fb_on_line, fb);
-	if (fb->fol == NULL)
+	if (strcmp(c->feedback_log, "journal") == 0 ||
+	    strncmp(c->feedback_log, "journal:", 8) == 0)
+		fb->jr = journal_new(base,
+				     c->feedback_log[7] == ':' ? c->feedback_log + 8
+							      : NULL,
+				     c->feedback_state,
+				     logline_default_limits.line_max,
+				     fb_on_line, fb);
+	else
+		fb->fol = follow_new(base, c->feedback_log, c->feedback_state,
+				     logline_default_limits.line_max,
+				     fb_on_line, fb);
+	if (fb->fol == NULL && fb->jr == NULL)
 		goto fail;
 	log_info("feedback: following %s (state %s, breaker %s)",
 		 c->feedback_log,
@@ -463,7 +475,10 @@ void feedback_log_stats(const struct feedback *fb)
 {
 	struct follow_stats f;
 
-	follow_get_stats(fb->fol, &f);
+	if (fb->fol != NULL)
+		follow_get_stats(fb->fol, &f);
+	else
+		journal_get_stats(fb->jr, &f);
 	log_info("feedback: lines=%llu sent=%llu deferred=%llu bounced=%llu "
 		 "conn_error=%llu tries=%llu other=%llu bad=%llu unknown=%llu "
 		 "replayed=%llu stale=%llu pauses=%llu redis_errors=%llu "
@@ -481,6 +496,7 @@ void feedback_free(struct feedback *fb)
 	if (fb == NULL)
 		return;
 	follow_free(fb->fol);
+	journal_free(fb->jr);
 	store_free(fb->store); /* pending replies call fb_on_reply: fb lives */
 	free(fb->m);
 	config_unref(fb->cfg);

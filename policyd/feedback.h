@@ -1,6 +1,7 @@
 /*
  * feedback: postlb-policyd's delivery-log feedback.  It follows the
- * Postfix log (follow.c), parses the member transports' delivery lines
+ * Postfix log (a file with follow.c, or the systemd journal with
+ * journal.c), parses the member transports' delivery lines
  * (logline.c) and, in Redis, through a store connection of its own (so
  * that nothing here ever queues in front of a policy answer):
  *   - counts each delivery in per-minute hashes PREFIX fb:NAME:MINUTE

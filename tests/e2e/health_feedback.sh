@@ -14,10 +14,11 @@
 # delivery removes its queue id from lc:NAME; a failed half-open trial
 # opens the breaker again with twice the backoff, a delivered one closes
 # it; deferrals stamped before the breaker's window (a backlog) are
-# counted but trip nothing.
+# counted but trip nothing; the systemd journal as the source (journal
+# files written with systemd-journal-remote), resumed from its cursor.
 
 . "$(dirname "$0")/lib.sh"
-need_root_and_tools smtp-sink smtp-source python3
+need_root_and_tools smtp-sink smtp-source python3 /lib/systemd/systemd-journal-remote
 
 CTL=$top_builddir/postlbctl
 
@@ -260,4 +261,49 @@ fake_deferrals 25 "$(date '+%b %d %H:%M:%S')" B
 settle deferred m1 50 "25 new deferrals of m1 counted"
 assert_ge "$(rcli HGET postlb:m:m1 cb_until)" "$(now_ms)" "new deferrals trip m1's breaker"
 log "$(grep 'feedback: lines' "$(policyd_log main)" | tail -n 1)"
+
+# --- 7. the systemd journal as the source ---
+# a second postlb-policyd (own prefix) reads journal files in $T/journal,
+# written by systemd-journal-remote from the export format, with Postfix
+# lines of this run as messages
+J=$T/journal
+mkdir -p "$J"
+chown postfix "$J"
+sed -e 's/prefix = "postlb:"/prefix = "pj:"/' \
+	-e "s|log = \"$MAILLOG\"|log = \"journal:$J\"|" \
+	-e "s|$RUN/feedback.state|$RUN/journal.state|" \
+	-e "s|$RUN/policy.sock|$RUN/policy-j.sock|" "$T/postlb.conf" >"$T/postlb-j.conf"
+# journal_entries N: N entries of the last "sent" line of m1, each with
+# its own queue id, into the journal.
+journal_entries() {
+	local i msg usec
+	msg=$(grep -E 'postfix-m1/smtp.*status=sent' "$MAILLOG.1" | tail -n 1 |
+		sed -E 's/.*postfix-m1\/smtp\[[0-9]+\]: [0-9A-F]+: //')
+	usec=$(date +%s%6N)
+	for ((i = 0; i < $1; i++)); do
+		printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%s\n_BOOT_ID=0123456789abcdef0123456789abcdef\nSYSLOG_IDENTIFIER=postfix-m1/smtp\n_PID=77\nSYSLOG_FACILITY=2\nMESSAGE=J%s%04d: %s\n\n' \
+			$((usec + i)) $((i + 1)) "$2" "$i" "$msg"
+	done >"$T/entries.export"
+	/lib/systemd/systemd-journal-remote -o "$J/remote.journal" "$T/entries.export" \
+		>>"$T/journal-remote.out" 2>&1 || fail "systemd-journal-remote wrote the entries"
+	chmod 644 "$J"/*.journal
+}
+journal_entries 1 A # history: not counted
+start_policyd jr "$T/postlb-j.conf"
+journal_entries 7 B
+_jcounted_is() {
+	local k s=0 v
+	for k in $(rcli --scan --pattern 'pj:fb:m1:*'); do
+		v=$(rcli HGET "$k" sent)
+		s=$((s + ${v:-0}))
+	done
+	[ "$s" -eq "$1" ]
+}
+assert_true "7 journal entries counted as sends of m1" wait_for 10 _jcounted_is 7
+stop_policyd jr
+journal_entries 3 C
+start_policyd jr "$T/postlb-j.conf"
+assert_true "after a restart, 10: the journal resumes after its cursor" wait_for 10 _jcounted_is 10
+sleep 1
+assert_true "... and counts nothing twice" _jcounted_is 10
 e2e_finish

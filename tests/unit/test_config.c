@@ -961,6 +961,9 @@ static const struct bad_case bad_feedback[] = {
      "'log' must be the absolute path"},
     {"feedback relative log", "feedback = {\n  log = \"mail.log\";\n};\n", 2,
      "'log' must be the absolute path"},
+    {"feedback relative journal directory",
+     "feedback = {\n  log = \"journal:j\";\n};\n", 2,
+     "\"journal\" or \"journal:/DIRECTORY\""},
     {"feedback relative state",
      "feedback = {\n  log = \"/var/log/mail.log\";\n  state_file = \"s\";\n};\n",
      3, "'state_file' must be an absolute path"},
@@ -1021,6 +1024,12 @@ static void test_feedback(void **state)
 	assert_int_equal(c->feedback_breaker.error_rate, 80);
 	assert_int_equal(c->feedback_breaker.backoff_ms, 10000);
 	assert_int_equal(c->feedback_breaker.backoff_max_ms, 3600000);
+	config_unref(c);
+	c = load_ok("feedback = { log = \"journal\"; };\n");
+	assert_string_equal(c->feedback_log, "journal");
+	config_unref(c);
+	c = load_ok("feedback = { log = \"journal:/var/log/journal\"; };\n");
+	assert_string_equal(c->feedback_log, "journal:/var/log/journal");
 	config_unref(c);
 	c = load_ok("feedback = { log = \"/l\"; breaker = false; };\n");
 	assert_int_equal(c->feedback_breaker_on, 0);
