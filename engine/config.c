@@ -719,13 +719,14 @@ static int cfg_validate(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const top[] = {
 	    "redis",   "policyd", "classes", "quotas", "exempt", "members",
-	    "pools",   "rules",	  "routing", "milter", "health", NULL};
+	    "pools",   "rules",	  "routing", "milter", "health", "feedback",
+	    NULL};
 	const config_setting_t *root = config_root_setting(cf);
 
 	if (cfg_known(x, root, top) < 0 || cfg_redis(x, cf, c) < 0 ||
 	    cfg_policyd(x, cf, c) < 0 || cfg_classes(x, cf, c) < 0 ||
 	    cfg_quotas(x, cf, c) < 0 || cfg_exempt(x, cf, c) < 0 ||
-	    cfg_route_load(x, cf, c) < 0)
+	    cfg_route_load(x, cf, c) < 0 || cfg_feedback_load(x, cf, c) < 0)
 		return -1;
 	return 0;
 }
@@ -812,6 +813,7 @@ void config_unref(struct config *c)
 	for (int s = 0; s < SUBJ_N; s++)
 		cfg_set_free(&c->exempt[s]);
 	cfg_route_free(c);
+	cfg_feedback_free(c);
 	free(c);
 }
 

@@ -11,6 +11,7 @@
 #ifndef POSTLB_CONFIG_H
 #define POSTLB_CONFIG_H
 
+#include "breaker.h"
 #include "check.h"
 #include "cidr.h"
 #include "pp.h"
@@ -169,6 +170,13 @@ struct config {
 	char *milter_listen;	 /* "unix:/path" or "inet:port@host" */
 	unsigned milter_socket_mode;
 	char *milter_user, *milter_group;
+
+	/* delivery-log feedback (postlb-policyd; config_feedback.c) */
+	char *feedback_log;	    /* NULL: no feedback */
+	char *feedback_state;	    /* where the follower keeps its place */
+	long long feedback_keep_ms; /* delivery counters kept this long */
+	int feedback_breaker_on;
+	struct breaker_conf feedback_breaker;
 };
 
 /*

@@ -41,6 +41,10 @@ void cfg_set_free(struct cfg_set *set);
 /* config_health.c: health (checks, slow start) and members' checks. */
 int cfg_health_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 
+/* config_feedback.c: the delivery log feedback and its breaker. */
+int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c);
+void cfg_feedback_free(struct config *c);
+
 /* config_route.c: members, pools, rules, routing and milter sections. */
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_route_free(struct config *c);

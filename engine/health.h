@@ -26,6 +26,11 @@
  * the list PREFIX ev:NAME as "MS SOURCE WHAT: WHY" (at most
  * HEALTH_EVENTS_MAX entries), so postlbctl can say since when and why.
  *
+ * Delivery counters of the feedback (postlb-policyd, from the Postfix
+ * log): PREFIX fb:NAME:MINUTE (MINUTE = unix ms / 60000) is a hash of
+ * "sent", "deferred", "bounced", "conn_error" and the same per recipient
+ * domain ("deferred:gmail.com"), expiring after feedback.keep.
+ *
  * The lease of active checks: PREFIX hl:NAME holds the id of the host
  * that checks NAME now (SET NX PX); another host takes over when it
  * lapses.
@@ -44,5 +49,6 @@
 #define HEALTH_EVENTS_MAX 100 /* entries kept in PREFIX ev:NAME */
 #define HEALTH_KEY_EVENTS "ev:"
 #define HEALTH_KEY_LEASE "hl:"
+#define HEALTH_KEY_FEEDBACK "fb:" /* added with the feedback, see above */
 
 #endif

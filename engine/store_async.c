@@ -58,6 +58,7 @@ struct store {
 	int failures; /* consecutive failed attempts, for logging once */
 	struct store_call *head, *tail;
 	struct store_stats st;
+	size_t cmd_pending; /* store_command() replies awaited */
 };
 
 static long long store_now_ms(void)
@@ -536,4 +537,62 @@ int store_quota_check(struct store *s, const struct quota_plan *plan,
 		c->lens[i] = strlen(c->argv[i]);
 	store_send(s, c);
 	return 0;
+}
+
+/* A plain command's context: freed by its reply callback. */
+struct store_cmd {
+	struct store *s;
+	store_cmd_cb cb;
+	void *arg;
+};
+
+static void store_on_cmd(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store_cmd *c = priv;
+	redisReply *reply = r;
+	int rc = 0;
+	long long v = 0;
+
+	(void)ac;
+	c->s->cmd_pending--;
+	if (reply == NULL)
+		rc = -STORE_EDOWN;
+	else if (reply->type == REDIS_REPLY_ERROR)
+		rc = -STORE_EREPLY;
+	else if (reply->type == REDIS_REPLY_INTEGER)
+		v = reply->integer;
+	else if (reply->type != REDIS_REPLY_STRING ||
+		 num_parse_ll(reply->str, reply->len, -0x7fffffffffffffffLL,
+			      0x7fffffffffffffffLL, &v) < 0)
+		rc = 1;
+	if (c->cb != NULL)
+		c->cb(c->arg, rc, v);
+	free(c);
+}
+
+int store_command(struct store *s, int argc, const char **argv,
+		  const size_t *lens, store_cmd_cb cb, void *arg)
+{
+	struct store_cmd *c;
+
+	if (s->state != ST_UP || s->ac == NULL || argc < 1)
+		return -STORE_EDOWN;
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return -STORE_EDOWN;
+	c->s = s;
+	c->cb = cb;
+	c->arg = arg;
+	if (redisAsyncCommandArgv(s->ac, store_on_cmd, c, argc, argv, lens) !=
+	    REDIS_OK) {
+		free(c);
+		return -STORE_EDOWN;
+	}
+	s->cmd_pending++;
+	return 0;
+}
+
+size_t store_command_pending(const struct store *s)
+{
+	return s->cmd_pending;
 }

@@ -59,6 +59,24 @@ typedef void (*store_quota_cb)(void *arg, int rc,
 int store_quota_check(struct store *s, const struct quota_plan *plan,
 		      store_quota_cb cb, void *arg);
 
+typedef void (*store_cmd_cb)(void *arg, int rc, long long value);
+
+/*
+ * Sends one plain command argv[0..argc) (binary-safe, copied at once) on
+ * the asynchronous connection; it is not retried and not watched for
+ * stalls (a caller whose commands must not delay quota calls uses a store
+ * of its own).  Returns 0 when sent: cb (may be NULL) is then called
+ * exactly once, with 0 and the value of an integer reply (or of a string
+ * reply that is a decimal integer), 1 and 0 for any other reply (nil:
+ * absent), -STORE_EREPLY for an error reply, -STORE_EDOWN if the
+ * connection drops first.  Returns -STORE_EDOWN at once, cb not called,
+ * when the store is not up.
+ */
+int store_command(struct store *s, int argc, const char **argv,
+		  const size_t *lens, store_cmd_cb cb, void *arg);
+/* Commands of store_command() still waiting for their reply. */
+size_t store_command_pending(const struct store *s);
+
 /* --- blocking face --- */
 
 /*

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "daemon.h"
+#include "feedback.h"
 #include "log.h"
 #include "prober.h"
 #include "server.h"
@@ -27,6 +28,7 @@ static const char *cfg_path;
 static struct server *srv;
 static struct prober *prober;
 static struct config *cfg;
+static struct feedback *fb; /* NULL: no feedback configured */
 
 /*
  * Loads path and checks that it gives postlb-policyd something to do: the
@@ -45,10 +47,11 @@ static int policyd_load(const char *path, struct config **out, char *err,
 		return -1;
 	for (size_t i = 0; i < c->nmembers; i++)
 		checks += c->members[i].check != 0;
-	if (c->nquotas == 0 && checks == 0) {
+	if (c->nquotas == 0 && checks == 0 && c->feedback_log == NULL) {
 		snprintf(err, errsz,
-			 "%s: no quotas and no health checks: postlb-policyd "
-			 "has nothing to do (an empty or truncated file?)",
+			 "%s: no quotas, no health checks and no feedback: "
+			 "postlb-policyd has nothing to do (an empty or "
+			 "truncated file?)",
 			 path);
 		config_unref(c);
 		return -1;
@@ -75,6 +78,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	prober_set_config(prober, nc);
+	if (fb != NULL && feedback_set_config(fb, nc) < 0)
+		log_err("reload: the feedback keeps its running config");
+	else if (fb == NULL && nc->feedback_log != NULL)
+		log_warn("reload: turning the feedback on takes a restart");
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);
@@ -103,6 +110,8 @@ static void on_stats(evutil_socket_t sig, short what, void *arg)
 		 st.bad, st.conns_now, st.conns_total, st.conns_refused,
 		 st.reserved, st.given_back, st.back_failed, st.redis_connects,
 		 st.conns_denied, st.late_back);
+	if (fb != NULL)
+		feedback_log_stats(fb);
 }
 
 /*
@@ -174,6 +183,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 4; i++)
 		if (ev[i] == NULL || event_add(ev[i], NULL) < 0)
 			log_fatal("cannot install signal handlers");
+	if (cfg->feedback_log != NULL &&
+	    (fb = feedback_new(base, cfg)) == NULL)
+		log_fatal("cannot start the delivery-log feedback");
 	log_info("started with %s (%zu quotas, budget %lld ms, fail mode %s)",
 		 cfg_path, cfg->nquotas, cfg->budget_ms,
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
@@ -181,6 +193,7 @@ int main(int argc, char **argv)
 	prober_free(prober);
 	server_stop(srv);
 	on_stats(0, 0, NULL);
+	feedback_free(fb);
 	server_free(srv);
 	for (int i = 0; i < 4; i++)
 		event_free(ev[i]);

@@ -954,6 +954,89 @@ static void test_allow(void **state)
 	check_bad_cases(NAME, bad_allow, NELEM(bad_allow));
 }
 
+static const struct bad_case bad_feedback[] = {
+    {"feedback not a group", "feedback = \"/var/log/mail.log\";\n", 1,
+     "'feedback' must be a group"},
+    {"feedback without log", "feedback = {\n  state_file = \"/x\";\n};\n", 1,
+     "'log' must be the absolute path"},
+    {"feedback relative log", "feedback = {\n  log = \"mail.log\";\n};\n", 2,
+     "'log' must be the absolute path"},
+    {"feedback relative journal directory",
+     "feedback = {\n  log = \"journal:j\";\n};\n", 2,
+     "\"journal\" or \"journal:/DIRECTORY\""},
+    {"feedback relative state",
+     "feedback = {\n  log = \"/var/log/mail.log\";\n  state_file = \"s\";\n};\n",
+     3, "'state_file' must be an absolute path"},
+    {"feedback unknown", "feedback = {\n  log = \"/l\";\n  follow = true;\n};\n",
+     3, "unknown setting 'follow'"},
+    {"breaker rate 0",
+     "feedback = {\n  log = \"/l\";\n  breaker = {\n    error_rate = 0; };\n};\n",
+     4, "'error_rate' = 0 is out of range 1..100"},
+    {"breaker rate 101",
+     "feedback = {\n  log = \"/l\";\n  breaker = { error_rate = 101; };\n};\n",
+     3, "out of range 1..100"},
+    {"breaker min_attempts 0",
+     "feedback = {\n  log = \"/l\";\n  breaker = { min_attempts = 0; };\n};\n",
+     3, "'min_attempts' = 0 is out of range"},
+    {"breaker backoff_max under backoff",
+     "feedback = {\n  log = \"/l\";\n  breaker = {\n    backoff = \"5m\";\n"
+     "    backoff_max = \"1m\"; };\n};\n",
+     3, "backoff_max must be at least backoff"},
+    {"breaker window too short",
+     "feedback = {\n  log = \"/l\";\n  breaker = {\n    window = \"500ms\"; "
+     "};\n};\n",
+     4, "'window' must be at least 1000 ms"},
+    {"breaker not a group",
+     "feedback = {\n  log = \"/l\";\n  breaker = 5;\n};\n", 3,
+     "'breaker' must be false or a group"},
+    {"keep under the window",
+     "feedback = {\n  log = \"/l\";\n  keep = \"1m\";\n  breaker = { window = "
+     "\"5m\"; };\n};\n",
+     1, "'keep' must be at least the breaker window"},
+};
+
+/* feedback: absent by default; every setting read; bad values refused. */
+static void test_feedback(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	assert_null(c->feedback_log);
+	assert_null(c->feedback_state);
+	assert_int_equal(c->feedback_breaker_on, 1);
+	assert_int_equal(c->feedback_breaker.window_ms, 60000);
+	assert_int_equal(c->feedback_breaker.min_attempts, 20);
+	assert_int_equal(c->feedback_breaker.error_rate, 50);
+	assert_int_equal(c->feedback_breaker.backoff_ms, 30000);
+	assert_int_equal(c->feedback_breaker.backoff_max_ms, 600000);
+	assert_int_equal(c->feedback_keep_ms, 3600000);
+	config_unref(c);
+	c = load_ok("feedback = { log = \"/var/log/mail.log\"; state_file = "
+		    "\"/var/lib/postlb/feedback.state\"; keep = \"2h\";\n"
+		    "  breaker = { window = \"2m\"; min_attempts = 5; "
+		    "error_rate = 80; backoff = \"10s\"; backoff_max = \"1h\"; "
+		    "}; };\n");
+	assert_string_equal(c->feedback_log, "/var/log/mail.log");
+	assert_string_equal(c->feedback_state, "/var/lib/postlb/feedback.state");
+	assert_int_equal(c->feedback_keep_ms, 7200000);
+	assert_int_equal(c->feedback_breaker.window_ms, 120000);
+	assert_int_equal(c->feedback_breaker.min_attempts, 5);
+	assert_int_equal(c->feedback_breaker.error_rate, 80);
+	assert_int_equal(c->feedback_breaker.backoff_ms, 10000);
+	assert_int_equal(c->feedback_breaker.backoff_max_ms, 3600000);
+	config_unref(c);
+	c = load_ok("feedback = { log = \"journal\"; };\n");
+	assert_string_equal(c->feedback_log, "journal");
+	config_unref(c);
+	c = load_ok("feedback = { log = \"journal:/var/log/journal\"; };\n");
+	assert_string_equal(c->feedback_log, "journal:/var/log/journal");
+	config_unref(c);
+	c = load_ok("feedback = { log = \"/l\"; breaker = false; };\n");
+	assert_int_equal(c->feedback_breaker_on, 0);
+	config_unref(c);
+	check_bad_cases(NAME, bad_feedback, NELEM(bad_feedback));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -973,6 +1056,7 @@ int main(void)
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_allow),
 	    cmocka_unit_test(test_count_only),
+	    cmocka_unit_test(test_feedback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
