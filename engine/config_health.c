@@ -71,6 +71,30 @@ static int health_member(struct cfg_ctx *x, const config_setting_t *e,
 	return 0;
 }
 
+/* health.slowstart: a duration, or 0 / "0s" for none. */
+static int health_slowstart(struct cfg_ctx *x, const config_setting_t *h,
+			    long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(h, "slowstart");
+	const char *v;
+
+	if (s != NULL && (config_setting_type(s) == CONFIG_TYPE_INT ||
+			  config_setting_type(s) == CONFIG_TYPE_INT64) &&
+	    config_setting_get_int64(s) == 0) {
+		*out = 0;
+		return 0;
+	}
+	v = s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING
+		? config_setting_get_string(s)
+		: NULL;
+	if (v != NULL && (strcmp(v, "0") == 0 || strcmp(v, "0s") == 0 ||
+			  strcmp(v, "0ms") == 0)) {
+		*out = 0;
+		return 0;
+	}
+	return cfg_duration(x, h, "slowstart", 1, out);
+}
+
 int cfg_health_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"check", "slowstart",
@@ -87,7 +111,7 @@ int cfg_health_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 		if (!config_setting_is_group(h))
 			return cfg_fail(x, h, "'health' must be a group { ... }");
 		if (cfg_known(x, h, keys) < 0 ||
-		    cfg_duration(x, h, "slowstart", 0, &c->slowstart_ms) < 0 ||
+		    health_slowstart(x, h, &c->slowstart_ms) < 0 ||
 		    cfg_int(x, h, "slowstart_min", 1, 100, &min_pct) < 0)
 			return -1;
 		g = config_setting_get_member(h, "check");

@@ -467,9 +467,13 @@ static void prober_build(struct prober *p, struct config *c)
 		if (pr->timer == NULL || pr->deadline == NULL)
 			log_panic("health: out of memory");
 		p->nprobes++;
-		/* spread the first checks over 100 ms */
-		probe_timer_add(pr->timer, (long long)(p->nprobes * 7 % 100));
 	}
+	/* spread the checks over an interval, not all at once every cycle */
+	for (size_t i = 0; i < p->nprobes; i++)
+		probe_timer_add(p->probes[i].timer,
+				(long long)i *
+				    c->members[p->probes[i].mi].chk.interval_ms /
+				    (long long)p->nprobes);
 	if (p->nprobes > 0)
 		log_info("health: checking %zu member(s)", p->nprobes);
 }

@@ -254,15 +254,16 @@ _port_listening() { ! _port_free "$1"; }
 # pick_port VAR: stores a free TCP port in the variable named VAR (not
 # via $(...): the counter must advance in this shell).
 pick_port() {
-	local i p
-	for ((i = 0; i < 500; i++)); do
-		p=$E2E_PORT_NEXT
+	# names no caller uses: a local named like VAR would hide it
+	local _pp_i _pp_port
+	for ((_pp_i = 0; _pp_i < 500; _pp_i++)); do
+		_pp_port=$E2E_PORT_NEXT
 		E2E_PORT_NEXT=$((E2E_PORT_NEXT + 1))
 		if [ "$E2E_PORT_NEXT" -ge 30000 ]; then
 			E2E_PORT_NEXT=12000
 		fi
-		if _port_free "$p"; then
-			printf -v "$1" '%s' "$p"
+		if _port_free "$_pp_port"; then
+			printf -v "$1" '%s' "$_pp_port"
 			return 0
 		fi
 	done

@@ -1457,6 +1457,84 @@ static void test_header_keep(void **state)
 	config_unref(c);
 }
 
+/* The health group and members' checks (config_health.c). */
+static void test_health_config(void **state)
+{
+	static const char base[] =
+	    "members = {\n"
+	    "  a = { nexthop = \"[r1]:25\"; };\n"
+	    "  b = { nexthop = \"[r2]:25\"; check = false; };\n"
+	    "  c = { address = \"192.0.2.1\"; };\n"
+	    "  d = { nexthop = \"[r4]:587\"; check = { fall = 5; starttls = true; }; };\n"
+	    "};\n"
+	    "pools = { p = { members = [\"a\", \"b\", \"c\", \"d\"]; }; };\n"
+	    "routing = { default_pool = \"p\"; };\n";
+	static const struct bad_case bad[] = {
+	    {"check on a member without nexthop",
+	     "members = { c = { address = \"192.0.2.1\";\n  check = { rise = 1; }; }; };\n"
+	     "pools = { p = { members = [\"c\"]; }; };\nrouting = { default_pool = \"p\"; };\n",
+	     2, "only a member with a nexthop"},
+	    {"fastinter above interval",
+	     "health = {\n  check = { interval = \"1s\"; fastinter = \"2s\"; }; };\n",
+	     2, "fastinter at most interval"},
+	    {"rise 0", "health = {\n  check = { rise = 0; }; };\n", 2, "rise"},
+	    {"check not a group", "health = {\n  check = 3; };\n", 2,
+	     "must be false or a group"},
+	    {"unknown check key", "health = {\n  check = { inter = \"1s\"; }; };\n", 2,
+	     "inter"},
+	    {"bad slowstart", "health = {\n  slowstart = \"soon\"; };\n", 2,
+	     "slowstart"},
+	    {"slowstart_min 0", "health = {\n  slowstart_min = 0; };\n", 2,
+	     "slowstart_min"},
+	};
+	char text[2048];
+	struct config *c;
+
+	(void)state;
+	/* no health group: no checks, no slow start */
+	c = load_valid(NAME, base);
+	assert_int_equal(c->members[0].check, 0);
+	assert_int_equal(c->members[3].check, 1); /* its own group */
+	assert_int_equal(c->members[3].chk.fall, 5);
+	assert_int_equal(c->members[3].chk.rise, 2);
+	assert_int_equal(c->members[3].chk.interval_ms, 1000);
+	assert_int_equal(c->members[3].check_starttls, 1);
+	assert_int_equal(c->slowstart_ms, 0);
+	config_unref(c);
+	/* health.check: every member with a nexthop unless it says false */
+	snprintf(text, sizeof(text),
+		 "health = { check = { interval = \"2s\"; timeout = \"500ms\"; }; "
+		 "slowstart = \"2m\"; slowstart_min = 25; };\n%s",
+		 base);
+	c = load_valid(NAME, text);
+	assert_int_equal(c->members[0].check, 1);
+	assert_int_equal(c->members[0].chk.interval_ms, 2000);
+	assert_int_equal(c->members[0].chk.fastinter_ms, 250);
+	assert_int_equal(c->members[0].chk.timeout_ms, 500);
+	assert_int_equal(c->members[1].check, 0);
+	assert_int_equal(c->members[2].check, 0); /* MX delivery */
+	assert_int_equal(c->members[3].chk.interval_ms, 2000);
+	assert_int_equal(c->members[3].chk.fall, 5);
+	assert_int_equal(c->slowstart_ms, 120000);
+	assert_int_equal(c->slowstart_min_pct, 25);
+	config_unref(c);
+	/* a health group: slow start 60 s; 0 or "0s" turns it off */
+	snprintf(text, sizeof(text), "health = { };\n%s", base);
+	c = load_valid(NAME, text);
+	assert_int_equal(c->slowstart_ms, 60000);
+	assert_int_equal(c->members[0].check, 0);
+	config_unref(c);
+	snprintf(text, sizeof(text), "health = { slowstart = \"0s\"; };\n%s", base);
+	c = load_valid(NAME, text);
+	assert_int_equal(c->slowstart_ms, 0);
+	config_unref(c);
+	snprintf(text, sizeof(text), "health = { slowstart = 0; };\n%s", base);
+	c = load_valid(NAME, text);
+	assert_int_equal(c->slowstart_ms, 0);
+	config_unref(c);
+	check_bad_cases(NAME, bad, NELEM(bad));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1479,6 +1557,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_edges),
 	    cmocka_unit_test(test_header_rules_max),
 	    cmocka_unit_test(test_header_keep),
+	    cmocka_unit_test(test_health_config),
 	    cmocka_unit_test(test_states_and_days),
 	};
 
