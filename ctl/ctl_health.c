@@ -2,8 +2,10 @@
  * ctl_health: `postlbctl health [NAME]`, the members' health as every
  * postlb daemon sees it in Redis (fields and keys of health.h): the
  * manual state, the active check's verdict with since when, why and the
- * last result, the delivery-log breaker, the slow-start ramp and, for one
- * member, its recent events.  Reads only.
+ * last result, the delivery-log breaker, the slow-start ramp, the
+ * delivery error rate of the last 5 minutes and, for one member, its
+ * rates per window, its destination domains with the most errors and its
+ * recent events.  Reads only.
  */
 #include "ctl_route.h"
 
@@ -14,6 +16,132 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define HEALTH_DOMAINS_MAX 1000 /* distinct domains summed for one member */
+
+enum { FB_SENT, FB_DEFERRED, FB_BOUNCED, FB_CONN, FB_N };
+static const char *const fb_kind[FB_N] = {"sent", "deferred", "bounced",
+					  "conn_error"};
+
+struct fbdom {
+	char name[256];
+	long long n[FB_N];
+};
+
+/* Delivery counts of a member over some minutes, and by domain. */
+struct fbsum {
+	long long n[FB_N];
+	struct fbdom *dom; /* NULL: not by domain */
+	size_t ndom;
+};
+
+static void on_fbfield(void *arg, const char *f, const char *v)
+{
+	struct fbsum *sum = arg;
+	const char *colon = strchr(f, ':');
+	size_t klen = colon ? (size_t)(colon - f) : strlen(f), d;
+	int k;
+
+	for (k = 0; k < FB_N; k++)
+		if (strlen(fb_kind[k]) == klen && strncmp(f, fb_kind[k], klen) == 0)
+			break;
+	if (k == FB_N)
+		return;
+	if (colon == NULL) {
+		sum->n[k] += atoll(v);
+		return;
+	}
+	if (sum->dom == NULL)
+		return;
+	for (d = 0; d < sum->ndom; d++)
+		if (strcmp(sum->dom[d].name, colon + 1) == 0)
+			break;
+	if (d == sum->ndom) {
+		if (d == HEALTH_DOMAINS_MAX)
+			return;
+		snprintf(sum->dom[d].name, sizeof(sum->dom[d].name), "%s",
+			 colon + 1);
+		memset(sum->dom[d].n, 0, sizeof(sum->dom[d].n));
+		sum->ndom++;
+	}
+	sum->dom[d].n[k] += atoll(v);
+}
+
+/* Sums the member's minute counters of the last `minutes` minutes. */
+static int fb_sum(const struct config *c, struct store_sync *s, size_t mi,
+		  long long now, int minutes, struct fbsum *sum)
+{
+	char key[200];
+
+	for (int i = 0; i < minutes; i++) {
+		snprintf(key, sizeof(key), "%sfb:%s:%lld", c->redis_prefix,
+			 c->members[mi].name, now / 60000 - i);
+		if (store_sync_hgetall(s, key, on_fbfield, sum) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "12% of 40" (deferred and connection errors), "-" with no delivery. */
+static const char *fb_rate(const long long *n, char *buf, size_t bufsz)
+{
+	long long all = n[FB_SENT] + n[FB_DEFERRED] + n[FB_BOUNCED] + n[FB_CONN];
+
+	if (all == 0)
+		snprintf(buf, bufsz, "-");
+	else
+		snprintf(buf, bufsz, "%lld%% of %lld",
+			 100 * (n[FB_DEFERRED] + n[FB_CONN]) / all, all);
+	return buf;
+}
+
+/* Orders domains by error rate, then by errors, most first. */
+static int fb_cmp(const void *a, const void *b)
+{
+	const long long *x = ((const struct fbdom *)a)->n;
+	const long long *y = ((const struct fbdom *)b)->n;
+	long long ex = x[FB_DEFERRED] + x[FB_CONN], ey = y[FB_DEFERRED] + y[FB_CONN];
+	long long ax = ex + x[FB_SENT] + x[FB_BOUNCED];
+	long long ay = ey + y[FB_SENT] + y[FB_BOUNCED];
+
+	if (ex * ay != ey * ax)
+		return ex * ay > ey * ax ? -1 : 1;
+	return ex > ey ? -1 : ex < ey;
+}
+
+/* The detail: rates per window and the domains with the most errors. */
+static int fb_detail(const struct config *c, struct store_sync *s, size_t mi,
+		     long long now)
+{
+	static const int win[] = {1, 5, 60};
+	struct fbsum sum;
+	char r[64];
+
+	printf("deliveries (deferred and connection errors):");
+	for (size_t w = 0; w < 3; w++) {
+		memset(&sum, 0, sizeof(sum));
+		if (fb_sum(c, s, mi, now, win[w], &sum) < 0)
+			return -1;
+		printf(" %dm %s%s", win[w], fb_rate(sum.n, r, sizeof(r)),
+		       w < 2 ? ";" : "\n");
+	}
+	memset(&sum, 0, sizeof(sum));
+	sum.dom = calloc(HEALTH_DOMAINS_MAX, sizeof(*sum.dom));
+	if (sum.dom == NULL)
+		return -1;
+	if (fb_sum(c, s, mi, now, 60, &sum) < 0) {
+		free(sum.dom);
+		return -1;
+	}
+	qsort(sum.dom, sum.ndom, sizeof(*sum.dom), fb_cmp);
+	if (sum.ndom > 0)
+		printf("destination domains by error rate (last hour):\n");
+	for (size_t d = 0; d < sum.ndom && d < 10; d++)
+		printf("  %-32s %s\n", sum.dom[d].name,
+		       fb_rate(sum.dom[d].n, r, sizeof(r)));
+	free(sum.dom);
+	return 0;
+}
 
 struct hfields {
 	char state[16], hc[16], hc_why[200], hc_last[200], cb_why[200];
@@ -76,7 +204,8 @@ static int health_member(const struct config *c, struct store_sync *s,
 {
 	const struct cfg_member *m = &c->members[mi];
 	struct hfields h;
-	char key[200], when[32], br[64] = "closed", ss[32] = "-";
+	struct fbsum sum;
+	char key[200], when[32], br[64] = "closed", ss[32] = "-", r[64];
 	int pct;
 
 	memset(&h, 0, sizeof(h));
@@ -89,10 +218,14 @@ static int health_member(const struct config *c, struct store_sync *s,
 				  c->slowstart_min_pct);
 	if (h.up_at > 0 && pct < 100)
 		snprintf(ss, sizeof(ss), "%d%%", pct);
-	printf("%-16s %-6s %-5s %-14s %-9s %-5s %s\n", m->name,
+	memset(&sum, 0, sizeof(sum));
+	if (fb_sum(c, s, mi, now, 5, &sum) < 0)
+		return -1;
+	printf("%-16s %-6s %-5s %-14s %-9s %-5s %-12s %s\n", m->name,
 	       h.state[0] ? h.state : "ready",
 	       !m->check ? "-" : h.hc[0] ? h.hc : "up",
 	       ago(now, h.hc_since, when, sizeof(when)), br, ss,
+	       fb_rate(sum.n, r, sizeof(r)),
 	       h.hc[0] && strcmp(h.hc, "down") == 0 ? h.hc_why
 	       : h.cb_until > now			 ? h.cb_why
 	       : h.hc_last[0]				 ? h.hc_last
@@ -109,6 +242,8 @@ static int health_member(const struct config *c, struct store_sync *s,
 	if (h.cb_trips > 0)
 		printf("breaker: tripped %lld time(s) in a row: %s\n",
 		       h.cb_trips, h.cb_why);
+	if (fb_detail(c, s, mi, now) < 0)
+		return -1;
 	printf("events (newest first):\n");
 	snprintf(key, sizeof(key), "%s" HEALTH_KEY_EVENTS "%s",
 		 c->redis_prefix, m->name);
@@ -127,8 +262,9 @@ int ctl_health(const struct config *c, const char *name)
 	}
 	s = ctl_open(c);
 	now = ctl_redis_ms(s);
-	printf("%-16s %-6s %-5s %-14s %-9s %-5s %s\n", "member", "state",
-	       "check", "since", "breaker", "slow", "why / last check");
+	printf("%-16s %-6s %-5s %-14s %-9s %-5s %-12s %s\n", "member", "state",
+	       "check", "since", "breaker", "slow", "errors 5m",
+	       "why / last check");
 	for (size_t i = 0; i < c->nmembers && rc == 0; i++)
 		if (name == NULL || strcmp(c->members[i].name, name) == 0)
 			rc = health_member(c, s, i, now, name != NULL);

@@ -20,7 +20,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink smtp-source python3 /lib/systemd/systemd-journal-remote
 
-CTL=$top_builddir/postlbctl
 
 # A scripted SMTP server on 127.0.0.1:PORT answering 450 to every RCPT,
 # for at most SECONDS (loopback only, bounded reads).
@@ -168,6 +167,14 @@ assert_eq "$until" "$(rcli HGET postlb:m:m2 up_at)" "the slow start begins when 
 assert_eq "" "$(rcli HGET postlb:m:m1 cb_until)" "m1's breaker is closed"
 assert_eq 1 "$(count_re 'member m2 out of rotation' "$(policyd_log main)")" \
 	"the trip is logged once"
+out=$("$CTL" -c "$T/postlb.conf" health)
+assert_match "m2 +ready +- +- +open [0-9]+s +- +100% of 10 +failed 5 of 5" "$out" \
+	"postlbctl health: m2's breaker is open, its errors of 5 minutes and why"
+assert_match "m1 +ready +- +- +closed +- +0% of 10 " "$out" "postlbctl health: m1 delivers"
+out=$("$CTL" -c "$T/postlb.conf" health m2)
+assert_match "deliveries \(deferred and connection errors\): 1m 100% of 10; 5m 100% of 10; 60m 100% of 10" \
+	"$out" "postlbctl health m2: error rates per window"
+assert_match "b.example +100% of 10" "$out" "postlbctl health m2: the destination domains by error rate"
 
 # --- 2. half-open: a failed trial reopens for twice the backoff ---
 sleep_until $((until + 200))
