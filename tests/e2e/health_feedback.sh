@@ -172,7 +172,8 @@ assert_match "m2 +ready +- +- +open [0-9]+s +- +100% of 10 +failed 5 of 5" "$out
 	"postlbctl health: m2's breaker is open, its errors of 5 minutes and why"
 assert_match "m1 +ready +- +- +closed +- +0% of 10 " "$out" "postlbctl health: m1 delivers"
 out=$("$CTL" -c "$T/postlb.conf" health m2)
-assert_match "deliveries \(deferred and connection errors\): 1m 100% of 10; 5m 100% of 10; 60m 100% of 10" \
+# the 1m window is the current minute only: it may hold fewer
+assert_match "deliveries \(deferred and connection errors\): 1m (-|100% of [0-9]+); 5m 100% of 10; 60m 100% of 10" \
 	"$out" "postlbctl health m2: error rates per window"
 assert_match "b.example +100% of 10" "$out" "postlbctl health m2: the destination domains by error rate"
 
