@@ -16,7 +16,8 @@
 -- Time is Redis's (TIME), as the route script reads the fields.
 -- The target: scope member: the field rs_until (and rs_why); scope
 --   provider: p:PROVIDER, PROVIDER being ARGV[3], else the domain's
---   learned provider, else the rule's, else s:DOMAIN (a plain domain
+--   learned provider, else the rule's (then learned for the domain: the
+--   reply names its provider), else s:DOMAIN (a plain domain
 --   suspension); no domain either: rs_until.
 -- While the target is suspended nothing is counted.  Otherwise the match
 -- joins the counter (a sorted set by time; entries older than the period
@@ -32,7 +33,10 @@ if ARGV[1] == 'provider' then
   if prov == '' and dom ~= '' then
     prov = redis.call('HGET', KEYS[1], dom) or ''
   end
-  if prov == '' then prov = ARGV[4] end
+  if prov == '' and ARGV[4] ~= '' then
+    prov = ARGV[4]
+    if dom ~= '' then redis.call('HSET', KEYS[1], dom, prov) end
+  end
   if prov ~= '' then
     field, ckey = 'p:' .. prov, KEYS[4] .. ':' .. prov
   elseif dom ~= '' then

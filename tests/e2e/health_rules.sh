@@ -13,7 +13,11 @@
 #    matches: m2 is suspended for google only (p:google; ws.example is
 #    google by a seeded PREFIX prov), not as a whole (no rs_until), m1
 #    untouched, one log line and one event; mail to other domains still
-#    reaches m2's server.
+#    reaches m2's server; gmail.com is learned as google from the rule.
+# 3. Routing: a second private Postfix with postlb-milter routing a round
+#    robin pool of m1 and m2 on the same Redis: while p:google is set on
+#    m2, no message to gmail.com or ws.example is routed to m2 (they go to
+#    m1's sink), while messages to another domain still are.
 # The learning of domain -> provider from relay host names needs real MX
 # names in the log; it is tested in tests/unit/test_respond.c.
 
@@ -56,6 +60,8 @@ assert_ge "$(rcli HGET postlb:m:x p:yahoo)" 1 "the learned provider wins over th
 assert_ge "$(rule postlb:rc:x:m provider corp.example "" microsoft 1 60000 1000 q g3)" 1 \
 	"the rule's provider"
 assert_ge "$(rcli HGET postlb:m:x p:microsoft)" 1 "p:microsoft from the rule"
+assert_eq microsoft "$(rcli HGET postlb:prov corp.example)" "and learned for the domain"
+assert_eq yahoo "$(rcli HGET postlb:prov ymail.com)" "a learned provider is not overwritten"
 assert_ge "$(rule postlb:rc:x:d provider other.example "" "" 1 60000 1000 q g4)" 1 \
 	"no provider at all"
 assert_ge "$(rcli HGET postlb:m:x s:other.example)" 1 "a domain suspension"
@@ -194,6 +200,7 @@ assert_ge "$u" $((t0 + 590000)) "for the rule's 10 minutes"
 assert_eq "" "$(rcli HGET postlb:m:m2 rs_until)" "m2 is not suspended as a whole"
 assert_eq "" "$(rcli HGET postlb:m:m2 s:ws.example)" "nor by domain"
 assert_eq 0 "$(rcli HLEN postlb:m:m1)" "m1 untouched"
+assert_eq google "$(rcli HGET postlb:prov gmail.com)" "gmail.com learned as google from the rule"
 assert_match "^[0-9]+ rule gmail-4.7.28: suspended for google until $u: " \
 	"$(rcli LINDEX postlb:ev:m2 0)" "an event on ev:m2"
 assert_eq 1 "$(count_re 'member m2 suspended by rule gmail-4.7.28 \(provider scope' "$(policyd_log main)")" \
@@ -211,5 +218,40 @@ assert_true "m2 still delivers other domains" wait_for 60 _accepted 2
 send 2 a.example
 _sink_has() { [ "$(sink_messages s1)" -ge "$1" ]; }
 assert_true "m1 delivers" wait_for 60 _sink_has 2
+
+# --- 3. the milter routes around the provider suspension ---
+pick_port SMTP2
+{ postlb_conf_head; cat <<EOF; } >"$T/route.conf"
+members = {
+  m1 = { nexthop = "[127.0.0.1]:$SINK1"; };
+  m2 = { nexthop = "[127.0.0.1]:$BAD"; };
+};
+pools = { p = { members = ["m1", "m2"]; algorithm = "round_robin"; }; };
+routing = { default_pool = "p"; refresh = "100ms"; reserve_time = "100ms";
+  takeover = { nexthops = ["[127.0.0.1]:$SINK1"]; }; };
+EOF
+start_milter r "$T/route.conf" "$RUN/milter.sock"
+wire_postlb pr "$SMTP2" "$T/route.conf" "$SINK1"
+ML=$T/milter-r.log
+send2() {
+	timeout 120 smtp-source -m "$1" -s 2 -f s@src.example -t "user@$2" \
+		"127.0.0.1:$SMTP2" >>"$T/source.out" 2>&1 ||
+		fail "smtp-source sent $1 messages to $2 (milter)"
+}
+routed() { count_re "pool=p member=$1" "$ML"; }
+_routed_ge() { [ "$(($(routed m1) + $(routed m2)))" -ge "$1" ]; }
+assert_eq "$u" "$(rcli HGET postlb:m:m2 p:google)" "m2 still suspended for google"
+s1_before=$(sink_messages s1)
+send2 10 gmail.com
+send2 10 ws.example
+wait_for 30 _routed_ge 20 || fail "20 messages routed"
+assert_eq 0 "$(routed m2)" "no message to a google domain is routed to m2"
+assert_eq 20 "$(routed m1)" "all 20 go to m1"
+assert_true "m1's sink receives them" wait_for 60 _sink_has $((s1_before + 20))
+acc_before=$(count_re accepted "$T/accepted")
+send2 10 other.example
+wait_for 30 _routed_ge 30 || fail "10 more messages routed"
+assert_ge "$(routed m2)" 1 "messages to another domain are still routed to m2"
+assert_true "and m2 delivers them" wait_for 60 _accepted $((acc_before + $(routed m2)))
 stop_policyd main
 e2e_finish
