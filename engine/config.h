@@ -15,6 +15,7 @@
 #include "check.h"
 #include "cidr.h"
 #include "pp.h"
+#include "respond.h"
 
 #include <regex.h>
 #include <stddef.h>
@@ -177,6 +178,7 @@ struct config {
 	long long feedback_keep_ms; /* delivery counters kept this long */
 	int feedback_breaker_on;
 	struct breaker_conf feedback_breaker;
+	struct respond_set *feedback_rules; /* response rules in force */
 };
 
 /*

@@ -55,22 +55,139 @@ static int feedback_breaker(struct cfg_ctx *x, const config_setting_t *f,
 	return 0;
 }
 
+/* A string member copied into buf[size]: 0, or -1 when too long. */
+static int feedback_copy(struct cfg_ctx *x, const config_setting_t *g,
+			 const char *name, char *buf, size_t size)
+{
+	char *v = NULL;
+	int rc = 0;
+
+	if (cfg_str(x, g, name, &v) < 0)
+		return -1;
+	if (v != NULL && strlen(v) >= size)
+		rc = cfg_fail(x, config_setting_get_member(g, name),
+			      "'%s' is longer than %zu bytes", name, size - 1);
+	else if (v != NULL)
+		memcpy(buf, v, strlen(v) + 1);
+	free(v);
+	return rc;
+}
+
+/*
+ * One entry of feedback.rules into *r: a default of the same name is the
+ * start (so an override names only what changes), else count 3 per 10m,
+ * scope member, 30m.
+ */
+static int feedback_rule(struct cfg_ctx *x, const config_setting_t *g,
+			 struct respond_rule *r)
+{
+	static const char *const keys[] = {
+	    "name",   "match", "dsn",	   "provider", "count",
+	    "period", "scope", "duration", "enabled",  NULL};
+	char *scope = NULL, err[300];
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!config_setting_is_group(g))
+		return cfg_fail(x, g,
+				"feedback.rules: each rule is a group "
+				"{ name = ...; ... }");
+	if (cfg_known(x, g, keys) < 0 ||
+	    feedback_copy(x, g, "name", r->name, sizeof(r->name)) < 0)
+		return -1;
+	for (size_t i = 0; i < respond_ndefaults; i++)
+		if (strcmp(respond_defaults[i].name, r->name) == 0)
+			*r = respond_defaults[i];
+	if (r->count == 0) {
+		r->count = 3;
+		r->period_ms = 600000;
+		r->scope = RESPOND_MEMBER;
+		r->duration_ms = 1800000;
+		r->enabled = 1;
+	}
+	if (feedback_copy(x, g, "match", r->match, sizeof(r->match)) < 0 ||
+	    feedback_copy(x, g, "dsn", r->dsn, sizeof(r->dsn)) < 0 ||
+	    feedback_copy(x, g, "provider", r->provider, sizeof(r->provider)) <
+		0 ||
+	    cfg_int(x, g, "count", 1, 1000000, &r->count) < 0 ||
+	    cfg_duration(x, g, "period", 1000, &r->period_ms) < 0 ||
+	    cfg_duration(x, g, "duration", 1000, &r->duration_ms) < 0 ||
+	    cfg_bool(x, g, "enabled", &r->enabled) < 0 ||
+	    cfg_str(x, g, "scope", &scope) < 0)
+		return -1;
+	if (scope != NULL && strcmp(scope, "member") == 0)
+		r->scope = RESPOND_MEMBER;
+	else if (scope != NULL && strcmp(scope, "provider") == 0)
+		r->scope = RESPOND_PROVIDER;
+	else if (scope != NULL)
+		rc = cfg_fail(x, config_setting_get_member(g, "scope"),
+			      "'scope' must be \"member\" or \"provider\"");
+	free(scope);
+	if (rc == 0 &&
+	    (r->period_ms > 86400000 || r->duration_ms > 7 * 86400000LL))
+		rc = cfg_fail(x, g,
+			      "rule %s: period is at most 1d, duration "
+			      "at most 7d",
+			      r->name);
+	if (rc == 0 && respond_rule_check(r, err, sizeof(err)) < 0)
+		rc = cfg_fail(x, g, "%s", err);
+	return rc;
+}
+
+/* feedback.rules, merged into the defaults, compiled into c. */
+static int feedback_rules(struct cfg_ctx *x, const config_setting_t *f,
+			  struct config *c)
+{
+	const config_setting_t *l =
+	    f ? config_setting_get_member(f, "rules") : NULL;
+	struct respond_rule user[RESPOND_RULES_MAX], all[RESPOND_RULES_MAX];
+	size_t nuser = 0, nall = 0;
+
+	if (l != NULL && !config_setting_is_list(l) &&
+	    !config_setting_is_array(l))
+		return cfg_fail(x, l,
+				"feedback: 'rules' must be a list ( ... )");
+	if (l != NULL && config_setting_length(l) > RESPOND_RULES_MAX)
+		return cfg_fail(x, l, "feedback: at most %d rules",
+				RESPOND_RULES_MAX);
+	for (int i = 0; l != NULL && i < config_setting_length(l); i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		if (feedback_rule(x, g, &user[nuser]) < 0)
+			return -1;
+		for (size_t j = 0; j < nuser; j++)
+			if (strcmp(user[j].name, user[nuser].name) == 0)
+				return cfg_fail(x, g, "rule %s: named twice",
+						user[nuser].name);
+		nuser++;
+	}
+	if (respond_merge(user, nuser, all, RESPOND_RULES_MAX, &nall) < 0)
+		return cfg_fail(x, l,
+				"feedback: at most %d rules with the "
+				"defaults",
+				RESPOND_RULES_MAX);
+	if (respond_set_new(all, nall, &c->feedback_rules) < 0)
+		return cfg_fail(x, l, "feedback: cannot compile the rules");
+	return 0;
+}
+
 int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"log", "state_file", "keep",
-					   "breaker", NULL};
+					   "breaker", "rules", NULL};
 	const config_setting_t *f = config_lookup(cf, "feedback");
 	const config_setting_t *l;
 
 	c->feedback_breaker = breaker_defaults;
 	c->feedback_breaker_on = 1;
 	c->feedback_keep_ms = 3600000;
+	if (f != NULL && !config_setting_is_group(f))
+		return cfg_fail(x, f, "'feedback' must be a group { ... }");
+	if ((f != NULL && cfg_known(x, f, keys) < 0) ||
+	    feedback_rules(x, f, c) < 0)
+		return -1;
 	if (f == NULL)
 		return 0;
-	if (!config_setting_is_group(f))
-		return cfg_fail(x, f, "'feedback' must be a group { ... }");
-	if (cfg_known(x, f, keys) < 0 ||
-	    cfg_str(x, f, "log", &c->feedback_log) < 0 ||
+	if (cfg_str(x, f, "log", &c->feedback_log) < 0 ||
 	    cfg_str(x, f, "state_file", &c->feedback_state) < 0 ||
 	    cfg_duration(x, f, "keep", 60000, &c->feedback_keep_ms) < 0 ||
 	    feedback_breaker(x, f, c) < 0)
@@ -100,6 +217,8 @@ void cfg_feedback_free(struct config *c)
 {
 	free(c->feedback_log);
 	free(c->feedback_state);
+	respond_set_free(c->feedback_rules);
 	c->feedback_log = NULL;
 	c->feedback_state = NULL;
+	c->feedback_rules = NULL;
 }

@@ -19,8 +19,23 @@
  *   up_at     ms when the member last became usable again after a health
  *             down (hc back up or breaker closed): the start of its slow
  *             start ramp
+ *   rs_until  a response rule of scope member suspends it until this ms
+ *   rs_why    which rule and the reply that reached its threshold
+ *   p:PROVIDER  a response rule of scope provider suspends it for every
+ *             recipient domain of that mailbox provider until this ms
+ *             (a rule that knows no provider sets "s:DOMAIN" instead)
  * A member takes mail when its state is ready (or absent), hc is not
- * "down" and cb_until is not in the future.
+ * "down" and cb_until and rs_until are not in the future; it takes no
+ * message with a recipient domain suspended by s:DOMAIN or by the
+ * p:PROVIDER of the domain's provider.
+ *
+ * Mailbox providers: the hash PREFIX prov maps a recipient domain to its
+ * provider ("gmail.com" -> "google"), learned by postlb-policyd from the
+ * relay host of every delivery line that respond.c's MX suffix table
+ * knows, or set by hand (HSET) for domains it cannot see.  Response rule
+ * matches are counted in the sorted sets PREFIX rc:NAME:RULE (":PROVIDER"
+ * or ":s:DOMAIN" appended for scope provider), expiring after the rule's
+ * period.
  *
  * Every change of hc or of the breaker is also pushed, newest first, onto
  * the list PREFIX ev:NAME as "MS SOURCE WHAT: WHY" (at most
@@ -46,6 +61,11 @@
 #define HEALTH_F_CB_TRIPS "cb_trips"
 #define HEALTH_F_CB_WHY "cb_why"
 #define HEALTH_F_UP_AT "up_at"
+#define HEALTH_F_RS_UNTIL "rs_until"
+#define HEALTH_F_RS_WHY "rs_why"
+#define HEALTH_F_PROVIDER "p:" /* + provider name */
+#define HEALTH_KEY_PROVIDERS "prov"
+#define HEALTH_KEY_RULE_COUNT "rc:"
 #define HEALTH_EVENTS_MAX 100 /* entries kept in PREFIX ev:NAME */
 #define HEALTH_KEY_EVENTS "ev:"
 #define HEALTH_KEY_LEASE "hl:"

@@ -5,6 +5,7 @@
  */
 #include "route.h"
 
+#include "health.h"
 #include "select.h"
 
 #include <stdarg.h>
@@ -262,6 +263,8 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		rc |= route_argf(out, &used, "%sw:%s:%s", pfx, nm, ds);
 		rc |= route_argf(out, &used, "%slc:%s", pfx, nm);
 	}
+	rc |= route_argf(out, &used, "%s" HEALTH_KEY_PROVIDERS, pfx);
+	out->nkeys = (int)(2 + 3 * plan->n);
 	for (size_t i = 0; i < plan->len; i++)
 		cyc[i] = (char)(plan->cycle[i] + 1);
 	rc |= route_argf(out, &used, "%s", modes[plan->mode]);

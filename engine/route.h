@@ -27,7 +27,7 @@
 #define ROUTE_DOMAINS_MAX 1000
 /* Header instances a message keeps: one per header rule at most. */
 #define ROUTE_HEADERS_MAX CONFIG_HEADER_RULES_MAX
-#define ROUTE_ARGS_MAX (9 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+#define ROUTE_ARGS_MAX (10 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
 /* Queue ids longer than this are cut for the script (Postfix's are ~20) */
 #define ROUTE_QUEUE_ID_MAX 64
 #define ROUTE_DOMAIN_MAX 255 /* longer recipient domains are cut */
@@ -72,13 +72,14 @@ struct route_plan {
 /* A key: prefix (at most 64) "w:" member ":YYYYMMDD"; numbers fit 24. */
 #define ROUTE_KEY_MAX (64 + 3 + CONFIG_NAME_MAX + 10)
 #define ROUTE_CALL_BUF                                                         \
-	((1 + 3 * CONFIG_MEMBERS_MAX) * (ROUTE_KEY_MAX + 1) + 8 +              \
+	((2 + 3 * CONFIG_MEMBERS_MAX) * (ROUTE_KEY_MAX + 1) + 8 +              \
 	 (CONFIG_CYCLE_MAX + 1) + (ROUTE_QUEUE_ID_MAX + 1) +                   \
 	 ROUTE_DOMAINS_MAX * (ROUTE_DOMAIN_MAX + 1) +                          \
 	 (6 + 2 * CONFIG_MEMBERS_MAX) * 24)
 
 struct route_call {
 	int argc;
+	int nkeys; /* how many of argv are KEYS (the rest is ARGV) */
 	const char *argv[ROUTE_ARGS_MAX];
 	size_t lens[ROUTE_ARGS_MAX];
 	char buf[ROUTE_CALL_BUF];
@@ -122,7 +123,7 @@ int route_plan_pool(const struct config *c, int pool,
  * not sent).  A queue id is cut to ROUTE_QUEUE_ID_MAX bytes and a domain
  * to ROUTE_DOMAIN_MAX, so no message makes them too long.  Returns 0, or
  * -1 if a reservation is asked of another kind of pool or of more than
- * CONFIG_RESERVE_MAX picks.
+ * CONFIG_RESERVE_MAX picks.  out->nkeys is the script's KEYS count.
  */
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,

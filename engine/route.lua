@@ -7,7 +7,8 @@
 --   [3i-1] the member's state hash (PREFIX m:NAME: field "state", fields
 --          "s:DOMAIN" = suspended until, in ms of Redis's clock),
 --   [3i]   its warm-up count for today (PREFIX w:NAME:YYYYMMDD),
---   [3i+1] its outstanding set (PREFIX lc:NAME, least_outstanding).
+--   [3i+1] its outstanding set (PREFIX lc:NAME, least_outstanding);
+--   last: the learned mailbox providers (PREFIX prov: DOMAIN -> PROVIDER).
 -- ARGV: [1] mode: "seq" (round robin, weighted), "order" (hash), "least";
 --   [2] cycle: one byte per slot, the candidate number (1-based);
 --   [3] outstanding ttl in ms; [4] queue id ("" none);
@@ -18,13 +19,15 @@
 --   "seq" only, sent with no queue id and no domains).
 -- Time is Redis's (TIME): hosts with skewed clocks agree.
 -- A candidate is usable when its state is absent or "ready", its health
--- (fields hc and cb_until, see engine/health.h) is not down, no domain of
--- the message suspends it and its count is under its cap.  A member that
+-- (fields hc, cb_until and rs_until, see engine/health.h) is not down, no
+-- domain of the message suspends it (s:DOMAIN, or p:PROVIDER of the
+-- domain's provider) and its count is under its cap.  A member that
 -- came back (field up_at) less than the slow start time ago takes a share
 -- of its slots (its weight, for least) that grows linearly from the first
 -- share to 100%; hash pools ignore slow start (a key keeps its member).  A reservation
 -- takes the next P slots of the shared counter at once, caps counted pick
--- by pick; a pick of a member suspended for any domain comes back negated
+-- by pick; a pick of a member suspended for any domain or provider comes
+-- back negated
 -- (the caller routes such a message with its own call).  Suspension
 -- fields found expired are deleted.  Picks are added to today's counts
 -- and, in a least_outstanding pool with a queue id, to the outstanding set.
@@ -35,7 +38,7 @@ local ttl, qid = tonumber(ARGV[3]), ARGV[4]
 local nd = tonumber(ARGV[5])
 local base = 5 + nd
 local np = tonumber(ARGV[#ARGV])
-local n = (#KEYS - 1) / 3
+local n = (#KEYS - 2) / 3
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function hdel(key, f)
@@ -51,7 +54,9 @@ end
 -- health (health.h): the check's verdict, the breaker, the slow start
 local function healthy(f, v)
   if f == 'hc' then return v ~= 'down' end
-  if f == 'cb_until' then return (tonumber(v) or 0) <= now end
+  if f == 'cb_until' or f == 'rs_until' then
+    return (tonumber(v) or 0) <= now
+  end
   return true
 end
 local share = {}
@@ -61,8 +66,18 @@ local function ramp(i, up_at)
     share[i] = ssmin + math.floor((100 - ssmin) * since / ss)
   end
 end
-local fields = {'state', 'hc', 'cb_until', 'up_at'}
-for d = 1, nd do fields[d + 4] = 's:' .. ARGV[5 + d] end
+local fields = {'state', 'hc', 'cb_until', 'up_at', 'rs_until'}
+for d = 1, nd do fields[d + 5] = 's:' .. ARGV[5 + d] end
+-- the providers of the message's domains (health.h): p:PROVIDER fields
+if nd > 0 then
+  local pv, seen = redis.call('HMGET', KEYS[#KEYS], unpack(ARGV, 6, 5 + nd)), {}
+  for d = 1, nd do
+    if pv[d] and not seen[pv[d]] then
+      seen[pv[d]] = true
+      fields[#fields + 1] = 'p:' .. pv[d]
+    end
+  end
+end
 local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}
 for i = 1, n do
   local good, old = true, {}
@@ -73,7 +88,8 @@ for i = 1, n do
         if h[j + 1] ~= 'ready' then good = false end
       elseif h[j] == 'up_at' then ramp(i, h[j + 1])
       elseif not healthy(h[j], h[j + 1]) then good = false
-      elseif string.sub(h[j], 1, 2) == 's:' then
+      elseif string.sub(h[j], 1, 2) == 's:' or
+          string.sub(h[j], 1, 2) == 'p:' then
         if (tonumber(h[j + 1]) or 0) > now then susp[i] = true
         else old[#old + 1] = h[j] end
       end
@@ -82,9 +98,10 @@ for i = 1, n do
     local v = redis.call('HMGET', KEYS[3*i - 1], unpack(fields))
     good = ((not v[1]) or v[1] == 'ready') and
       ((not v[2]) or healthy('hc', v[2])) and
-      ((not v[3]) or healthy('cb_until', v[3]))
+      ((not v[3]) or healthy('cb_until', v[3])) and
+      ((not v[5]) or healthy('rs_until', v[5]))
     if v[4] then ramp(i, v[4]) end
-    for d = 5, #fields do
+    for d = 6, #fields do
       if v[d] then
         if (tonumber(v[d]) or 0) > now then good = false
         else old[#old + 1] = fields[d] end

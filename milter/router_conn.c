@@ -176,7 +176,7 @@ int router_call(struct router *r, struct config *c,
 		free(call);
 		return -1;
 	}
-	n = store_sync_eval(s, ROUTE_LUA, (int)(1 + 3 * plan->n), call->argc,
+	n = store_sync_eval(s, ROUTE_LUA, call->nkeys, call->argc,
 			    call->argv, call->lens, res, 1 + npicks);
 	free(call);
 	bad = n != (int)(1 + npicks);

@@ -1,8 +1,10 @@
 /*
- * feedback: delivery-log lines -> Redis counters, least-outstanding ends
- * and the circuit breaker (see feedback.h).  Parsing is logline.c's, the
- * breaker's decisions breaker.c's; this file only wires them to the
- * follower and to Redis.
+ * feedback: delivery-log lines -> Redis counters, least-outstanding ends,
+ * the circuit breaker and the response rules (see feedback.h).  Parsing
+ * is logline.c's, the breaker's decisions breaker.c's, rule matching and
+ * the MX -> provider table respond.c's, counting rule matches and
+ * suspending respond.lua's (in Redis, so every host's matches add up);
+ * this file only wires them to the follower and to Redis.
  */
 #include "feedback.h"
 
@@ -14,6 +16,7 @@
 #include "journal.h"
 #include "log.h"
 #include "logline.h"
+#include "respond.h"
 #include "store_redis.h"
 
 #include <stdio.h>
@@ -26,6 +29,8 @@
 /* Commands awaiting Redis's reply beyond which following pauses. */
 #define FB_PENDING_MAX 20000
 #define FB_KEY_MAX 512
+/* Domains whose provider was stored lately (not stored again). */
+#define FB_LEARN_SLOTS 256
 
 struct fb_member {
 	char name[CONFIG_NAME_MAX + 1];
@@ -50,6 +55,25 @@ struct feedback {
 	int restore;		  /* 0 not yet asked, 1 asked, 2 done */
 	size_t restore_waiting;	  /* replies still awaited */
 	struct fb_stats st;
+	struct {
+		char domain[LOGLINE_DOMAIN_MAX];
+		const char *provider; /* respond.c's table; NULL: empty */
+	} learnt[FB_LEARN_SLOTS];
+};
+
+/*
+ * A reply that matched a response rule, copied (the config may change
+ * before Redis answers); owned by whoever holds it, freed by the last
+ * callback.
+ */
+struct fb_match {
+	struct feedback *fb;
+	char member[CONFIG_NAME_MAX + 1];
+	struct respond_rule rule;
+	char domain[LOGLINE_DOMAIN_MAX];
+	char relay_provider[RESPOND_PROVIDER_MAX];
+	char qid[LOGLINE_QID_MAX];
+	char why[160];
 };
 
 /* One reply of the breaker restore: which member, which field. */
@@ -201,6 +225,7 @@ struct fb_done {
 	int error;
 	int stale; /* older than the breaker's window: counted, not judged */
 	long long now;
+	struct fb_match *match; /* a response rule's match, or NULL */
 };
 
 /*
@@ -244,6 +269,131 @@ static long long fb_line_ms(const struct logline_time *t, long long now)
 	return (long long)s * 1000;
 }
 
+/* respond.lua's answer: the end of a suspension this match set, or 0. */
+static void fb_on_suspended(void *arg, int rc, long long value)
+{
+	struct fb_match *x = arg;
+	struct feedback *fb = x->fb;
+
+	if (rc == 0 && value > 0)
+		log_warn("feedback: member %s suspended by rule %s (%s scope, "
+			 "domain %s, %lld s): %s",
+			 x->member, x->rule.name,
+			 x->rule.scope == RESPOND_MEMBER ? "member" : "provider",
+			 x->domain[0] ? x->domain : "none",
+			 x->rule.duration_ms / 1000, x->why);
+	else if (rc == -STORE_EREPLY && fb->st.errors++ % 1000 == 0)
+		log_warn("feedback: Redis refused the rule script (%llu so "
+			 "far)",
+			 fb->st.errors);
+	free(x);
+}
+
+/*
+ * Counts a counted delivery's rule match in Redis (respond.lua), which
+ * suspends the member when the rule's threshold is reached.  Takes x.
+ */
+static void fb_respond(struct feedback *fb, struct fb_match *x)
+{
+	char prov[FB_KEY_MAX], key[FB_KEY_MAX], evkey[FB_KEY_MAX],
+	    ckey[FB_KEY_MAX], count[24], period[24], dur[24], keep[16];
+	const char *argv[18] = {
+	    "EVAL", RESPOND_LUA, "4", prov, key, evkey, ckey,
+	    x->rule.scope == RESPOND_MEMBER ? "member" : "provider", x->domain,
+	    x->relay_provider, x->rule.provider, count, period, dur, keep,
+	    x->qid, x->rule.name, x->why};
+	size_t lens[18];
+	int n = snprintf(ckey, sizeof(ckey), "%src:%s:%s",
+			 fb->cfg->redis_prefix, x->member, x->rule.name);
+
+	if (n < 0 || n >= (int)sizeof(ckey) ||
+	    fb_key(fb, prov, "prov", "") < 0 ||
+	    fb_key(fb, key, "m:", x->member) < 0 ||
+	    fb_key(fb, evkey, HEALTH_KEY_EVENTS, x->member) < 0) {
+		free(x);
+		return;
+	}
+	snprintf(count, sizeof(count), "%lld", x->rule.count);
+	snprintf(period, sizeof(period), "%lld", x->rule.period_ms);
+	snprintf(dur, sizeof(dur), "%lld", x->rule.duration_ms);
+	snprintf(keep, sizeof(keep), "%d", HEALTH_EVENTS_MAX);
+	for (int i = 0; i < 18; i++)
+		lens[i] = strlen(argv[i]);
+	if (store_command(fb->store, 18, argv, lens, fb_on_suspended, x) < 0) {
+		fb->st.errors++;
+		free(x);
+	}
+}
+
+/*
+ * The rule a deferred or bounced reply of the relay itself matches, as a
+ * new fb_match (caller owns), or NULL: no rule, not the relay's words
+ * (Postfix's own deferrals never count), or older than the rule's period.
+ */
+static struct fb_match *fb_match_new(struct feedback *fb,
+				     const struct fb_member *m,
+				     const struct logline *l, long long now,
+				     long long line_ms)
+{
+	const struct respond_rule *r;
+	const char *p;
+	struct fb_match *x;
+
+	if ((l->kind != LOGLINE_DEFERRED && l->kind != LOGLINE_BOUNCED) ||
+	    !l->remote)
+		return NULL;
+	r = respond_match(fb->cfg->feedback_rules, l->dsn, l->reply);
+	if (r == NULL || (line_ms >= 0 && now - line_ms > r->period_ms))
+		return NULL;
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->fb = fb;
+	snprintf(x->member, sizeof(x->member), "%s", m->name);
+	x->rule = *r;
+	snprintf(x->domain, sizeof(x->domain), "%s", l->domain);
+	p = respond_provider_of_host(l->relay);
+	snprintf(x->relay_provider, sizeof(x->relay_provider), "%s",
+		 p ? p : "");
+	snprintf(x->qid, sizeof(x->qid), "%s", l->queue_id);
+	log_escape(x->why, sizeof(x->why), l->reply,
+		   strlen(l->reply) < 120 ? strlen(l->reply) : 120);
+	return x;
+}
+
+/*
+ * Learns the provider of a delivery's recipient domain from its relay
+ * host (respond.c's MX suffix table): HSET PREFIX prov DOMAIN PROVIDER,
+ * once per domain while it stays in a small cache.
+ */
+static void fb_learn(struct feedback *fb, const struct logline *l)
+{
+	const char *p = respond_provider_of_host(l->relay);
+	unsigned h = 2166136261u;
+	char key[FB_KEY_MAX];
+	const char *argv[4] = {"HSET", key, l->domain, p};
+	size_t lens[4];
+
+	if (p == NULL || l->domain[0] == '\0' ||
+	    fb_key(fb, key, "prov", "") < 0)
+		return;
+	for (const char *c = l->domain; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	h %= FB_LEARN_SLOTS;
+	if (fb->learnt[h].provider == p &&
+	    strcmp(fb->learnt[h].domain, l->domain) == 0)
+		return;
+	for (int i = 0; i < 4; i++)
+		lens[i] = strlen(argv[i]);
+	if (store_command(fb->store, 4, argv, lens, fb_on_reply, fb) < 0) {
+		fb->st.errors++;
+		return;
+	}
+	snprintf(fb->learnt[h].domain, sizeof(fb->learnt[h].domain), "%s",
+		 l->domain);
+	fb->learnt[h].provider = p;
+}
+
 /* The script's answer: 1 counted now, 0 counted before a restart. */
 static void fb_on_counted(void *arg, int rc, long long value)
 {
@@ -252,6 +402,11 @@ static void fb_on_counted(void *arg, int rc, long long value)
 	struct fb_member *m = fb_member(fb, d->member);
 	enum breaker_event ev;
 
+	if (rc == 0 && value == 1 && d->match != NULL) {
+		fb_respond(fb, d->match); /* takes it */
+		d->match = NULL;
+	}
+	free(d->match);
 	if (rc < 0 || value != 1 || d->stale) {
 		if (rc == 0 && value != 1)
 			fb->st.replayed++;
@@ -306,6 +461,7 @@ static void fb_delivery(struct feedback *fb, const struct logline *l,
 	line_ms = fb_line_ms(&l->time, d->now);
 	d->stale = line_ms >= 0 &&
 		   d->now - line_ms > fb->cfg->feedback_breaker.window_ms;
+	d->match = fb_match_new(fb, m, l, d->now, line_ms);
 	snprintf(ttl, sizeof(ttl), "%lld", fb->cfg->feedback_keep_ms + 60000);
 	snprintf(pos, sizeof(pos), "%llu %llu %llu %lld", after->dev,
 		 after->ino, after->gen, after->off);
@@ -324,6 +480,7 @@ static void fb_delivery(struct feedback *fb, const struct logline *l,
 		lens[i] = strlen(argv[i]);
 	fb->st.kinds[l->kind]++;
 	if (store_command(fb->store, 11, argv, lens, fb_on_counted, d) < 0) {
+		free(d->match);
 		free(d);
 		fb->st.errors++;
 	}
@@ -365,6 +522,7 @@ static int fb_on_line(void *arg, const char *line, size_t len,
 		fb->st.tries++;
 		return 0;
 	}
+	fb_learn(fb, &l);
 	m = fb_member(fb, l.member);
 	if (m == NULL) {
 		if (fb->st.unknown++ == 0)

@@ -10,6 +10,10 @@
 # caps are counted pick by pick inside one reservation; today's counts
 # grow by the picks.  And the single pick: a member suspended for the
 # message's domain is skipped, one suspended for another domain is not.
+# Response rules (engine/health.h): a member with rs_until ahead is not
+# picked; one with p:PROVIDER ahead is not picked for a message to a
+# domain of that provider (PREFIX prov), is for others, and comes negated
+# in a reservation; expired p: fields are deleted.
 # Time is Redis's: the caller passes none, and a suspension is live or
 # expired by Redis's clock.  Expired suspension fields are deleted when a
 # call sees them.
@@ -26,7 +30,7 @@ SHA=$(rcli SCRIPT LOAD "$SCRIPT")
 DAY=20240101
 CYCLE=$'\x01\x02\x01\x03\x01\x02\x01\x02\x01\x03' # 5:3:2 over m1 m2 m3
 KEYS=(t:rr:p t:m:m1 "t:w:m1:$DAY" t:lc:m1 t:m:m2 "t:w:m2:$DAY" t:lc:m2
-	t:m:m3 "t:w:m3:$DAY" t:lc:m3)
+	t:m:m3 "t:w:m3:$DAY" t:lc:m3 t:prov)
 # redis_ms: Redis's clock in ms (the script's; the host's may differ).
 redis_ms() {
 	local t
@@ -39,12 +43,12 @@ redis_ms() {
 # one number per line (the counter before, then the picks).
 reserve() {
 	local p=$1
-	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" 600000 "" 0 \
+	rcli EVALSHA "$SHA" 11 "${KEYS[@]}" seq "$CYCLE" 600000 "" 0 \
 		5 "${2:--1}" 3 "${3:--1}" 2 "${4:--1}" "$p"
 }
 # single DOMAIN: the pick for one message to DOMAIN.
 single() {
-	rcli EVALSHA "$SHA" 10 "${KEYS[@]}" seq "$CYCLE" 600000 Q1 1 "$1" \
+	rcli EVALSHA "$SHA" 11 "${KEYS[@]}" seq "$CYCLE" 600000 Q1 1 "$1" \
 		5 -1 3 -1 2 -1 1
 }
 # tally LINES: "a b c" how many picks of candidates 1, 2, 3 (negated ones
@@ -132,6 +136,40 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	single clock.example | tail -n 1
 done >"$T/single.out"
 assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "and takes its slots once Redis's clock passed it"
+
+log "response rules: rs_until and p:PROVIDER"
+NOW=$(redis_ms)
+rcli HSET t:m:m2 rs_until $((NOW + 60000)) >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	single any.example | tail -n 1
+done >"$T/single.out"
+assert_eq 0 "$(grep -c '^2$' "$T/single.out")" "a member suspended by a rule (rs_until) is not picked"
+out=$(reserve 10)
+assert_eq 0 "$(grep -c '^-\?2$' <<<"$out")" "nor reserved"
+rcli HSET t:m:m2 rs_until $((NOW - 1)) >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	single any.example | tail -n 1
+done >"$T/single.out"
+assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "an expired rs_until holds nothing back"
+rcli DEL t:m:m2 >/dev/null
+rcli HSET t:prov gmail.com google ws.example google ymail.com yahoo >/dev/null
+rcli HSET t:m:m2 p:google $((NOW + 60000)) p:yahoo $((NOW - 1)) >/dev/null
+for d in gmail.com ws.example; do
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		single $d | tail -n 1
+	done >"$T/single.out"
+	assert_eq 0 "$(grep -c '^2$' "$T/single.out")" "m2 suspended for google: no message to $d"
+done
+for d in ymail.com plain.example; do
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		single $d | tail -n 1
+	done >"$T/single.out"
+	assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "m2 takes its 3 slots of 10 for $d"
+done
+assert_eq 0 "$(rcli HEXISTS t:m:m2 p:yahoo)" "the expired p:yahoo was deleted"
+out=$(reserve 10)
+assert_eq 3 "$(grep -c '^-2$' <<<"$out")" "in a reservation m2's picks come negated (suspended for a provider)"
+rcli DEL t:m:m2 t:prov >/dev/null
 
 log "warm-up caps inside one reservation"
 rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null

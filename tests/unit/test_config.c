@@ -1037,6 +1037,114 @@ static void test_feedback(void **state)
 	check_bad_cases(NAME, bad_feedback, NELEM(bad_feedback));
 }
 
+static const struct bad_case bad_rules[] = {
+    {"rules not a list", "feedback = {\n  log = \"/l\";\n  rules = 5;\n};\n", 3,
+     "'rules' must be a list"},
+    {"rule not a group",
+     "feedback = {\n  log = \"/l\";\n  rules = ( 5 );\n};\n", 3,
+     "each rule is a group"},
+    {"rule bad regex",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      match = \"([a\"; } );\n};\n",
+     4, "rule x: bad 'match' regex"},
+    {"rule without match nor dsn",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\"; } "
+     ");\n};\n",
+     4, "rule x: needs 'match' and/or 'dsn'"},
+    {"rule without name",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { dsn = \"4.7.1\"; } "
+     ");\n};\n",
+     4, "needs a name"},
+    {"rule bad scope",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\";\n      scope = \"domain\"; } );\n};\n",
+     6, "'scope' must be \"member\" or \"provider\""},
+    {"rule count 0",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\"; count = 0; } );\n};\n",
+     5, "'count' = 0 is out of range"},
+    {"rule unknown key",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\"; action = \"throttle\"; } );\n};\n",
+     5, "unknown setting 'action'"},
+    {"rule named twice",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\"; dsn = "
+     "\"4.7.1\"; },\n    { name = \"x\"; dsn = \"4.7.2\"; } );\n};\n",
+     5, "rule x: named twice"},
+    {"rule dsn too long",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1111111111111111\"; } );\n};\n",
+     5, "'dsn' is longer than 15 bytes"},
+};
+
+static const struct respond_rule *rule_named(const struct config *c,
+					     const char *name)
+{
+	for (size_t i = 0; i < respond_set_count(c->feedback_rules); i++)
+		if (strcmp(respond_set_rule(c->feedback_rules, i)->name,
+			   name) == 0)
+			return respond_set_rule(c->feedback_rules, i);
+	return NULL;
+}
+
+/* feedback.rules: the defaults alone; override, disable, add; errors. */
+static void test_feedback_rules(void **state)
+{
+	struct config *c = load_ok("");
+	const struct respond_rule *r;
+	char text[8192];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(respond_set_count(c->feedback_rules),
+			 respond_ndefaults);
+	config_unref(c);
+	c = load_ok(
+	    "feedback = { log = \"/l\"; rules = (\n"
+	    "  { name = \"gmail-4.7.28\"; duration = \"1h\"; },\n"
+	    "  { name = \"deferred-from-ip\"; enabled = false; },\n"
+	    "  { name = \"mine\"; match = \"too many\"; dsn = \"4.7.1\";"
+	    " provider = \"acme\"; count = 2; period = \"30s\";"
+	    " scope = \"provider\"; duration = \"5m\"; } ); };\n");
+	assert_int_equal(respond_set_count(c->feedback_rules),
+			 respond_ndefaults);
+	assert_string_equal(respond_set_rule(c->feedback_rules, 0)->name,
+			    "mine");
+	r = rule_named(c, "gmail-4.7.28");
+	assert_non_null(r);
+	assert_int_equal(r->duration_ms, 3600000);
+	assert_string_equal(r->dsn, "4.7.28"); /* kept from the default */
+	assert_int_equal(r->scope, RESPOND_PROVIDER);
+	assert_null(rule_named(c, "deferred-from-ip"));
+	r = rule_named(c, "mine");
+	assert_int_equal(r->count, 2);
+	assert_int_equal(r->period_ms, 30000);
+	assert_int_equal(r->duration_ms, 300000);
+	assert_string_equal(r->provider, "acme");
+	assert_non_null(respond_match(c->feedback_rules, "4.7.1",
+				      "452 Too Many connections"));
+	config_unref(c);
+	/* at most RESPOND_RULES_MAX with the defaults */
+	n = (size_t)snprintf(text, sizeof(text),
+			     "feedback = { log = \"/l\"; rules = (\n");
+	for (int i = 0; i < RESPOND_RULES_MAX - (int)respond_ndefaults + 1; i++)
+		n +=
+		    (size_t)snprintf(text + n, sizeof(text) - n,
+				     "%s{ name = \"r%d\"; dsn = \"4.7.1\"; }\n",
+				     i ? "," : "", i);
+	snprintf(text + n, sizeof(text) - n, "); };\n");
+	{
+		struct config *bad = NULL;
+		char err[600];
+		assert_int_equal(
+		    config_load_string(text, NAME, &bad, err, sizeof(err)), -1);
+		assert_null(bad);
+		assert_non_null(
+		    strstr(err, "at most 64 rules with the defaults"));
+	}
+	check_bad_cases(NAME, bad_rules, NELEM(bad_rules));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,6 +1165,7 @@ int main(void)
 	    cmocka_unit_test(test_allow),
 	    cmocka_unit_test(test_count_only),
 	    cmocka_unit_test(test_feedback),
+	    cmocka_unit_test(test_feedback_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

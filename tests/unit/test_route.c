@@ -805,12 +805,13 @@ static void test_call_build(void **state)
 	m.rcpt_domains[1] = "y.example";
 	m.ndomains = 2;
 
-	/* wrr: a, b, c; keys 1 + 3*3, args 5 + 2 + 2*3 + 1 (no time: the
+	/* wrr: a, b, c; keys 1 + 3*3 + 1, args 5 + 2 + 2*3 + 1 (no time: the
 	 * script takes Redis's) */
 	plan_ok(c, "wrr", NULL, &m, DAY0 + 1, &plan);
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 1, &call),
 			 0);
-	assert_int_equal(call.argc, 10 + 14);
+	assert_int_equal(call.argc, 11 + 14);
+	assert_int_equal(call.nkeys, 11);
 	assert_arg(&call, 0, "plb:rr:wrr");
 	assert_arg(&call, 1, "plb:m:a");
 	assert_arg(&call, 2, "plb:w:a:20240111");
@@ -821,34 +822,36 @@ static void test_call_build(void **state)
 	assert_arg(&call, 7, "plb:m:c");
 	assert_arg(&call, 8, "plb:w:c:20240111");
 	assert_arg(&call, 9, "plb:lc:c");
-	assert_arg(&call, 10, "seq");
-	assert_int_equal(call.lens[11], 10);
+	assert_arg(&call, 10, "plb:prov"); /* the last key */
+	assert_arg(&call, 11, "seq");
+	assert_int_equal(call.lens[12], 10);
 	for (size_t i = 0; i < 10; i++)
-		assert_int_equal((unsigned char)call.argv[11][i],
+		assert_int_equal((unsigned char)call.argv[12][i],
 				 plan.cycle[i] + 1);
-	assert_arg(&call, 12, "120000");
-	assert_arg(&call, 13, "4XyZ1");
-	assert_arg(&call, 14, "2");
-	assert_arg(&call, 15, "x.example");
-	assert_arg(&call, 16, "y.example");
-	assert_arg(&call, 17, "5");
-	assert_arg(&call, 18, "-1");
-	assert_arg(&call, 19, "3");
-	assert_arg(&call, 20, "-1");
-	assert_arg(&call, 21, "2");
-	assert_arg(&call, 22, "-1");
-	assert_arg(&call, 23, "1"); /* one pick */
+	assert_arg(&call, 13, "120000");
+	assert_arg(&call, 14, "4XyZ1");
+	assert_arg(&call, 15, "2");
+	assert_arg(&call, 16, "x.example");
+	assert_arg(&call, 17, "y.example");
+	assert_arg(&call, 18, "5");
+	assert_arg(&call, 19, "-1");
+	assert_arg(&call, 20, "3");
+	assert_arg(&call, 21, "-1");
+	assert_arg(&call, 22, "2");
+	assert_arg(&call, 23, "-1");
+	assert_arg(&call, 24, "1"); /* one pick */
 
 	/* a reservation of 32 picks: no queue id, no domains */
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 32, &call),
 			 0);
-	assert_int_equal(call.argc, 10 + 12);
-	assert_arg(&call, 10, "seq");
-	assert_arg(&call, 13, "");
-	assert_arg(&call, 14, "0");
-	assert_arg(&call, 15, "5");
-	assert_arg(&call, 20, "-1");
-	assert_arg(&call, 21, "32");
+	assert_int_equal(call.argc, 11 + 12);
+	assert_int_equal(call.nkeys, 11);
+	assert_arg(&call, 11, "seq");
+	assert_arg(&call, 14, "");
+	assert_arg(&call, 15, "0");
+	assert_arg(&call, 16, "5");
+	assert_arg(&call, 21, "-1");
+	assert_arg(&call, 22, "32");
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1,
 					  CONFIG_RESERVE_MAX + 1, &call),
 			 -1);
@@ -859,23 +862,25 @@ static void test_call_build(void **state)
 	plan_ok(c, "warm", NULL, &m, DAY0 + 2, &plan);
 	assert_int_equal(
 	    route_call_build(c, &plan, &m, DAY0 + 2, 0, &call), 0);
-	assert_int_equal(call.argc, (1 + 3 * 2) + (5 + 0 + 2 * 2 + 1));
+	assert_int_equal(call.argc, (2 + 3 * 2) + (5 + 0 + 2 * 2 + 1));
+	assert_int_equal(call.nkeys, 2 + 3 * 2);
+	assert_arg(&call, 7, "plb:prov");
 	assert_arg(&call, 0, "plb:rr:warm");
 	assert_arg(&call, 1, "plb:m:e");
 	assert_arg(&call, 2, "plb:w:e:20240112");
 	assert_arg(&call, 3, "plb:lc:e");
 	assert_arg(&call, 4, "plb:m:a");
-	assert_arg(&call, 7, "seq");
-	assert_int_equal(call.lens[8], 2);
-	assert_memory_equal(call.argv[8], "\1\2", 2);
-	assert_arg(&call, 9, "120000");
-	assert_arg(&call, 10, "");
-	assert_arg(&call, 11, "0");
-	assert_arg(&call, 12, "2");
-	assert_arg(&call, 13, "400");
-	assert_arg(&call, 14, "5");
-	assert_arg(&call, 15, "-1");
-	assert_arg(&call, 16, "1");
+	assert_arg(&call, 8, "seq");
+	assert_int_equal(call.lens[9], 2);
+	assert_memory_equal(call.argv[9], "\1\2", 2);
+	assert_arg(&call, 10, "120000");
+	assert_arg(&call, 11, "");
+	assert_arg(&call, 12, "0");
+	assert_arg(&call, 13, "2");
+	assert_arg(&call, 14, "400");
+	assert_arg(&call, 15, "5");
+	assert_arg(&call, 16, "-1");
+	assert_arg(&call, 17, "1");
 
 	/* hash without b: "order", the order's candidates 1-based */
 	memset(&view, 0, sizeof(view));
@@ -886,19 +891,19 @@ static void test_call_build(void **state)
 	plan_ok(c, "hash", &view, &m, DAY0 - 1, &plan);
 	assert_int_equal(
 	    route_call_build(c, &plan, &m, DAY0 - 1, 1, &call), 0);
-	assert_int_equal(call.argc, (1 + 3 * 3) + (5 + 1 + 2 * 3 + 1));
+	assert_int_equal(call.argc, (2 + 3 * 3) + (5 + 1 + 2 * 3 + 1));
 	assert_arg(&call, 0, "plb:rr:hash");
 	assert_arg(&call, 4, "plb:m:c");
 	assert_arg(&call, 8, "plb:w:e:20240109");
-	assert_arg(&call, 10, "order");
-	assert_int_equal(call.lens[11], 3);
+	assert_arg(&call, 11, "order");
+	assert_int_equal(call.lens[12], 3);
 	for (size_t i = 0; i < 3; i++)
-		assert_int_equal((unsigned char)call.argv[11][i],
+		assert_int_equal((unsigned char)call.argv[12][i],
 				 plan.cycle[i] + 1);
-	assert_arg(&call, 14, "1");
-	assert_arg(&call, 15, "z.example");
-	assert_arg(&call, 20, "2");
-	assert_arg(&call, 21, "0"); /* e before its start day */
+	assert_arg(&call, 15, "1");
+	assert_arg(&call, 16, "z.example");
+	assert_arg(&call, 21, "2");
+	assert_arg(&call, 22, "0"); /* e before its start day */
 	/* hash and least pools pick per message: no reservation */
 	assert_int_equal(
 	    route_call_build(c, &plan, &m, DAY0 - 1, 2, &call), -1);
@@ -908,9 +913,9 @@ static void test_call_build(void **state)
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, &call), 0);
 	assert_arg(&call, 0, "plb:rr:least");
 	assert_arg(&call, 1, "plb:m:c");
-	assert_arg(&call, 10, "least");
-	assert_int_equal(call.lens[11], 3);
-	assert_memory_equal(call.argv[11], "\1\2\3", 3);
+	assert_arg(&call, 11, "least");
+	assert_int_equal(call.lens[12], 3);
+	assert_memory_equal(call.argv[12], "\1\2\3", 3);
 	config_unref(c);
 }
 
@@ -928,23 +933,24 @@ static void test_call_prefix(void **state)
 	(void)state;
 	plan_ok(c, "p", NULL, &m, 0, &plan);
 	assert_int_equal(route_call_build(c, &plan, &m, 0, 1, &call), 0);
-	assert_int_equal(call.argc, 7 + 10);
+	assert_int_equal(call.argc, 8 + 10);
+	assert_arg(&call, 7, "postlb:prov");
 	assert_arg(&call, 0, "postlb:rr:p");
 	assert_arg(&call, 1, "postlb:m:m2");
 	assert_arg(&call, 2, "postlb:w:m2:19700101");
 	assert_arg(&call, 3, "postlb:lc:m2");
 	assert_arg(&call, 6, "postlb:lc:m1");
-	assert_arg(&call, 9, "60000"); /* the default outstanding_ttl */
-	assert_arg(&call, 10, "");
-	assert_arg(&call, 11, "0");
-	assert_arg(&call, 12, "1");
-	assert_arg(&call, 13, "-1");
-	assert_arg(&call, 14, "2");
-	assert_arg(&call, 15, "-1");
-	assert_arg(&call, 16, "1");
+	assert_arg(&call, 10, "60000"); /* the default outstanding_ttl */
+	assert_arg(&call, 11, "");
+	assert_arg(&call, 12, "0");
+	assert_arg(&call, 13, "1");
+	assert_arg(&call, 14, "-1");
+	assert_arg(&call, 15, "2");
+	assert_arg(&call, 16, "-1");
+	assert_arg(&call, 17, "1");
 	/* m2:1, m1:2 -> cycle m1, m2, m1 as candidates 2, 1, 2 */
-	assert_int_equal(call.lens[8], 3);
-	assert_memory_equal(call.argv[8], "\2\1\2", 3);
+	assert_int_equal(call.lens[9], 3);
+	assert_memory_equal(call.argv[9], "\2\1\2", 3);
 	config_unref(c);
 }
 
@@ -1012,9 +1018,9 @@ static void test_limits_max(void **state)
 	assert_int_equal(plan.len, CONFIG_CYCLE_MAX);
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, call), 0);
 	assert_int_equal(call->argc, ROUTE_ARGS_MAX);
-	assert_int_equal(call->lens[1 + 3 * CONFIG_MEMBERS_MAX + 1],
+	assert_int_equal(call->lens[2 + 3 * CONFIG_MEMBERS_MAX + 1],
 			 CONFIG_CYCLE_MAX);
-	assert_int_equal(call->lens[1 + 3 * CONFIG_MEMBERS_MAX + 5], 255);
+	assert_int_equal(call->lens[2 + 3 * CONFIG_MEMBERS_MAX + 5], 255);
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0,
 					  CONFIG_RESERVE_MAX, call),
 			 0);
@@ -1065,7 +1071,7 @@ static void test_call_long_input(void **state)
 				 0);
 		assert_int_equal(
 		    route_call_build(c, &plan, &m, DAY0, 1, call), 0);
-		qpos = 1 + 3 * (int)plan.n + 3;
+		qpos = 2 + 3 * (int)plan.n + 3;
 		assert_int_equal(call->lens[qpos], ROUTE_QUEUE_ID_MAX);
 		assert_memory_equal(call->argv[qpos], qid, ROUTE_QUEUE_ID_MAX);
 		assert_int_equal(call->argv[qpos][ROUTE_QUEUE_ID_MAX], '\0');
