@@ -145,7 +145,8 @@ static int fb_detail(const struct config *c, struct store_sync *s, size_t mi,
 
 struct hfields {
 	char state[16], hc[16], hc_why[200], hc_last[200], cb_why[200];
-	long long hc_since, cb_until, cb_trips, up_at;
+	char rs_why[200], prov[300]; /* prov: "google 9m, yahoo 1h" */
+	long long hc_since, cb_until, cb_trips, up_at, rs_until, now;
 };
 
 static void on_hfield(void *arg, const char *f, const char *v)
@@ -170,6 +171,15 @@ static void on_hfield(void *arg, const char *f, const char *v)
 		h->cb_trips = atoll(v);
 	else if (strcmp(f, HEALTH_F_UP_AT) == 0)
 		h->up_at = atoll(v);
+	else if (strcmp(f, HEALTH_F_RS_UNTIL) == 0)
+		h->rs_until = atoll(v);
+	else if (strcmp(f, HEALTH_F_RS_WHY) == 0)
+		snprintf(h->rs_why, sizeof(h->rs_why), "%s", v);
+	else if (strncmp(f, HEALTH_F_PROVIDER, 2) == 0 && atoll(v) > h->now) {
+		size_t n = strlen(h->prov);
+		snprintf(h->prov + n, sizeof(h->prov) - n, "%s%s %llds",
+			 n ? ", " : "", f + 2, (atoll(v) - h->now) / 1000);
+	}
 }
 
 /* "3m12s ago" for a time in the past (Redis ms), "-" for none. */
@@ -209,11 +219,14 @@ static int health_member(const struct config *c, struct store_sync *s,
 	int pct;
 
 	memset(&h, 0, sizeof(h));
+	h.now = now;
 	snprintf(key, sizeof(key), "%sm:%s", c->redis_prefix, m->name);
 	if (store_sync_hgetall(s, key, on_hfield, &h) < 0)
 		return -1;
 	if (h.cb_until > now)
 		snprintf(br, sizeof(br), "open %llds", (h.cb_until - now) / 1000);
+	else if (h.rs_until > now)
+		snprintf(br, sizeof(br), "rule %llds", (h.rs_until - now) / 1000);
 	pct = check_slowstart_pct(now - h.up_at, c->slowstart_ms,
 				  c->slowstart_min_pct);
 	if (h.up_at > 0 && pct < 100)
@@ -228,8 +241,11 @@ static int health_member(const struct config *c, struct store_sync *s,
 	       fb_rate(sum.n, r, sizeof(r)),
 	       h.hc[0] && strcmp(h.hc, "down") == 0 ? h.hc_why
 	       : h.cb_until > now			 ? h.cb_why
+	       : h.rs_until > now			 ? h.rs_why
 	       : h.hc_last[0]				 ? h.hc_last
 							 : "");
+	if (h.prov[0])
+		printf("%-16s suspended for provider(s): %s\n", "", h.prov);
 	if (!detail)
 		return 0;
 	if (m->check)

@@ -72,7 +72,8 @@ static void router_on_field(void *arg, const char *field, const char *value)
 		x->state = st;
 	else if (strcmp(field, HEALTH_F_HC) == 0 && strcmp(value, "down") == 0)
 		x->health_down = 1;
-	else if (strcmp(field, HEALTH_F_CB_UNTIL) == 0 &&
+	else if ((strcmp(field, HEALTH_F_CB_UNTIL) == 0 ||
+		  strcmp(field, HEALTH_F_RS_UNTIL) == 0) &&
 		 num_parse_ll(value, strlen(value), 0, LLONG_MAX, &until) == 0 &&
 		 until > x->now_ms)
 		x->health_down = 1;

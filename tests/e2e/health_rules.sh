@@ -24,7 +24,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools smtp-sink smtp-source python3
 
-CTL=$top_builddir/postlbctl
 LUA=$top_srcdir/engine/respond.lua
 
 start_redis
@@ -205,6 +204,8 @@ assert_match "^[0-9]+ rule gmail-4.7.28: suspended for google until $u: " \
 	"$(rcli LINDEX postlb:ev:m2 0)" "an event on ev:m2"
 assert_eq 1 "$(count_re 'member m2 suspended by rule gmail-4.7.28 \(provider scope' "$(policyd_log main)")" \
 	"the suspension is logged once"
+assert_match "suspended for provider\(s\): google [0-9]+s" "$("$CTL" -c "$T/postlb.conf" health)" \
+	"postlbctl health shows the provider suspension"
 # more 4.7.28 while suspended: no second suspension, no second log line
 send 2 gmail.com
 wait_for 60 _deferred_ge gmail.com 4 || fail "2 more deferrals logged"
