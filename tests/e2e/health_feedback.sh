@@ -21,51 +21,13 @@
 need_root_and_tools smtp-sink smtp-source python3 /lib/systemd/systemd-journal-remote
 
 
-# A scripted SMTP server on 127.0.0.1:PORT answering 450 to every RCPT,
-# for at most SECONDS (loopback only, bounded reads).
-cat >"$T/smtp450.py" <<'PY'
-import socket, sys, threading, time
-port, deadline = int(sys.argv[1]), time.time() + float(sys.argv[2])
-def serve(c):
-    c.settimeout(10)
-    f = c.makefile("rb")
-    say = lambda b: c.sendall(b + b"\r\n")
-    try:
-        say(b"220 bad.example ESMTP")
-        while time.time() < deadline:
-            line = f.readline(1000).strip().upper()
-            if not line:
-                return
-            if line.startswith((b"EHLO", b"HELO")):
-                say(b"250 bad.example")
-            elif line.startswith(b"RCPT"):
-                say(b"450 4.7.1 Service unavailable, try again later")
-            elif line == b"QUIT":
-                say(b"221 2.0.0 Bye")
-                return
-            elif line.startswith((b"MAIL", b"RSET", b"NOOP")):
-                say(b"250 2.0.0 Ok")
-            else:
-                say(b"503 5.5.1 Error: no valid recipients")
-    except OSError:
-        pass
-    finally:
-        c.close()
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port))
-s.listen(64)
-s.settimeout(0.5)
-while time.time() < deadline:
-    try:
-        c, _ = s.accept()
-    except socket.timeout:
-        continue
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
+SMTPSCRIPT=$top_srcdir/tests/tools/smtpscript.py
 
 start_bad() {
-	timeout 300 python3 "$T/smtp450.py" "$BAD" 290 >"$T/smtp450.log" 2>&1 &
+	# 450 to every RCPT, for at most 290 s
+	timeout 300 python3 "$SMTPSCRIPT" "$BAD" 290 \
+		--rcpt-reply "450 4.7.1 Service unavailable, try again later" \
+		>"$T/smtp450.log" 2>&1 &
 	BAD_PID=$!
 	E2E_EXTRA_PIDS+=("$BAD_PID")
 	wait_for 10 _port_listening "$BAD" || die "the 450 server did not start"
@@ -168,8 +130,9 @@ assert_eq "" "$(rcli HGET postlb:m:m1 cb_until)" "m1's breaker is closed"
 assert_eq 1 "$(count_re 'member m2 out of rotation' "$(policyd_log main)")" \
 	"the trip is logged once"
 out=$("$CTL" -c "$T/postlb.conf" health)
-assert_match "m2 +ready +- +- +open [0-9]+s +- +100% of 10 +failed 5 of 5" "$out" \
-	"postlbctl health: m2's breaker is open, its errors of 5 minutes and why"
+# (the breaker may have closed again already: it opens for 3 s)
+assert_match "m2 +ready +- +- +(open [0-9]+s +- +100% of 10 +failed 5 of 5|closed +- +100% of 10)" "$out" \
+	"postlbctl health: m2's breaker and its errors of 5 minutes"
 assert_match "m1 +ready +- +- +closed +- +0% of 10 " "$out" "postlbctl health: m1 delivers"
 out=$("$CTL" -c "$T/postlb.conf" health m2)
 # the 1m window is the current minute only: it may hold fewer

@@ -78,70 +78,15 @@ assert_eq 0 "$(rule postlb:rc:x:p member a.example "" "" 2 300 5000 q2 per)" \
 # --- 2. through Postfix and postlb-policyd ---
 rcli FLUSHALL >/dev/null
 
-cat >"$T/smtp421.py" <<'PY'
-import socket, sys, threading, time
-port, deadline = int(sys.argv[1]), time.time() + float(sys.argv[2])
-bad = (b"@GMAIL.COM>", b"@WS.EXAMPLE>")
-def serve(c):
-    c.settimeout(10)
-    f = c.makefile("rb")
-    say = lambda b: c.sendall(b + b"\r\n")
-    ok = 0
-    try:
-        say(b"220 mx.example ESMTP")
-        while time.time() < deadline:
-            line = f.readline(1000).strip().upper()
-            if not line:
-                return
-            if line.startswith((b"EHLO", b"HELO")):
-                say(b"250 mx.example")
-            elif line.startswith(b"RCPT"):
-                if any(line.endswith(b) for b in bad):
-                    say(b"421-4.7.28 Gmail has detected an unusual rate of "
-                        b"unsolicited mail originating from your IP address.")
-                    say(b"421 4.7.28 mail has been temporarily rate limited.")
-                    return
-                ok += 1
-                say(b"250 2.1.5 Ok")
-            elif line == b"DATA" and ok:
-                say(b"354 go")
-                while True:
-                    d = f.readline(10000)
-                    if not d or d in (b".\r\n", b".\n"):
-                        break
-                say(b"250 2.0.0 Ok: queued")
-                with open(sys.argv[3], "a") as log:
-                    log.write("accepted\n")
-            elif line == b"QUIT":
-                say(b"221 2.0.0 Bye")
-                return
-            elif line.startswith((b"MAIL", b"RSET", b"NOOP")):
-                ok = 0
-                say(b"250 2.0.0 Ok")
-            else:
-                say(b"503 5.5.1 Error")
-    except OSError:
-        pass
-    finally:
-        c.close()
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port))
-s.listen(64)
-s.settimeout(0.5)
-while time.time() < deadline:
-    try:
-        c, _ = s.accept()
-    except socket.timeout:
-        continue
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
+SMTPSCRIPT=$top_srcdir/tests/tools/smtpscript.py
 
 pick_port SINK1
 pick_port BAD
 pick_port SMTP_PORT
 start_sink s1 "$SINK1"
-timeout 300 python3 "$T/smtp421.py" "$BAD" 290 "$T/accepted" >"$T/smtp421.log" 2>&1 &
+G421="421 4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your IP address.|421 4.7.28 mail has been temporarily rate limited."
+timeout 300 python3 "$SMTPSCRIPT" "$BAD" 290 --bad gmail.com "$G421" \
+	--bad ws.example "$G421" --accept-log "$T/accepted" >"$T/smtp421.log" 2>&1 &
 E2E_EXTRA_PIDS+=("$!")
 wait_for 10 _port_listening "$BAD" || die "the 421 server did not start"
 
