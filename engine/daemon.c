@@ -79,11 +79,18 @@ void daemon_ids(const char *user, const char *group, const char *setting,
 
 void daemon_drop(int uid, int gid, const char *setting)
 {
+	struct passwd *pw;
+
 	if (getuid() != 0 && geteuid() != 0)
 		return;
 	if (uid == -1)
 		log_fatal("refusing to run as root: set %s", setting);
-	if (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0 ||
+	/* the user's own groups stay (adm, systemd-journal: its log);
+	 * root's supplementary groups go */
+	pw = getpwuid((uid_t)uid);
+	if ((pw != NULL ? initgroups(pw->pw_name, (gid_t)gid)
+			: setgroups(0, NULL)) < 0 ||
+	    setgid((gid_t)gid) < 0 ||
 	    setuid((uid_t)uid) < 0)
 		log_fatal("cannot drop privileges: %s", strerror(errno));
 	if (setuid(0) == 0)

@@ -26,7 +26,9 @@ void daemon_ids(const char *user, const char *group, const char *setting,
 		int *uid, int *gid);
 
 /*
- * When running as root: switches to uid/gid for good, or refuses to go on
+ * When running as root: switches to uid/gid for good (with the user's
+ * supplementary groups, so group membership can grant it a log to read;
+ * none of root's), or refuses to go on
  * when uid is -1 (setting names the config setting to set).  Otherwise a
  * no-op.
  */

@@ -79,6 +79,9 @@ for kind in policyd milter; do
 	pid=$!
 	wait_for 10 test -S "$s" || fail "$kind: no socket at $s"
 	assert_eq "socket postfix 660" "$(sock_state "$s")" "$kind: socket mode and owner"
+	assert_eq "$(id -G postfix | tr ' ' '\n' | sort -n | xargs)" \
+		"$(awk '/^Groups:/ { $1 = ""; print }' "/proc/$pid/status" | tr ' ' '\n' | sort -n | xargs)" \
+		"$kind: runs with the user's own supplementary groups, none of root's"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	assert_true "$kind: a killed daemon leaves its socket behind" test -S "$s"
