@@ -18,9 +18,12 @@
 
 #include "route.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The milter address as Postfix names it (relative in its queue dir). */
 static const char *pf_milter_addr(const struct config *c, char *buf,
@@ -37,27 +40,46 @@ static const char *pf_milter_addr(const struct config *c, char *buf,
 }
 
 /*
- * Runs `postconf -c pfdir ARGS` and calls line_cb for each output line
- * (newline stripped).  Returns 0, or -1 when postconf cannot run or fails.
+ * Runs `postconf -c pfdir OPT [NAME]` (no shell: pfdir is passed as it
+ * is) and calls line_cb for each output line (newline stripped).  Returns
+ * 0, or -1 when postconf cannot run or fails.
  */
-static int pf_postconf(const char *pfdir, const char *args,
+static int pf_postconf(const char *pfdir, const char *opt, const char *name,
 		       void (*line_cb)(void *, char *), void *arg)
 {
-	char cmd[1200], line[2048];
+	const char *argv[] = {"postconf", "-c", pfdir, opt, name, NULL};
+	char line[2048];
+	int fds[2], status = 0, devnull;
+	pid_t pid;
 	FILE *p;
 
-	if (strchr(pfdir, '\'') != NULL || strlen(pfdir) > 1000)
+	if (pipe(fds) < 0)
 		return -1;
-	snprintf(cmd, sizeof(cmd), "postconf -c '%s' %s 2>/dev/null", pfdir,
-		 args);
-	p = popen(cmd, "r");
-	if (p == NULL)
+	pid = fork();
+	if (pid == 0) {
+		devnull = open("/dev/null", O_WRONLY);
+		dup2(fds[1], 1);
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		close(fds[0]);
+		execvp("postconf", (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (pid < 0 || (p = fdopen(fds[0], "r")) == NULL) {
+		close(fds[0]);
+		if (pid > 0)
+			waitpid(pid, &status, 0);
 		return -1;
+	}
 	while (fgets(line, sizeof(line), p) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		line_cb(arg, line);
 	}
-	return pclose(p) == 0 ? 0 : -1;
+	fclose(p);
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 static void pf_first_line(void *arg, char *line)
@@ -73,7 +95,7 @@ static void pf_content_filter(const char *pfdir, char *out)
 {
 	out[0] = '\0';
 	if (pfdir != NULL)
-		pf_postconf(pfdir, "-h content_filter", pf_first_line, out);
+		pf_postconf(pfdir, "-h", "content_filter", pf_first_line, out);
 }
 
 /* The re-injection smtpd found in `postconf -P` (reinject part). */
@@ -124,7 +146,7 @@ static int pf_reinject(const struct config *c, const char *pfdir)
 	char addr[300], want[300];
 
 	memset(&r, 0, sizeof(r));
-	if (pf_postconf(pfdir, "-P", pf_reinject_line, &r) < 0 ||
+	if (pf_postconf(pfdir, "-P", NULL, pf_reinject_line, &r) < 0 ||
 	    r.service[0] == '\0') {
 		fprintf(stderr,
 			"postlbctl: no service in %s/master.cf has an empty "
