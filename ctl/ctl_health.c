@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "health.h"
+#include "route.h"
 #include "store_redis.h"
 
 #include <stdio.h>
@@ -146,7 +147,8 @@ static int fb_detail(const struct config *c, struct store_sync *s, size_t mi,
 struct hfields {
 	char state[16], hc[16], hc_why[200], hc_last[200], cb_why[200];
 	char rs_why[200], prov[300]; /* prov: "google 9m, yahoo 1h" */
-	long long hc_since, cb_until, cb_trips, up_at, rs_until, now;
+	char thr[300]; /* throttles: "all 10/min 5m, google 20/min 9m" */
+	long long hc_since, cb_until, cb_trips, up_at, rs_until, held, now;
 };
 
 static void on_hfield(void *arg, const char *f, const char *v)
@@ -175,10 +177,50 @@ static void on_hfield(void *arg, const char *f, const char *v)
 		h->rs_until = atoll(v);
 	else if (strcmp(f, HEALTH_F_RS_WHY) == 0)
 		snprintf(h->rs_why, sizeof(h->rs_why), "%s", v);
+	else if (strcmp(f, HEALTH_F_WARM_HELD) == 0)
+		h->held = atoll(v);
 	else if (strncmp(f, HEALTH_F_PROVIDER, 2) == 0 && atoll(v) > h->now) {
 		size_t n = strlen(h->prov);
 		snprintf(h->prov + n, sizeof(h->prov) - n, "%s%s %llds",
 			 n ? ", " : "", f + 2, (atoll(v) - h->now) / 1000);
+	} else if ((strcmp(f, HEALTH_F_THROTTLE) == 0 ||
+		    strncmp(f, "tp:", 3) == 0 || strncmp(f, "ts:", 3) == 0) &&
+		   atoll(v) > h->now && strchr(v, ' ') != NULL) {
+		size_t n = strlen(h->thr);
+		snprintf(h->thr + n, sizeof(h->thr) - n, "%s%s %s/min %llds",
+			 n ? ", " : "", f[1] == 'h' ? "all mail" : f + 3,
+			 strchr(v, ' ') + 1, (atoll(v) - h->now) / 1000);
+	}
+}
+
+/* The warm-up line of member m: its schedule's day (held days behind
+ * the calendar), today's cap and count. */
+static void health_warmup(const struct config *c, struct store_sync *s,
+			  const struct cfg_member *m, const struct hfields *h)
+{
+	long long day = h->now / 86400000, d = day - m->warm_start_day;
+	long long cap = route_warm_cap(m, day, h->held), today = 0;
+	char key[200], ds[16], v[32];
+
+	if (m->warm_start_day < 0)
+		return;
+	route_day_string(day, ds);
+	snprintf(key, sizeof(key), "%sw:%s:%s", c->redis_prefix, m->name, ds);
+	if (store_sync_get(s, key, v, sizeof(v)) == 1)
+		today = atoll(v);
+	if (d < 0)
+		printf("%-16s warm-up: starts in %lld day(s)\n", "", -d);
+	else if (cap < 0)
+		printf("%-16s warm-up: done (today %lld)\n", "", today);
+	else {
+		char held[48] = "";
+		if (h->held > 0)
+			snprintf(held, sizeof(held), " (held back %lld day(s))",
+				 h->held);
+		printf("%-16s warm-up: day %lld of %zu%s, cap %lld/day, today "
+		       "%lld\n",
+		       "", d - h->held < 0 ? 1 : d - h->held + 1, m->nwarm, held,
+		       cap, today);
 	}
 }
 
@@ -246,6 +288,9 @@ static int health_member(const struct config *c, struct store_sync *s,
 							 : "");
 	if (h.prov[0])
 		printf("%-16s suspended for provider(s): %s\n", "", h.prov);
+	if (h.thr[0])
+		printf("%-16s throttled: %s\n", "", h.thr);
+	health_warmup(c, s, m, &h);
 	if (!detail)
 		return 0;
 	if (m->check)

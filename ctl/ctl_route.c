@@ -5,6 +5,7 @@
  */
 #include "ctl_route.h"
 
+#include "health.h"
 #include "route.h"
 #include "select.h"
 #include "store_redis.h"
@@ -38,6 +39,7 @@ static void member_key(const struct config *c, size_t mi, char *out,
 
 struct mfields {
 	enum mstate state;
+	long long held; /* warm-up days held back */
 	char susp[1024]; /* "domain until ..." */
 	long long now_ms;
 };
@@ -50,6 +52,8 @@ static void on_member_field(void *arg, const char *field, const char *value)
 
 	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
 		f->state = (enum mstate)st;
+	else if (strcmp(field, HEALTH_F_WARM_HELD) == 0)
+		f->held = atoll(value);
 	else if (strncmp(field, "s:", 2) == 0 && atoll(value) > f->now_ms &&
 		 o + strlen(field) + 24 < sizeof(f->susp))
 		snprintf(f->susp + o, sizeof(f->susp) - o, "%s%s (%llds)",
@@ -109,12 +113,11 @@ int ctl_members(const struct config *c)
 		char cap[24] = "-";
 		member_fields(s, c, i, &f);
 		if (m->warm_start_day >= 0) {
-			long long d = day - m->warm_start_day;
-			if (d < 0)
+			long long wc = route_warm_cap(m, day, f.held);
+			if (day < m->warm_start_day)
 				snprintf(cap, sizeof(cap), "not yet");
-			else if ((size_t)d < m->nwarm)
-				snprintf(cap, sizeof(cap), "%lld/day",
-					 m->warm_caps[d]);
+			else if (wc >= 0)
+				snprintf(cap, sizeof(cap), "%lld/day", wc);
 			else
 				snprintf(cap, sizeof(cap), "done");
 		}
@@ -398,6 +401,7 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 		struct mfields f;
 		member_fields(s, c, i, &f);
 		view.state[i] = f.state;
+		view.held[i] = f.held;
 	}
 	route_plan_pool(c, pool, &view, m, ctl_redis_ms(s) / 86400000, &plan);
 	for (size_t i = 0; i < plan.n; i++) {

@@ -12,6 +12,7 @@
 #define POSTLB_CONFIG_H
 
 #include "breaker.h"
+#include "warmhold.h"
 #include "check.h"
 #include "cidr.h"
 #include "pp.h"
@@ -178,6 +179,8 @@ struct config {
 	long long feedback_keep_ms; /* delivery counters kept this long */
 	int feedback_breaker_on;
 	struct breaker_conf feedback_breaker;
+	int feedback_hold_on; /* the warm-up hold (warmhold.h) */
+	struct warmhold_conf feedback_hold;
 	struct respond_set *feedback_rules; /* response rules in force */
 };
 

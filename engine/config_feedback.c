@@ -55,6 +55,42 @@ static int feedback_breaker(struct cfg_ctx *x, const config_setting_t *f,
 	return 0;
 }
 
+/* The warmup_hold group, or false to turn the hold off. */
+static int feedback_hold(struct cfg_ctx *x, const config_setting_t *f,
+			 struct config *c)
+{
+	static const char *const keys[] = {"window", "min_attempts",
+					   "deferral_rate", NULL};
+	const config_setting_t *g = config_setting_get_member(f, "warmup_hold");
+	struct warmhold_conf *h = &c->feedback_hold;
+	long long rate = h->deferral_rate;
+
+	if (h->window_ms > c->feedback_keep_ms) /* the counters kept */
+		h->window_ms = c->feedback_keep_ms;
+	if (g != NULL && config_setting_type(g) == CONFIG_TYPE_BOOL) {
+		c->feedback_hold_on = config_setting_get_bool(g);
+		return 0;
+	}
+	if (g == NULL)
+		return 0;
+	if (!config_setting_is_group(g))
+		return cfg_fail(x, g,
+				"'warmup_hold' must be false or a group "
+				"{ ... }");
+	if (cfg_known(x, g, keys) < 0 ||
+	    cfg_duration(x, g, "window", 60000, &h->window_ms) < 0 ||
+	    cfg_int(x, g, "min_attempts", 1, 100000000, &h->min_attempts) <
+		0 ||
+	    cfg_int(x, g, "deferral_rate", 1, 100, &rate) < 0)
+		return -1;
+	h->deferral_rate = (int)rate;
+	if (h->window_ms > 86400000 || h->window_ms > c->feedback_keep_ms)
+		return cfg_fail(x, g,
+				"warmup_hold: 'window' must be at most 1d "
+				"and at most feedback.keep");
+	return 0;
+}
+
 /* A string member copied into buf[size]: 0, or -1 when too long. */
 static int feedback_copy(struct cfg_ctx *x, const config_setting_t *g,
 			 const char *name, char *buf, size_t size)
@@ -83,8 +119,9 @@ static int feedback_rule(struct cfg_ctx *x, const config_setting_t *g,
 {
 	static const char *const keys[] = {
 	    "name",   "match", "dsn",	   "provider", "count",
-	    "period", "scope", "duration", "enabled",  NULL};
-	char *scope = NULL, err[300];
+	    "period", "scope", "duration", "enabled",  "action",
+	    "rate",   NULL};
+	char *scope = NULL, *action = NULL, err[300];
 	int rc = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -113,13 +150,28 @@ static int feedback_rule(struct cfg_ctx *x, const config_setting_t *g,
 	    cfg_duration(x, g, "period", 1000, &r->period_ms) < 0 ||
 	    cfg_duration(x, g, "duration", 1000, &r->duration_ms) < 0 ||
 	    cfg_bool(x, g, "enabled", &r->enabled) < 0 ||
-	    cfg_str(x, g, "scope", &scope) < 0)
+	    cfg_int(x, g, "rate", 1, RESPOND_RATE_MAX, &r->rate) < 0 ||
+	    cfg_str(x, g, "action", &action) < 0 ||
+	    cfg_str(x, g, "scope", &scope) < 0) {
+		free(action);
 		return -1;
-	if (scope != NULL && strcmp(scope, "member") == 0)
+	}
+	if (action != NULL && strcmp(action, "suspend") == 0) {
+		r->action = RESPOND_SUSPEND;
+		if (config_setting_get_member(g, "rate") == NULL)
+			r->rate = 0;
+	} else if (action != NULL && strcmp(action, "throttle") == 0)
+		r->action = RESPOND_THROTTLE;
+	else if (action != NULL)
+		rc = cfg_fail(x, config_setting_get_member(g, "action"),
+			      "'action' must be \"suspend\" or "
+			      "\"throttle\"");
+	free(action);
+	if (rc == 0 && scope != NULL && strcmp(scope, "member") == 0)
 		r->scope = RESPOND_MEMBER;
-	else if (scope != NULL && strcmp(scope, "provider") == 0)
+	else if (rc == 0 && scope != NULL && strcmp(scope, "provider") == 0)
 		r->scope = RESPOND_PROVIDER;
-	else if (scope != NULL)
+	else if (rc == 0 && scope != NULL)
 		rc = cfg_fail(x, config_setting_get_member(g, "scope"),
 			      "'scope' must be \"member\" or \"provider\"");
 	free(scope);
@@ -172,13 +224,16 @@ static int feedback_rules(struct cfg_ctx *x, const config_setting_t *f,
 
 int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
-	static const char *const keys[] = {"log", "state_file", "keep",
-					   "breaker", "rules", NULL};
+	static const char *const keys[] = {"log",   "state_file",  "keep",
+					   "breaker", "rules", "warmup_hold",
+					   NULL};
 	const config_setting_t *f = config_lookup(cf, "feedback");
 	const config_setting_t *l;
 
 	c->feedback_breaker = breaker_defaults;
 	c->feedback_breaker_on = 1;
+	c->feedback_hold = warmhold_defaults;
+	c->feedback_hold_on = 1;
 	c->feedback_keep_ms = 3600000;
 	if (f != NULL && !config_setting_is_group(f))
 		return cfg_fail(x, f, "'feedback' must be a group { ... }");
@@ -190,7 +245,7 @@ int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 	if (cfg_str(x, f, "log", &c->feedback_log) < 0 ||
 	    cfg_str(x, f, "state_file", &c->feedback_state) < 0 ||
 	    cfg_duration(x, f, "keep", 60000, &c->feedback_keep_ms) < 0 ||
-	    feedback_breaker(x, f, c) < 0)
+	    feedback_breaker(x, f, c) < 0 || feedback_hold(x, f, c) < 0)
 		return -1;
 	l = config_setting_get_member(f, "log");
 	if (c->feedback_log == NULL ||

@@ -24,6 +24,14 @@
  *   p:PROVIDER  a response rule of scope provider suspends it for every
  *             recipient domain of that mailbox provider until this ms
  *             (a rule that knows no provider sets "s:DOMAIN" instead)
+ *   th, tp:PROVIDER, ts:DOMAIN  a response rule of action throttle:
+ *             "UNTIL RATE", the member takes at most RATE messages a
+ *             minute (everywhere, of that provider, of that domain) until
+ *             UNTIL ms; the route script counts its picks under each in
+ *             PREFIX m:NAME:FIELD:MINUTE
+ *   wh        warm-up days held back: the member's warm-up schedule runs
+ *             this many days behind the calendar (warm-up hold)
+ *   wh_day    the day (since 1970-01-01 UTC) the hold was last judged
  * A member takes mail when its state is ready (or absent), hc is not
  * "down" and cb_until and rs_until are not in the future; it takes no
  * message with a recipient domain suspended by s:DOMAIN or by the
@@ -64,6 +72,9 @@
 #define HEALTH_F_RS_UNTIL "rs_until"
 #define HEALTH_F_RS_WHY "rs_why"
 #define HEALTH_F_PROVIDER "p:" /* + provider name */
+#define HEALTH_F_THROTTLE "th"	/* "UNTIL RATE": throttled everywhere */
+#define HEALTH_F_WARM_HELD "wh" /* warm-up days held back */
+#define HEALTH_F_WARM_DAY "wh_day" /* the day the hold was last judged */
 #define HEALTH_KEY_PROVIDERS "prov"
 #define HEALTH_KEY_RULE_COUNT "rc:"
 #define HEALTH_EVENTS_MAX 100 /* entries kept in PREFIX ev:NAME */

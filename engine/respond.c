@@ -125,6 +125,15 @@ int respond_rule_check(const struct respond_rule *r, char *err, size_t errsz)
 			 r->name);
 		return -RESPOND_EINVAL;
 	}
+	if (r->action == RESPOND_THROTTLE
+		? r->rate < 1 || r->rate > RESPOND_RATE_MAX
+		: r->action != RESPOND_SUSPEND || r->rate != 0) {
+		snprintf(err, errsz,
+			 "rule %s: action throttle needs a rate of 1 to %d "
+			 "messages a minute; suspend takes none",
+			 r->name, RESPOND_RATE_MAX);
+		return -RESPOND_EINVAL;
+	}
 	if (r->match[0] == '\0')
 		return 0;
 	rc = regcomp(&re, r->match, REG_EXTENDED | REG_ICASE | REG_NOSUB);

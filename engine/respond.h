@@ -3,8 +3,10 @@
  * the reply a relay gave for a deferred or bounced delivery (its text, by
  * a case-insensitive POSIX extended regex, and/or its enhanced status
  * code) and, once it matched count times within period for one member
- * (and one mailbox provider, for scope provider), suspends that member
- * for duration: everywhere (scope member) or for the provider only.
+ * (and one mailbox provider, for scope provider), acts on that member
+ * for duration, everywhere (scope member) or for the provider only: it
+ * suspends it (action suspend) or throttles it to rate messages a minute
+ * (action throttle).
  *
  * It also holds the table of well-known MX host name suffixes that maps a
  * relay host of a delivery line to its mailbox provider ("google", ...).
@@ -36,6 +38,13 @@ enum respond_scope {
 	RESPOND_PROVIDER,   /* suspend it for one provider (p:PROVIDER) */
 };
 
+enum respond_action {
+	RESPOND_SUSPEND = 0, /* the member takes no mail of the scope */
+	RESPOND_THROTTLE,    /* it takes at most rate messages a minute */
+};
+
+#define RESPOND_RATE_MAX 1000000 /* messages a minute of a throttle */
+
 struct respond_rule {
 	char name[RESPOND_NAME_MAX];
 	char match[RESPOND_MATCH_MAX]; /* regex on the reply text; "" none */
@@ -46,6 +55,8 @@ struct respond_rule {
 	long long period_ms;		     /* ... within this time */
 	enum respond_scope scope;
 	long long duration_ms; /* how long the suspension lasts */
+	enum respond_action action;
+	long long rate; /* throttle: messages a minute; 0 for suspend */
 	int enabled;
 };
 
@@ -57,7 +68,8 @@ extern const size_t respond_ndefaults;
 
 /*
  * Checks one rule: a name, a match and/or a dsn, a regex that compiles,
- * count >= 1, period and duration > 0.  Returns 0, or -RESPOND_EINVAL
+ * count >= 1, period and duration > 0, a throttle's rate in
+ * 1..RESPOND_RATE_MAX (and none for a suspension).  Returns 0, or -RESPOND_EINVAL
  * with the reason in err (errsz bytes).
  */
 int respond_rule_check(const struct respond_rule *r, char *err, size_t errsz);

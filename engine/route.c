@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -115,8 +116,8 @@ int route_classify(const struct config *c, const struct route_msg *m,
 	return c->default_pool;
 }
 
-/* Today's warm-up cap of member mi: -1 none, 0 before the start day. */
-static long long route_cap(const struct cfg_member *mb, long long day)
+long long route_warm_cap(const struct cfg_member *mb, long long day,
+			 long long held)
 {
 	long long d;
 
@@ -125,6 +126,9 @@ static long long route_cap(const struct cfg_member *mb, long long day)
 	d = day - mb->warm_start_day;
 	if (d < 0)
 		return 0;
+	d -= held > 0 ? held : 0; /* a hold never goes before day 0 */
+	if (d < 0)
+		d = 0;
 	if ((size_t)d >= mb->nwarm)
 		return -1;
 	return mb->warm_caps[d];
@@ -167,7 +171,8 @@ int route_plan_pool(const struct config *c, int pool,
 				continue;
 			out->member[out->n] = mi;
 			out->weight[out->n] = c->members[mi].weight;
-			out->cap[out->n] = route_cap(&c->members[mi], day);
+			out->cap[out->n] = route_warm_cap(&c->members[mi], day,
+							  view->held[mi]);
 			names[out->n] = c->members[mi].name;
 			out->n++;
 		}
@@ -297,7 +302,25 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 	return rc ? -1 : 0;
 }
 
-/* 1 if a suspension in k of member mi for one of m's domains lasts. */
+static int route_prov_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct route_prov *)elem)->domain);
+}
+
+/* The learned provider of domain d in k, or NULL. */
+static const char *route_provider(const struct route_known *k,
+				  const char *d)
+{
+	const struct route_prov *p;
+
+	if (k->nprov == 0)
+		return NULL;
+	p = bsearch(d, k->prov, k->nprov, sizeof(*p), route_prov_cmp);
+	return p ? p->provider : NULL;
+}
+
+/* 1 if a suspension in k of member mi for m (one of its domains or of
+ * their providers, or all its mail) lasts. */
 static int route_suspended(const struct route_known *k, size_t mi,
 			   const struct route_msg *m, long long now_ms)
 {
@@ -305,9 +328,16 @@ static int route_suspended(const struct route_known *k, size_t mi,
 		const struct route_susp *s = &k->susp[i];
 		if (s->member != mi || s->until_ms <= now_ms)
 			continue;
-		for (size_t d = 0; d < m->ndomains; d++)
-			if (strcmp(s->domain, m->rcpt_domains[d]) == 0)
+		if (s->kind == RS_ALL)
+			return 1;
+		for (size_t d = 0; d < m->ndomains; d++) {
+			const char *v =
+			    s->kind == RS_DOMAIN
+				? m->rcpt_domains[d]
+				: route_provider(k, m->rcpt_domains[d]);
+			if (v != NULL && strcmp(s->domain, v) == 0)
 				return 1;
+		}
 	}
 	return 0;
 }

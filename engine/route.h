@@ -54,6 +54,8 @@ struct route_msg {
 /* Last known member states, by config member index. */
 struct route_view {
 	enum mstate state[CONFIG_MEMBERS_MAX];
+	/* warm-up days held back by a high deferral rate (health.h "wh") */
+	long long held[CONFIG_MEMBERS_MAX];
 };
 
 enum route_mode { RM_SEQ, RM_ORDER, RM_LEAST };
@@ -111,6 +113,14 @@ int route_classify(const struct config *c, const struct route_msg *m,
  * Returns 0, or -1 if the pool's cycle cannot be built (never for a
  * validated config).
  */
+/*
+ * Today's warm-up cap of member mb on day (days since 1970-01-01 UTC)
+ * when held days of its schedule were held back: -1 none (no schedule,
+ * or past its end), 0 before the start day.
+ */
+long long route_warm_cap(const struct cfg_member *mb, long long day,
+			 long long held);
+
 int route_plan_pool(const struct config *c, int pool,
 		    const struct route_view *view, const struct route_msg *m,
 		    long long day, struct route_plan *out);
@@ -129,11 +139,23 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
 		     size_t npicks, struct route_call *out);
 
-/* A member's suspension for a domain, as last read from Redis. */
+/*
+ * A member's suspension or throttle, as last read from Redis: for a
+ * domain (s:DOMAIN, ts:DOMAIN), for a mailbox provider (p:PROVIDER,
+ * tp:PROVIDER) or, a throttle only, for all its mail (th).  Without Redis
+ * a throttle cannot be counted across hosts: it is kept as a suspension.
+ */
+enum route_susp_kind { RS_DOMAIN, RS_PROVIDER, RS_ALL };
 struct route_susp {
 	size_t member;	  /* config member index */
-	char *domain;	  /* lower case */
+	enum route_susp_kind kind;
+	char *domain;	  /* lower case domain or provider; "" for RS_ALL */
 	long long until_ms; /* wall clock */
+};
+
+/* A learned recipient domain -> mailbox provider (PREFIX prov). */
+struct route_prov {
+	char *domain, *provider;
 };
 
 /* What is known of the members while Redis cannot be asked. */
@@ -142,13 +164,15 @@ struct route_known {
 	const struct route_susp *susp;	/* suspensions, any order */
 	size_t nsusp;
 	const long long *count;		/* today's counts by member; NULL */
+	const struct route_prov *prov;	/* sorted by domain (strcmp) */
+	size_t nprov;
 };
 
 /*
  * Which candidates of plan may take message m without Redis, into ok[]
  * (by candidate position): the last known state is ready, no suspension
- * for one of m's domains lasts past now_ms, and today's count is under
- * the warm-up cap.  Returns how many may.
+ * for one of m's domains or their providers (k->prov) lasts past now_ms,
+ * and today's count is under the warm-up cap.  Returns how many may.
  */
 size_t route_local_usable(const struct route_plan *plan,
 			  const struct route_known *k,

@@ -21,15 +21,19 @@
 -- A candidate is usable when its state is absent or "ready", its health
 -- (fields hc, cb_until and rs_until, see engine/health.h) is not down, no
 -- domain of the message suspends it (s:DOMAIN, or p:PROVIDER of the
--- domain's provider) and its count is under its cap.  A member that
+-- domain's provider) and its count is under its cap.  A throttle (th,
+-- ts:DOMAIN of a domain, tp:PROVIDER of its provider: "UNTIL RATE")
+-- leaves it usable while its picks under that throttle this minute
+-- (MEMBERKEY:FIELD:MINUTE, kept 2 minutes) are under RATE.  A member that
 -- came back (field up_at) less than the slow start time ago takes a share
 -- of its slots (its weight, for least) that grows linearly from the first
 -- share to 100%; hash pools ignore slow start (a key keeps its member).  A reservation
 -- takes the next P slots of the shared counter at once, caps counted pick
 -- by pick; a pick of a member suspended for any domain or provider comes
 -- back negated
--- (the caller routes such a message with its own call).  Suspension
--- fields found expired are deleted.  Picks are added to today's counts
+-- (the caller routes such a message with its own call); so does a pick
+-- of a member under any throttle.  Suspension and throttle fields found
+-- expired are deleted.  Picks are added to today's counts
 -- and, in a least_outstanding pool with a queue id, to the outstanding set.
 -- Returns: { the counter before the picks, pick 1, ..., pick P }, a pick
 -- being a candidate number, 0 (none) or, negated, a suspended candidate.
@@ -66,8 +70,11 @@ local function ramp(i, up_at)
     share[i] = ssmin + math.floor((100 - ssmin) * since / ss)
   end
 end
-local fields = {'state', 'hc', 'cb_until', 'up_at', 'rs_until'}
-for d = 1, nd do fields[d + 5] = 's:' .. ARGV[5 + d] end
+local fields = {'state', 'hc', 'cb_until', 'up_at', 'rs_until', 'th'}
+for d = 1, nd do
+  fields[#fields + 1] = 's:' .. ARGV[5 + d]
+  fields[#fields + 1] = 'ts:' .. ARGV[5 + d]
+end
 -- the providers of the message's domains (health.h): p:PROVIDER fields
 if nd > 0 then
   local pv, seen = redis.call('HMGET', KEYS[#KEYS], unpack(ARGV, 6, 5 + nd)), {}
@@ -75,10 +82,24 @@ if nd > 0 then
     if pv[d] and not seen[pv[d]] then
       seen[pv[d]] = true
       fields[#fields + 1] = 'p:' .. pv[d]
+      fields[#fields + 1] = 'tp:' .. pv[d]
     end
   end
 end
-local ok, susp, cap, cnt, used = {}, {}, {}, {}, {}
+-- a throttle (th, ts:DOMAIN, tp:PROVIDER = "UNTIL RATE"): its end, or 0
+-- when over; the member's picks under it are counted per minute in
+-- MEMBERKEY:FIELD:MINUTE
+local minute = math.floor(now / 60000)
+local function throttle(v)
+  local u, r = string.match(v, '^(%d+) (%d+)$')
+  if u and tonumber(u) > now then return tonumber(r) end
+  return nil
+end
+local function tfield(f)
+  return f == 'th' or string.sub(f, 1, 3) == 'ts:' or
+    string.sub(f, 1, 3) == 'tp:'
+end
+local ok, susp, cap, cnt, used, thr = {}, {}, {}, {}, {}, {}
 for i = 1, n do
   local good, old = true, {}
   if np > 1 then
@@ -92,6 +113,10 @@ for i = 1, n do
           string.sub(h[j], 1, 2) == 'p:' then
         if (tonumber(h[j + 1]) or 0) > now then susp[i] = true
         else old[#old + 1] = h[j] end
+      elseif tfield(h[j]) then
+        -- a throttled member's messages are routed one by one
+        if throttle(h[j + 1]) then susp[i] = true
+        else old[#old + 1] = h[j] end
       end
     end
   else
@@ -101,8 +126,19 @@ for i = 1, n do
       ((not v[3]) or healthy('cb_until', v[3])) and
       ((not v[5]) or healthy('rs_until', v[5]))
     if v[4] then ramp(i, v[4]) end
+    thr[i] = {}
     for d = 6, #fields do
-      if v[d] then
+      if v[d] and tfield(fields[d]) then
+        local rate = throttle(v[d])
+        if not rate then old[#old + 1] = fields[d]
+        else
+          local tk = KEYS[3*i - 1] .. ':' .. fields[d] .. ':' .. minute
+          if tonumber(redis.call('GET', tk) or '0') >= rate then
+            good = false
+          end
+          thr[i][#thr[i] + 1] = tk
+        end
+      elseif v[d] then
         if (tonumber(v[d]) or 0) > now then good = false
         else old[#old + 1] = fields[d] end
       end
@@ -157,6 +193,10 @@ for t = 1, np do
     if mode == 'least' and qid ~= '' then
       redis.call('ZADD', KEYS[3*pick + 1], now, qid)
       redis.call('PEXPIRE', KEYS[3*pick + 1], ttl * 2)
+    end
+    for _, tk in ipairs(thr[pick] or {}) do
+      redis.call('INCR', tk)
+      redis.call('PEXPIRE', tk, 120000)
     end
     if susp[pick] then pick = -pick end
   end

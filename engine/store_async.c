@@ -539,12 +539,38 @@ int store_quota_check(struct store *s, const struct quota_plan *plan,
 	return 0;
 }
 
-/* A plain command's context: freed by its reply callback. */
+/* A plain command's context: freed by its reply callback (one of cb or
+ * icb, or neither). */
 struct store_cmd {
 	struct store *s;
 	store_cmd_cb cb;
+	store_ints_cb icb;
 	void *arg;
 };
+
+/* An all-integer array reply (at most STORE_INTS_MAX) for icb. */
+static void store_on_ints(struct store_cmd *c, const redisReply *reply)
+{
+	long long v[STORE_INTS_MAX];
+	size_t n = 0;
+
+	if (reply == NULL) {
+		c->icb(c->arg, -STORE_EDOWN, v, 0);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		c->icb(c->arg, -STORE_EREPLY, v, 0);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_INTEGER)
+		v[n++] = reply->integer;
+	else if (reply->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < reply->elements && n < STORE_INTS_MAX;
+		     i++)
+			if (reply->element[i]->type == REDIS_REPLY_INTEGER)
+				v[n++] = reply->element[i]->integer;
+	c->icb(c->arg, 0, v, n);
+}
 
 static void store_on_cmd(redisAsyncContext *ac, void *r, void *priv)
 {
@@ -555,6 +581,11 @@ static void store_on_cmd(redisAsyncContext *ac, void *r, void *priv)
 
 	(void)ac;
 	c->s->cmd_pending--;
+	if (c->icb != NULL) {
+		store_on_ints(c, reply);
+		free(c);
+		return;
+	}
 	if (reply == NULL)
 		rc = -STORE_EDOWN;
 	else if (reply->type == REDIS_REPLY_ERROR)
@@ -570,8 +601,9 @@ static void store_on_cmd(redisAsyncContext *ac, void *r, void *priv)
 	free(c);
 }
 
-int store_command(struct store *s, int argc, const char **argv,
-		  const size_t *lens, store_cmd_cb cb, void *arg)
+static int store_cmd_send(struct store *s, int argc, const char **argv,
+		      const size_t *lens, store_cmd_cb cb, store_ints_cb icb,
+		      void *arg)
 {
 	struct store_cmd *c;
 
@@ -582,6 +614,7 @@ int store_command(struct store *s, int argc, const char **argv,
 		return -STORE_EDOWN;
 	c->s = s;
 	c->cb = cb;
+	c->icb = icb;
 	c->arg = arg;
 	if (redisAsyncCommandArgv(s->ac, store_on_cmd, c, argc, argv, lens) !=
 	    REDIS_OK) {
@@ -590,6 +623,18 @@ int store_command(struct store *s, int argc, const char **argv,
 	}
 	s->cmd_pending++;
 	return 0;
+}
+
+int store_command(struct store *s, int argc, const char **argv,
+		  const size_t *lens, store_cmd_cb cb, void *arg)
+{
+	return store_cmd_send(s, argc, argv, lens, cb, NULL, arg);
+}
+
+int store_command_ints(struct store *s, int argc, const char **argv,
+		       const size_t *lens, store_ints_cb cb, void *arg)
+{
+	return store_cmd_send(s, argc, argv, lens, NULL, cb, arg);
 }
 
 size_t store_command_pending(const struct store *s)

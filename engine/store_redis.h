@@ -75,6 +75,17 @@ typedef void (*store_cmd_cb)(void *arg, int rc, long long value);
 int store_command(struct store *s, int argc, const char **argv,
 		  const size_t *lens, store_cmd_cb cb, void *arg);
 /* Commands of store_command() still waiting for their reply. */
+
+#define STORE_INTS_MAX 8
+typedef void (*store_ints_cb)(void *arg, int rc, const long long *v,
+			      size_t n);
+/*
+ * As store_command(), for a command whose reply is an integer or an
+ * array of integers: cb (not NULL) gets 0 and the integers (at most
+ * STORE_INTS_MAX; other elements are skipped), or an error code and none.
+ */
+int store_command_ints(struct store *s, int argc, const char **argv,
+		       const size_t *lens, store_ints_cb cb, void *arg);
 size_t store_command_pending(const struct store *s);
 
 /* --- blocking face --- */

@@ -168,6 +168,7 @@ void router_free(struct router *r)
 	pthread_join(r->refresher, NULL);
 	router_pool_flush(r);
 	router_susp_free(r->susp, r->nsusp);
+	router_prov_free(r->prov, r->nprov);
 	config_unref(r->cfg);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

@@ -15,6 +15,7 @@ struct store_sync;
 
 #define ROUTER_POOL_MAX 16
 #define ROUTER_SUSP_MAX 4096 /* live suspensions kept for local routing */
+#define ROUTER_PROV_MAX 100000 /* learned domain -> provider entries kept */
 
 /* The picks one Redis call reserved for a pool (see router.c). */
 struct reservation {
@@ -39,6 +40,8 @@ struct router {
 	/* last known, for routing without Redis (see router_pick_local) */
 	struct route_susp *susp; /* live suspensions, owned */
 	size_t nsusp;
+	struct route_prov *prov; /* learned providers, sorted, owned */
+	size_t nprov;
 	long long count[CONFIG_MEMBERS_MAX]; /* today's counts, by member */
 	long long count_day;
 	long long skew_ms; /* Redis's clock minus this host's */
@@ -78,6 +81,7 @@ int router_call(struct router *r, struct config *c,
 
 /* router_local.c: what is known of the members, and picks from it. */
 void router_susp_free(struct route_susp *susp, size_t n);
+void router_prov_free(struct route_prov *p, size_t n);
 int router_refresh_once(struct router *r, struct config *c,
 			struct store_sync *s);
 void router_known_remap(struct router *r, const struct config *c);

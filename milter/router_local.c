@@ -3,7 +3,10 @@
  * (see router.c): the refresher's reading of states, live suspensions and
  * today's warm-up counts, carried over a reload by member name, and the
  * local pick made from it when Redis cannot answer.  The pick honours the
- * last known state: a member not usable by it gets nothing.
+ * last known state: a member not usable by it gets nothing.  Suspensions
+ * by mailbox provider need the learned providers (PREFIX prov): they are
+ * read only while one lasts.  Throttles are kept as suspensions (no host
+ * can count the cluster's picks without Redis).
  */
 #include "router_int.h"
 
@@ -24,10 +27,18 @@
 struct refresh_ctx {
 	int state;
 	int health_down; /* hc "down" or the breaker open (health.h) */
+	long long held;	 /* warm-up days held back (health.h "wh") */
 	size_t member;
 	long long now_ms;
 	struct route_susp *susp; /* owned until handed to the router */
 	size_t nsusp, cap;
+	int providers; /* some live suspension is by provider */
+};
+
+/* What the refresher reads of the learned providers (PREFIX prov). */
+struct prov_ctx {
+	struct route_prov *p;
+	size_t n, cap;
 };
 
 void router_susp_free(struct route_susp *susp, size_t n)
@@ -37,14 +48,34 @@ void router_susp_free(struct route_susp *susp, size_t n)
 	free(susp);
 }
 
-/* Keeps a live suspension (field "s:DOMAIN", value until ms). */
-static void router_on_susp(struct refresh_ctx *x, const char *domain,
-			   const char *value)
+void router_prov_free(struct route_prov *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].domain);
+		free(p[i].provider);
+	}
+	free(p);
+}
+
+/* The leading "UNTIL" of a suspension ("UNTIL") or throttle ("UNTIL
+ * RATE") value into *until; -1 when it has none. */
+static int router_until(const char *value, long long *until)
+{
+	const char *sp = strchr(value, ' ');
+	size_t len = sp ? (size_t)(sp - value) : strlen(value);
+
+	return num_parse_ll(value, len, 0, LLONG_MAX, until);
+}
+
+/* Keeps a live suspension or throttle of the member: kind, name (the
+ * domain or provider; "" for all its mail) and value ("UNTIL [RATE]"). */
+static void router_on_susp(struct refresh_ctx *x, enum route_susp_kind kind,
+			   const char *name, const char *value)
 {
 	long long until;
 
-	if (num_parse_ll(value, strlen(value), 0, LLONG_MAX, &until) < 0 ||
-	    until <= x->now_ms || x->nsusp >= ROUTER_SUSP_MAX)
+	if (router_until(value, &until) < 0 || until <= x->now_ms ||
+	    x->nsusp >= ROUTER_SUSP_MAX)
 		return;
 	if (x->nsusp == x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 16;
@@ -54,18 +85,30 @@ static void router_on_susp(struct refresh_ctx *x, const char *domain,
 		x->susp = n;
 		x->cap = cap;
 	}
-	x->susp[x->nsusp].domain = strdup(domain);
+	x->susp[x->nsusp].domain = strdup(name);
 	if (x->susp[x->nsusp].domain == NULL)
 		return;
+	x->susp[x->nsusp].kind = kind;
 	x->susp[x->nsusp].member = x->member;
 	x->susp[x->nsusp++].until_ms = until;
+	x->providers |= kind == RS_PROVIDER;
 }
+
+/* The suspension fields: prefix, kind, and how long the prefix is. */
+static const struct {
+	const char *prefix;
+	enum route_susp_kind kind;
+} router_susp_fields[] = {
+    {"s:", RS_DOMAIN},
+    {"ts:", RS_DOMAIN},
+    {HEALTH_F_PROVIDER, RS_PROVIDER},
+    {"tp:", RS_PROVIDER},
+};
 
 static void router_on_field(void *arg, const char *field, const char *value)
 {
 	struct refresh_ctx *x = arg;
 	int st;
-
 	long long until;
 
 	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
@@ -77,8 +120,77 @@ static void router_on_field(void *arg, const char *field, const char *value)
 		 num_parse_ll(value, strlen(value), 0, LLONG_MAX, &until) == 0 &&
 		 until > x->now_ms)
 		x->health_down = 1;
-	else if (strncmp(field, "s:", 2) == 0 && field[2] != '\0')
-		router_on_susp(x, field + 2, value);
+	else if (strcmp(field, HEALTH_F_WARM_HELD) == 0 &&
+		 num_parse_ll(value, strlen(value), 0, CONFIG_WARM_DAYS_MAX,
+			      &until) == 0)
+		x->held = until;
+	else if (strcmp(field, HEALTH_F_THROTTLE) == 0)
+		router_on_susp(x, RS_ALL, "", value);
+	else
+		for (size_t i = 0; i < sizeof(router_susp_fields) /
+					   sizeof(router_susp_fields[0]);
+		     i++) {
+			size_t n = strlen(router_susp_fields[i].prefix);
+			if (strncmp(field, router_susp_fields[i].prefix, n) ==
+				0 &&
+			    field[n] != '\0')
+				router_on_susp(x, router_susp_fields[i].kind,
+					       field + n, value);
+		}
+}
+
+static void router_on_prov(void *arg, const char *domain, const char *prov)
+{
+	struct prov_ctx *x = arg;
+
+	if (x->n >= ROUTER_PROV_MAX)
+		return;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+		struct route_prov *n = realloc(x->p, cap * sizeof(*n));
+		if (n == NULL)
+			return;
+		x->p = n;
+		x->cap = cap;
+	}
+	x->p[x->n].domain = strdup(domain);
+	x->p[x->n].provider = strdup(prov);
+	if (x->p[x->n].domain == NULL || x->p[x->n].provider == NULL) {
+		free(x->p[x->n].domain);
+		free(x->p[x->n].provider);
+		return;
+	}
+	x->n++;
+}
+
+static int router_prov_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct route_prov *)a)->domain,
+		      ((const struct route_prov *)b)->domain);
+}
+
+/*
+ * The learned providers into *x, sorted, read only when needed (a
+ * provider suspension lasts; otherwise the map is left empty); -1 on
+ * error (x freed).
+ */
+static int router_read_prov(struct config *c, struct store_sync *s,
+			    int needed, struct prov_ctx *x)
+{
+	char key[200];
+
+	if (!needed)
+		return 0;
+	snprintf(key, sizeof(key), "%sprov", c->redis_prefix);
+	if (store_sync_hgetall(s, key, router_on_prov, x) < 0) {
+		router_prov_free(x->p, x->n);
+		x->p = NULL;
+		x->n = 0;
+		return -1;
+	}
+	if (x->n > 1)
+		qsort(x->p, x->n, sizeof(*x->p), router_prov_cmp);
+	return 0;
 }
 
 /* Today's count of member mi into *out (0 when it has no warm-up). */
@@ -109,6 +221,7 @@ int router_refresh_once(struct router *r, struct config *c,
 {
 	struct route_view v;
 	struct refresh_ctx x = {0};
+	struct prov_ctx pv = {0};
 	long long count[CONFIG_MEMBERS_MAX] = {0}, day, us;
 	char key[200];
 
@@ -120,9 +233,11 @@ int router_refresh_once(struct router *r, struct config *c,
 	x.now_ms = us / 1000;
 	day = x.now_ms / 86400000;
 
+	memset(&v, 0, sizeof(v));
 	for (size_t i = 0; i < c->nmembers; i++) {
 		x.state = MS_READY;
 		x.health_down = 0;
+		x.held = 0;
 		x.member = i;
 		snprintf(key, sizeof(key), "%sm:%s", c->redis_prefix,
 			 c->members[i].name);
@@ -135,24 +250,35 @@ int router_refresh_once(struct router *r, struct config *c,
 		v.state[i] = x.state == MS_READY && x.health_down
 				 ? MS_DOWN
 				 : (enum mstate)x.state;
+		v.held[i] = x.held;
+	}
+	if (router_read_prov(c, s, x.providers, &pv) < 0) {
+		router_susp_free(x.susp, x.nsusp);
+		return -1;
 	}
 	pthread_mutex_lock(&r->lock);
 	if (c == r->cfg) {
 		struct route_susp *old = r->susp;
-		size_t nold = r->nsusp;
+		struct route_prov *oldp = r->prov;
+		size_t nold = r->nsusp, noldp = r->nprov;
 		if (memcmp(&v.state, &r->view.state,
 			   c->nmembers * sizeof(v.state[0])) != 0)
 			r->gen++;
 		r->view = v;
 		r->susp = x.susp;
 		r->nsusp = x.nsusp;
+		r->prov = pv.p;
+		r->nprov = pv.n;
 		memcpy(r->count, count, sizeof(count));
 		r->count_day = day;
 		x.susp = old; /* freed below, outside the lock */
 		x.nsusp = nold;
+		pv.p = oldp;
+		pv.n = noldp;
 	}
 	pthread_mutex_unlock(&r->lock);
 	router_susp_free(x.susp, x.nsusp);
+	router_prov_free(pv.p, pv.n);
 	return 0;
 }
 
@@ -174,6 +300,7 @@ void router_known_remap(struct router *r, const struct config *c)
 		map[i] = config_member_index(c, old->members[i].name);
 		if (map[i] >= 0) {
 			v.state[map[i]] = r->view.state[i];
+			v.held[map[i]] = r->view.held[i];
 			count[map[i]] = r->count[i];
 		}
 	}
@@ -213,8 +340,10 @@ void router_view_for(const struct router *r, const struct config *c,
 	router_map(r, c, map);
 	memset(v, 0, sizeof(*v)); /* a member the router does not know: ready */
 	for (size_t i = 0; i < c->nmembers; i++)
-		if (map[i] >= 0)
+		if (map[i] >= 0) {
 			v->state[i] = r->view.state[map[i]];
+			v->held[i] = r->view.held[map[i]];
+		}
 }
 
 /*
@@ -229,7 +358,8 @@ static void router_usable(const struct router *r, const struct config *c,
 	struct route_view v;
 	long long count[CONFIG_MEMBERS_MAX] = {0};
 	struct route_susp *susp = r->susp;
-	struct route_known k = {&v, r->susp, r->nsusp, NULL};
+	struct route_known k = {&v,   r->susp,	r->nsusp,
+				NULL, r->prov,	r->nprov};
 
 	router_view_for(r, c, &v);
 	for (size_t i = 0; r->count_day == day && i < c->nmembers; i++)

@@ -18,7 +18,9 @@
 #include "logline.h"
 #include "respond.h"
 #include "store_redis.h"
+#include "warmhold.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,8 @@
 #define FB_KEY_MAX 512
 /* Domains whose provider was stored lately (not stored again). */
 #define FB_LEARN_SLOTS 256
+/* How often the warm-up hold is asked for (one host judges each day). */
+#define FB_HOLD_TICK_S 60
 
 struct fb_member {
 	char name[CONFIG_NAME_MAX + 1];
@@ -55,6 +59,7 @@ struct feedback {
 	int restore;		  /* 0 not yet asked, 1 asked, 2 done */
 	size_t restore_waiting;	  /* replies still awaited */
 	struct fb_stats st;
+	struct event *hold_ev; /* the warm-up hold's minute tick */
 	struct {
 		char domain[LOGLINE_DOMAIN_MAX];
 		const char *provider; /* respond.c's table; NULL: empty */
@@ -276,9 +281,12 @@ static void fb_on_suspended(void *arg, int rc, long long value)
 	struct feedback *fb = x->fb;
 
 	if (rc == 0 && value > 0)
-		log_warn("feedback: member %s suspended by rule %s (%s scope, "
+		log_warn("feedback: member %s %s by rule %s (%s scope, "
 			 "domain %s, %lld s): %s",
-			 x->member, x->rule.name,
+			 x->member,
+			 x->rule.action == RESPOND_THROTTLE ? "throttled"
+							    : "suspended",
+			 x->rule.name,
 			 x->rule.scope == RESPOND_MEMBER ? "member" : "provider",
 			 x->domain[0] ? x->domain : "none",
 			 x->rule.duration_ms / 1000, x->why);
@@ -296,13 +304,15 @@ static void fb_on_suspended(void *arg, int rc, long long value)
 static void fb_respond(struct feedback *fb, struct fb_match *x)
 {
 	char prov[FB_KEY_MAX], key[FB_KEY_MAX], evkey[FB_KEY_MAX],
-	    ckey[FB_KEY_MAX], count[24], period[24], dur[24], keep[16];
-	const char *argv[18] = {
+	    ckey[FB_KEY_MAX], count[24], period[24], dur[24], keep[16],
+	    rate[24];
+	const char *argv[20] = {
 	    "EVAL", RESPOND_LUA, "4", prov, key, evkey, ckey,
 	    x->rule.scope == RESPOND_MEMBER ? "member" : "provider", x->domain,
 	    x->relay_provider, x->rule.provider, count, period, dur, keep,
-	    x->qid, x->rule.name, x->why};
-	size_t lens[18];
+	    x->qid, x->rule.name, x->why,
+	    x->rule.action == RESPOND_THROTTLE ? "throttle" : "suspend", rate};
+	size_t lens[20];
 	int n = snprintf(ckey, sizeof(ckey), "%src:%s:%s",
 			 fb->cfg->redis_prefix, x->member, x->rule.name);
 
@@ -317,9 +327,10 @@ static void fb_respond(struct feedback *fb, struct fb_match *x)
 	snprintf(period, sizeof(period), "%lld", x->rule.period_ms);
 	snprintf(dur, sizeof(dur), "%lld", x->rule.duration_ms);
 	snprintf(keep, sizeof(keep), "%d", HEALTH_EVENTS_MAX);
-	for (int i = 0; i < 18; i++)
+	snprintf(rate, sizeof(rate), "%lld", x->rule.rate);
+	for (int i = 0; i < 20; i++)
 		lens[i] = strlen(argv[i]);
-	if (store_command(fb->store, 18, argv, lens, fb_on_suspended, x) < 0) {
+	if (store_command(fb->store, 20, argv, lens, fb_on_suspended, x) < 0) {
 		fb->st.errors++;
 		free(x);
 	}
@@ -535,6 +546,106 @@ static int fb_on_line(void *arg, const char *line, size_t len,
 	return 0;
 }
 
+/* One member's warm-up hold judgement in flight (copied: the config may
+ * change before Redis answers); freed by the last callback. */
+struct fb_hold {
+	struct feedback *fb;
+	char name[CONFIG_NAME_MAX + 1];
+	char why[128];
+	long long day;
+};
+
+static void fb_on_held(void *arg, int rc, long long value)
+{
+	struct fb_hold *h = arg;
+
+	if (rc == 0 && value > 0)
+		log_warn("feedback: member %s warm-up held (%lld day(s) "
+			 "behind its schedule): %s",
+			 h->name, value, h->why);
+	free(h);
+}
+
+/* warmhold.lua's claim: {today, deliveries, deferred} or {0}. */
+static void fb_on_claim(void *arg, int rc, const long long *v, size_t n)
+{
+	struct fb_hold *h = arg;
+	struct feedback *fb = h->fb;
+	char key[FB_KEY_MAX], evkey[FB_KEY_MAX], day[24], keep[16];
+	const char *argv[9] = {"EVAL", WARMHOLD_LUA, "2", key, evkey,
+			       "hold", day, keep, h->why};
+	size_t lens[9];
+
+	if (rc < 0 || n < 3 || v[0] <= 0 ||
+	    !warmhold_judge(&fb->cfg->feedback_hold, v[1], v[2], h->why,
+			    sizeof(h->why)) ||
+	    fb_key(fb, key, "m:", h->name) < 0 ||
+	    fb_key(fb, evkey, HEALTH_KEY_EVENTS, h->name) < 0) {
+		if (rc == -STORE_EREPLY && fb->st.errors++ % 1000 == 0)
+			log_warn("feedback: Redis refused the warm-up hold "
+				 "script (%llu so far)",
+				 fb->st.errors);
+		free(h);
+		return;
+	}
+	snprintf(day, sizeof(day), "%lld", v[0]);
+	snprintf(keep, sizeof(keep), "%d", HEALTH_EVENTS_MAX);
+	for (int i = 0; i < 9; i++)
+		lens[i] = strlen(argv[i]);
+	if (store_command(fb->store, 9, argv, lens, fb_on_held, h) < 0)
+		free(h);
+}
+
+/*
+ * Once a minute (every 2 s while Redis is not up, and 1 s after the
+ * start): asks Redis to judge the warm-up hold of every member whose
+ * schedule has started (warmhold.lua; one host judges each day).
+ */
+static void fb_on_hold_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct feedback *fb = arg;
+	const struct config *c = fb->cfg;
+	long long day = fb_now_ms() / 86400000;
+	char win[24];
+
+	(void)fd;
+	(void)what;
+	event_add(fb->hold_ev,
+		  &(struct timeval){store_is_up(fb->store) ? FB_HOLD_TICK_S : 2,
+				    0});
+	snprintf(win, sizeof(win), "%lld", c->feedback_hold.window_ms / 60000);
+	for (size_t i = 0; c->feedback_hold_on && i < c->nmembers; i++) {
+		const struct cfg_member *mb = &c->members[i];
+		char key[FB_KEY_MAX], evkey[FB_KEY_MAX], pfx[FB_KEY_MAX],
+		    start[24], ndays[24];
+		const char *argv[10] = {"EVAL", WARMHOLD_LUA, "2",   key,
+					evkey,	"claim",      pfx,   win,
+					start,	ndays};
+		size_t lens[10];
+		struct fb_hold *h;
+
+		/* a hold matters after the schedule's start (the script
+		 * knows the days held and so its end) */
+		if (mb->warm_start_day < 0 || day <= mb->warm_start_day ||
+		    fb_key(fb, key, "m:", mb->name) < 0 ||
+		    fb_key(fb, evkey, HEALTH_KEY_EVENTS, mb->name) < 0 ||
+		    snprintf(pfx, sizeof(pfx), "%sfb:%s:", c->redis_prefix,
+			     mb->name) >= (int)sizeof(pfx) ||
+		    (h = calloc(1, sizeof(*h))) == NULL)
+			continue;
+		h->fb = fb;
+		h->day = day;
+		snprintf(h->name, sizeof(h->name), "%s", mb->name);
+		snprintf(start, sizeof(start), "%lld", mb->warm_start_day);
+		snprintf(ndays, sizeof(ndays), "%zu", mb->nwarm);
+		for (int j = 0; j < 10; j++)
+			lens[j] = strlen(argv[j]);
+		if (store_command_ints(fb->store, 10, argv, lens, fb_on_claim,
+				       h) < 0)
+			free(h);
+	}
+}
+
 /* Builds the member table of c, keeping the breakers of old names. */
 static int fb_members(struct feedback *fb, const struct config *c)
 {
@@ -598,6 +709,10 @@ struct feedback *feedback_new(struct event_base *base, struct config *c)
 				     fb_on_line, fb);
 	if (fb->fol == NULL && fb->jr == NULL)
 		goto fail;
+	fb->hold_ev = event_new(base, -1, 0, fb_on_hold_tick, fb);
+	if (fb->hold_ev == NULL ||
+	    event_add(fb->hold_ev, &(struct timeval){1, 0}) < 0)
+		goto fail;
 	log_info("feedback: following %s (state %s, breaker %s)",
 		 c->feedback_log,
 		 c->feedback_state ? c->feedback_state : "none",
@@ -653,6 +768,8 @@ void feedback_free(struct feedback *fb)
 {
 	if (fb == NULL)
 		return;
+	if (fb->hold_ev != NULL)
+		event_free(fb->hold_ev);
 	follow_free(fb->fol);
 	journal_free(fb->jr);
 	store_free(fb->store); /* pending replies call fb_on_reply: fb lives */

@@ -5,7 +5,10 @@
 #    relay, else from the learned PREFIX prov, else from the rule, else
 #    s:DOMAIN; a member rule sets rs_until and rs_why; matches older than
 #    the period do not count; nothing is counted while suspended; the
-#    suspension is one event on ev:NAME.
+#    suspension is one event on ev:NAME.  Action throttle sets the same
+#    targets with "t" before them (tp:, ts:, th) to "UNTIL RATE".  The
+#    warm-up hold script: one claim a day with the window's counts, a
+#    hold adds one held day (wh) and an event.
 # 2. A private Postfix with two member transports (m1 -> smtp-sink, m2 ->
 #    a scripted SMTP server answering "421 4.7.28 ... rate limited" to
 #    recipients at gmail.com and ws.example, 250 to others) logging to its
@@ -74,6 +77,62 @@ assert_eq 0 "$(rule postlb:rc:x:p member a.example "" "" 2 300 5000 q1 per)" "1 
 sleep 0.5
 assert_eq 0 "$(rule postlb:rc:x:p member a.example "" "" 2 300 5000 q2 per)" \
 	"a match after the period is the first again"
+
+# action throttle: the same targets with "t" before them, "UNTIL RATE"
+# trule KEY4 SCOPE DOMAIN RELAYPROV COUNT DURATION QID NAME RATE
+trule() {
+	rcli --eval "$LUA" postlb:prov postlb:m:t postlb:ev:t "$1" , \
+		"$2" "$3" "$4" "" "$5" 60000 "$6" 100 "$7" "$8" "why $8" \
+		throttle "$9"
+}
+rcli DEL postlb:m:t postlb:ev:t >/dev/null
+assert_eq 0 "$(trule postlb:rc:t:g provider gmail.com google 2 600000 q1 tg 10)" \
+	"throttle: match 1 of 2 does nothing"
+t0=$(now_ms)
+u=$(trule postlb:rc:t:g provider gmail.com google 2 600000 q2 tg 10)
+assert_ge "$u" $((t0 + 599000)) "throttle: the second match throttles for the duration"
+assert_eq "$u 10" "$(rcli HGET postlb:m:t tp:google)" "tp:google = \"UNTIL RATE\""
+assert_eq "" "$(rcli HGET postlb:m:t p:google)" "a throttle is no suspension"
+assert_eq 0 "$(trule postlb:rc:t:g provider gmail.com google 1 600000 q3 tg 10)" \
+	"nothing counted while throttled"
+assert_match "^[0-9]+ rule tg: throttled to 10/min for google until $u: why tg\$" \
+	"$(rcli LINDEX postlb:ev:t 0)" "the throttle is an event"
+assert_ge "$(trule postlb:rc:t:d provider other.example "" 1 1000 q tg2 5)" 1 \
+	"throttle with no provider"
+assert_match "^[0-9]+ 5\$" "$(rcli HGET postlb:m:t ts:other.example)" "a domain throttle"
+assert_ge "$(trule postlb:rc:t:m member a.example "" 1 1000 q tg3 7)" 1 \
+	"throttle of scope member"
+assert_match "^[0-9]+ 7\$" "$(rcli HGET postlb:m:t th)" "th = \"UNTIL 7\""
+assert_eq "" "$(rcli HGET postlb:m:t rs_until)" "a member throttle sets no rs_until"
+
+# the warm-up hold (warmhold.lua): one claim a day, judged on the
+# cluster's counters over the window, one held day per hold
+WLUA=$top_srcdir/engine/warmhold.lua
+rcli DEL postlb:m:w postlb:ev:w >/dev/null
+min=$(($(now_ms) / 60000))
+rcli HSET "postlb:fb:w:$min" sent 60 deferred 30 bounced 10 >/dev/null
+rcli HSET "postlb:fb:w:$((min - 1))" sent 5 deferred 5 >/dev/null
+rcli HSET "postlb:fb:w:$((min - 90))" deferred 1000 >/dev/null
+out=$(rcli --eval "$WLUA" postlb:m:w postlb:ev:w , claim postlb:fb:w: 60 0 100000 | tr '\n' ' ')
+day=$(($(now_ms) / 86400000))
+assert_eq "$day 110 35 " "$out" "the claim: today, deliveries and deferrals of the last 60 minutes"
+assert_eq "0 " "$(rcli --eval "$WLUA" postlb:m:w postlb:ev:w , claim postlb:fb:w: 60 0 100000 | tr '\n' ' ')" \
+	"a second claim the same day gets nothing (one host judges a day)"
+rcli DEL postlb:m:w2 >/dev/null
+assert_eq "0 " "$(rcli --eval "$WLUA" postlb:m:w2 postlb:ev:w , claim postlb:fb:w: 60 "$day" 3 | tr '\n' ' ')" \
+	"no claim on the schedule's start day (nothing to advance to)"
+assert_eq "0 " "$(rcli --eval "$WLUA" postlb:m:w2 postlb:ev:w , claim postlb:fb:w: 60 $((day - 4)) 3 | tr '\n' ' ')" \
+	"no claim once the schedule is done"
+assert_eq 3 "$(rcli --eval "$WLUA" postlb:m:w2 postlb:ev:w , claim postlb:fb:w: 60 $((day - 3)) 3 | wc -l)" \
+	"a claim on the day the schedule ends (the step to no cap)"
+assert_eq 1 "$(rcli --eval "$WLUA" postlb:m:w postlb:ev:w , hold "$day" 100 'deferred 35 of 110')" \
+	"a hold adds a held day"
+assert_eq 1 "$(rcli HGET postlb:m:w wh)" "wh = 1"
+assert_match "^[0-9]+ hold warm-up held 1 day\(s\): deferred 35 of 110\$" \
+	"$(rcli LINDEX postlb:ev:w 0)" "the hold is an event"
+assert_eq 0 "$(rcli --eval "$WLUA" postlb:m:w postlb:ev:w , hold $((day - 1)) 100 x)" \
+	"a hold for a day no longer claimed does nothing"
+assert_eq 1 "$(rcli HGET postlb:m:w wh)" "still 1 day"
 
 # --- 2. through Postfix and postlb-policyd ---
 rcli FLUSHALL >/dev/null

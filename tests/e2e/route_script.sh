@@ -13,7 +13,9 @@
 # Response rules (engine/health.h): a member with rs_until ahead is not
 # picked; one with p:PROVIDER ahead is not picked for a message to a
 # domain of that provider (PREFIX prov), is for others, and comes negated
-# in a reservation; expired p: fields are deleted.
+# in a reservation; expired p: fields are deleted.  Throttles (tp:, ts:,
+# th = "UNTIL RATE"): a throttled member takes at most RATE messages a
+# minute of that scope, and comes negated in a reservation.
 # Time is Redis's: the caller passes none, and a suspension is live or
 # expired by Redis's clock.  Expired suspension fields are deleted when a
 # call sees them.
@@ -170,6 +172,42 @@ assert_eq 0 "$(rcli HEXISTS t:m:m2 p:yahoo)" "the expired p:yahoo was deleted"
 out=$(reserve 10)
 assert_eq 3 "$(grep -c '^-2$' <<<"$out")" "in a reservation m2's picks come negated (suspended for a provider)"
 rcli DEL t:m:m2 t:prov >/dev/null
+
+log "response rules of action throttle: tp:PROVIDER, ts:DOMAIN, th"
+NOW=$(redis_ms)
+MIN=$((NOW / 60000))
+rcli HSET t:prov gmail.com google >/dev/null
+rcli HSET t:m:m2 tp:google "$((NOW + 120000)) 2" >/dev/null
+for i in $(seq 1 30); do single gmail.com | tail -n 1; done >"$T/single.out"
+# the minute may turn during the 30 calls: then m2 gets 2 more
+n2=$(grep -c '^2$' "$T/single.out")
+if [ "$(($(redis_ms) / 60000))" = "$MIN" ]; then
+	assert_eq 2 "$n2" "m2 throttled to 2/min for google takes exactly 2 of 30 messages to gmail.com"
+else
+	assert_true "m2 throttled to 2/min (minute turned) takes 2 to 4 of 30 ($n2)" test "$n2" -ge 2 -a "$n2" -le 4
+fi
+assert_eq 30 "$(($(grep -c '^[13]$' "$T/single.out") + n2))" "every other message goes to m1 or m3"
+for i in 1 2 3 4 5 6 7 8 9 10; do single plain.example | tail -n 1; done >"$T/single.out"
+assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "the throttle is for google only: m2 takes its 3 slots of 10 for plain.example"
+out=$(reserve 10)
+assert_eq 3 "$(grep -c '^-2$' <<<"$out")" "in a reservation a throttled member's picks come negated (routed one by one)"
+rcli HSET t:m:m2 tp:google "$((NOW - 1)) 2" >/dev/null
+single gmail.com >/dev/null
+assert_eq 0 "$(rcli HEXISTS t:m:m2 tp:google)" "an expired throttle is deleted"
+rcli HSET t:m:m2 ts:ymail.com "$((NOW + 120000)) 0" >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do single ymail.com | tail -n 1; done >"$T/single.out"
+assert_eq 0 "$(grep -c '^2$' "$T/single.out")" "a domain throttle of 0/min keeps m2 from ymail.com"
+rcli DEL t:m:m2 >/dev/null
+rcli HSET t:m:m2 th "$((NOW + 120000)) 1" >/dev/null
+for i in $(seq 1 20); do single any$i.example | tail -n 1; done >"$T/single.out"
+n2=$(grep -c '^2$' "$T/single.out")
+assert_true "m2 throttled to 1/min everywhere takes 1 of 20 (2 if the minute turned): $n2" test "$n2" -ge 1 -a "$n2" -le 2
+rcli --scan --pattern 't:m:m2:th:*' >"$T/tk.out"
+assert_true "the member's picks under the throttle are counted in MEMBERKEY:th:MINUTE" test -s "$T/tk.out"
+ttl=$(rcli PTTL "$(head -n 1 "$T/tk.out")")
+assert_true "and that counter expires within 2 minutes ($ttl ms)" test "$ttl" -gt 0 -a "$ttl" -le 120000
+rcli DEL t:m:m2 t:prov >/dev/null
+rcli --scan --pattern 't:m:m2:*' | xargs -r redis-cli -s "$REDIS_SOCK" DEL >/dev/null
 
 log "warm-up caps inside one reservation"
 rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null

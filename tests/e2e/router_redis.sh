@@ -8,7 +8,9 @@
 #     suspended for the recipient domain and a member at its warm-up cap
 #     get nothing; a pool whose only member is drained falls back to its
 #     fallback pool, and a pool with no usable member and no fallback
-#     leaves the message to Postfix (routing.no_member = "default").
+#     leaves the message to Postfix (routing.no_member = "default").  A
+#     member suspended for a mailbox provider (p:PROVIDER) gets none of
+#     the mail to a domain learned as that provider's (PREFIX prov).
 #  2. Redis killed and restarted at once: once the milter has seen it
 #     back, no message is routed locally (no stale pooled connection).
 #  3. SIGUSR1 onto another redis-server: routing state and counters land
@@ -108,6 +110,10 @@ assert_eq "0 0 0 0 0 5" "$(counts)" "with Redis, m5 took its warm-up cap of 5"
 "$CTL" -c "$T/postlb.conf" member drain m1 >/dev/null
 "$CTL" -c "$T/postlb.conf" member drain m4 >/dev/null
 "$CTL" -c "$T/postlb.conf" member suspend m2 dest.example 10m >/dev/null
+# m3 suspended for provider google, which gmail.example belongs to (a
+# learned provider): the milter keeps both for its local routing
+rcli HSET postlb:prov gmail.example google >/dev/null
+rcli HSET postlb:m:m3 p:google $(($(now_ms) + 600000)) >/dev/null
 sleep 1 # several refreshes (200 ms)
 kill_redis
 l0=$(milter_lines)
@@ -146,6 +152,12 @@ assert_eq 0 "$d1" "drained m1 still received nothing"
 assert_eq 3 "$(new_lines "$l0" | grep -c 'rule=lone pool=lone member=none')" \
 	"the milter logged member=none for lone's mail"
 assert_eq 0 "$(count_re '^X-Postlb-Route' "$T/sink-s0/dump")" "no route header reached the relayhost"
+send 6 news@bulk.example user@gmail.example 2
+settle 62
+assert_eq 6 "$(count_re '^X-Rcpt-Args: .*@gmail\.example' "$T/sink-s2/dump")" \
+	"without Redis, m2 took all the gmail.example mail"
+assert_eq 0 "$(count_re '^X-Rcpt-Args: .*@gmail\.example' "$T/sink-s3/dump")" \
+	"m3, suspended for provider google, took none of it"
 
 # --- 2. Redis killed and restarted at once: no stale pooled connection ---
 restart_redis
@@ -161,7 +173,7 @@ assert_eq "$local3" "$(rcli GET "postlb:w:m3:$today")" \
 	"m3's count holds its $local3 picks made without Redis"
 assert_true "that count expires" test "$(rcli TTL "postlb:w:m3:$today")" -gt 0
 send 40 news@bulk.example user@other.example 10 # fills the connection pool
-settle 96
+settle 102
 back=$(count_re 'reachable again' "$MILTER_LOG")
 kill_redis
 restart_redis
@@ -171,7 +183,7 @@ wait_for 10 _log_count_ge "$MILTER_LOG" 'reachable again' $((back + 1)) ||
 sleep 0.3
 l1=$(milter_lines)
 send 15 news@bulk.example user@other.example
-settle 111
+settle 117
 assert_eq 15 "$(new_lines "$l1" | grep -c 'member=m')" "15 messages routed after the restart"
 assert_eq 0 "$(new_lines "$l1" | grep -c 'state=local')" \
 	"none of them routed locally (no stale pooled connection)"
@@ -196,7 +208,7 @@ wait_for 10 _log_count_ge "$MILTER_LOG" 'reloaded' $((n + 1)) || fail "the milte
 sleep 1 # in-flight calls end, the refresher reconnects
 before=$(cmdstats rcli)
 send 20 news@bulk.example user@other.example 5
-settle 131
+settle 137
 sleep 1 # five refreshes
 after=$(cmdstats rcli)
 assert_eq "$before" "$after" "the first Redis ran no command after the reload"

@@ -993,6 +993,21 @@ static const struct bad_case bad_feedback[] = {
      "feedback = {\n  log = \"/l\";\n  keep = \"1m\";\n  breaker = { window = "
      "\"5m\"; };\n};\n",
      1, "'keep' must be at least the breaker window"},
+    {"warmup_hold not a group",
+     "feedback = {\n  log = \"/l\";\n  warmup_hold = 5;\n};\n", 3,
+     "'warmup_hold' must be false or a group"},
+    {"warmup_hold window over keep",
+     "feedback = {\n  log = \"/l\";\n  warmup_hold = {\n    window = "
+     "\"2h\"; };\n};\n",
+     3, "'window' must be at most 1d and at most feedback.keep"},
+    {"warmup_hold rate 101",
+     "feedback = {\n  log = \"/l\";\n  warmup_hold = {\n"
+     "    deferral_rate = 101; };\n};\n",
+     4, "'deferral_rate' = 101 is out of range"},
+    {"warmup_hold unknown key",
+     "feedback = {\n  log = \"/l\";\n  warmup_hold = {\n"
+     "    rate = 10; };\n};\n",
+     4, "unknown setting 'rate'"},
 };
 
 /* feedback: absent by default; every setting read; bad values refused. */
@@ -1033,6 +1048,24 @@ static void test_feedback(void **state)
 	config_unref(c);
 	c = load_ok("feedback = { log = \"/l\"; breaker = false; };\n");
 	assert_int_equal(c->feedback_breaker_on, 0);
+	assert_int_equal(c->feedback_hold_on, 1); /* the hold: on, defaults */
+	assert_int_equal(c->feedback_hold.window_ms, 3600000);
+	assert_int_equal(c->feedback_hold.min_attempts, 50);
+	assert_int_equal(c->feedback_hold.deferral_rate, 20);
+	config_unref(c);
+	c = load_ok("feedback = { log = \"/l\"; keep = \"30m\"; };\n");
+	assert_int_equal(c->feedback_hold.window_ms, 1800000); /* <= keep */
+	config_unref(c);
+	c = load_ok("feedback = { log = \"/l\"; keep = \"1d\"; warmup_hold = "
+		    "{ window = \"6h\"; min_attempts = 10; deferral_rate = 5; "
+		    "}; };\n");
+	assert_int_equal(c->feedback_hold_on, 1);
+	assert_int_equal(c->feedback_hold.window_ms, 21600000);
+	assert_int_equal(c->feedback_hold.min_attempts, 10);
+	assert_int_equal(c->feedback_hold.deferral_rate, 5);
+	config_unref(c);
+	c = load_ok("feedback = { log = \"/l\"; warmup_hold = false; };\n");
+	assert_int_equal(c->feedback_hold_on, 0);
 	config_unref(c);
 	check_bad_cases(NAME, bad_feedback, NELEM(bad_feedback));
 }
@@ -1065,8 +1098,29 @@ static const struct bad_case bad_rules[] = {
      5, "'count' = 0 is out of range"},
     {"rule unknown key",
      "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\"; slow = \"yes\"; } );\n};\n",
+     5, "unknown setting 'slow'"},
+    {"rule bad action",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\";\n      action = \"slow\"; } );\n};\n",
+     6, "'action' must be \"suspend\" or \"throttle\""},
+    {"rule throttle without rate",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
      "      dsn = \"4.7.1\"; action = \"throttle\"; } );\n};\n",
-     5, "unknown setting 'action'"},
+     4, "rule x: action throttle needs a rate"},
+    {"rule suspend with rate",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\"; rate = 5; } );\n};\n",
+     4, "suspend takes none"},
+    {"rule rate 0",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\"; action = \"throttle\"; rate = 0; } );\n};\n",
+     5, "'rate' = 0 is out of range"},
+    {"rule rate one past the maximum",
+     "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\";\n"
+     "      dsn = \"4.7.1\"; action = \"throttle\"; rate = 1000001; } "
+     ");\n};\n",
+     5, "'rate' = 1000001 is out of range"},
     {"rule named twice",
      "feedback = {\n  log = \"/l\";\n  rules = (\n    { name = \"x\"; dsn = "
      "\"4.7.1\"; },\n    { name = \"x\"; dsn = \"4.7.2\"; } );\n};\n",
@@ -1108,6 +1162,8 @@ static void test_feedback_rules(void **state)
 	    " scope = \"provider\"; duration = \"5m\"; } ); };\n");
 	assert_int_equal(respond_set_count(c->feedback_rules),
 			 respond_ndefaults);
+	assert_int_equal(rule_named(c, "mine")->action, RESPOND_SUSPEND);
+	assert_int_equal(rule_named(c, "mine")->rate, 0);
 	assert_string_equal(respond_set_rule(c->feedback_rules, 0)->name,
 			    "mine");
 	r = rule_named(c, "gmail-4.7.28");
@@ -1123,6 +1179,18 @@ static void test_feedback_rules(void **state)
 	assert_string_equal(r->provider, "acme");
 	assert_non_null(respond_match(c->feedback_rules, "4.7.1",
 				      "452 Too Many connections"));
+	config_unref(c);
+	/* a throttle: a new rule, and a default turned into one */
+	c = load_ok("feedback = { log = \"/l\"; rules = (\n"
+		    "  { name = \"gmail-4.7.28\"; action = \"throttle\";"
+		    " rate = 30; },\n"
+		    "  { name = \"t\"; dsn = \"4.7.0\"; action = \"throttle\";"
+		    " rate = 1000000; } ); };\n");
+	r = rule_named(c, "gmail-4.7.28");
+	assert_int_equal(r->action, RESPOND_THROTTLE);
+	assert_int_equal(r->rate, 30);
+	assert_int_equal(r->scope, RESPOND_PROVIDER); /* kept */
+	assert_int_equal(rule_named(c, "t")->rate, RESPOND_RATE_MAX);
 	config_unref(c);
 	/* at most RESPOND_RULES_MAX with the defaults */
 	n = (size_t)snprintf(text, sizeof(text),

@@ -175,6 +175,27 @@ static void test_rule_check(void **state)
 	r.scope = 0;
 	assert_int_equal(respond_rule_check(&r, err, sizeof(err)),
 			 -RESPOND_EINVAL);
+	/* a throttle needs a rate in 1..RESPOND_RATE_MAX; a suspension none */
+	r = good;
+	r.action = RESPOND_THROTTLE;
+	assert_int_equal(respond_rule_check(&r, err, sizeof(err)),
+			 -RESPOND_EINVAL);
+	assert_non_null(strstr(err, "action throttle needs a rate"));
+	r.rate = 1;
+	assert_int_equal(respond_rule_check(&r, err, sizeof(err)), 0);
+	r.rate = RESPOND_RATE_MAX;
+	assert_int_equal(respond_rule_check(&r, err, sizeof(err)), 0);
+	r.rate = RESPOND_RATE_MAX + 1;
+	assert_int_equal(respond_rule_check(&r, err, sizeof(err)),
+			 -RESPOND_EINVAL);
+	r = good;
+	r.rate = 5;
+	assert_int_equal(respond_rule_check(&r, err, sizeof(err)),
+			 -RESPOND_EINVAL);
+	r = good;
+	r.action = 7;
+	assert_int_equal(respond_rule_check(&r, err, sizeof(err)),
+			 -RESPOND_EINVAL);
 }
 
 static void test_merge(void **state)

@@ -466,24 +466,38 @@ static void test_plan_cycle(void **state)
 	config_unref(c);
 }
 
-/* Warm-up: 0 before the start day, the day's cap, then no cap. */
+/*
+ * Warm-up: 0 before the start day, the day's cap, then no cap; days held
+ * back (the warm-up hold) move the schedule later, never before day 0.
+ */
 static void test_plan_warmup(void **state)
 {
 	static const struct {
 		long long day;
+		long long held;
 		long long cap;
 	} cases[] = {
-	    {0, 0},	       {DAY0 - 365, 0}, {DAY0 - 1, 0},
-	    {DAY0, 100},       {DAY0 + 1, 200}, {DAY0 + 2, 400},
-	    {DAY0 + 3, -1},    {DAY0 + 4, -1},	{DAY0 + 10000, -1},
+	    {0, 0, 0},		{DAY0 - 365, 0, 0}, {DAY0 - 1, 0, 0},
+	    {DAY0, 0, 100},	{DAY0 + 1, 0, 200}, {DAY0 + 2, 0, 400},
+	    {DAY0 + 3, 0, -1},	{DAY0 + 4, 0, -1},  {DAY0 + 10000, 0, -1},
+	    /* held: day 2 of the calendar is day 1 (or 0) of the schedule */
+	    {DAY0 + 2, 1, 200}, {DAY0 + 2, 2, 100}, {DAY0 + 2, 9, 100},
+	    {DAY0 + 3, 1, 400}, {DAY0 + 4, 1, -1},  {DAY0 - 1, 5, 0},
+	    {DAY0, 1, 100},	{DAY0 + 1, -3, 200},
 	};
 	struct config *c = load_ok(route_conf);
 
 	(void)state;
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct route_plan plan;
+		struct route_view view;
 
-		plan_ok(c, "warm", NULL, NULL, cases[i].day, &plan);
+		memset(&view, 0, sizeof(view));
+		view.held[E] = cases[i].held;
+		assert_int_equal(route_warm_cap(&c->members[E], cases[i].day,
+						cases[i].held),
+				 cases[i].cap);
+		plan_ok(c, "warm", &view, NULL, cases[i].day, &plan);
 		assert_int_equal(plan.n, 2);
 		assert_int_equal(plan.member[0], E);
 		if (plan.cap[0] != cases[i].cap)
@@ -662,11 +676,24 @@ static void test_local_usable(void **state)
 	    {"warm", {0}, 0, 400, DAY0 + 2, "01"},
 	    {"warm", {0}, 0, 5000, DAY0 + 3, "11"}, /* warm-up over */
 	    {"warm", {0}, 0, 0, DAY0 - 1, "01"},    /* before its start */
+	    /* + a suspended for provider google (x.example's) until 5000 */
+	    {"wrr", {0}, 4, 0, DAY0, "001"},
+	    /* + b suspended for provider yahoo (no domain of the message) */
+	    {"wrr", {0}, 5, 0, DAY0, "001"},
+	    /* + c throttled everywhere (kept as a suspension, no Redis) */
+	    {"wrr", {0}, 6, 0, DAY0, "000"},
 	};
 	static char dy[] = "y.example", dx[] = "x.example",
-		    dother[] = "other.example";
+		    dother[] = "other.example", google[] = "google",
+		    yahoo[] = "yahoo", all[] = "";
 	const struct route_susp susp[] = {
-	    {B, dy, 2000}, {A, dx, 900}, {C, dother, 5000}};
+	    {B, RS_DOMAIN, dy, 2000},	  {A, RS_DOMAIN, dx, 900},
+	    {C, RS_DOMAIN, dother, 5000}, {A, RS_PROVIDER, google, 5000},
+	    {B, RS_PROVIDER, yahoo, 5000}, {C, RS_ALL, all, 5000}};
+	/* the learned providers, sorted by domain */
+	static char pa[] = "a.example", px[] = "x.example", pz[] = "z.example";
+	const struct route_prov prov[] = {
+	    {pa, yahoo}, {px, google}, {pz, yahoo}};
 	struct config *c = load_ok(route_conf);
 	struct route_msg m = {.size = -1};
 	struct route_plan plan;
@@ -678,7 +705,8 @@ static void test_local_usable(void **state)
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct route_view view;
 		long long count[CONFIG_MEMBERS_MAX] = {0};
-		struct route_known k = {&view, susp, cases[i].nsusp, count};
+		struct route_known k = {&view, susp, cases[i].nsusp,
+					count, prov,  NELEM(prov)};
 		int ok[CONFIG_MEMBERS_MAX];
 		char got[8] = "";
 		size_t n, want_n = 0;
