@@ -24,7 +24,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/postlb/postlb.conf"
 #define CONFIG_QUOTAS_MAX 64
 /* Limits that validation enforces; arrays of that many entries rely on them. */
-#define CONFIG_MEMBERS_MAX 64  /* per config, and so per pool */
+#define CONFIG_MEMBERS_MAX 128 /* per config, and so per pool */
 #define CONFIG_POOLS_MAX 64    /* per config */
 #define CONFIG_CYCLE_MAX 1000  /* sum of a pool's weights (after gcd) */
 #define CONFIG_RESERVE_MAX 256 /* picks reserved by one Redis call at most */

@@ -10,7 +10,7 @@
 
 [ -x "$MILTER" ] || { echo "$MILTER is not built (run make)" >&2; exit 99; }
 POOLS_MAX=64
-MEMBERS_MAX=64
+MEMBERS_MAX=128 # CONFIG_MEMBERS_MAX
 WARM_MAX=366
 
 # gen_conf FILE NMEMBERS NPOOLS POOL_MEMBERS WARM_DAYS: members m0.. one a
