@@ -171,10 +171,14 @@ static int pf_reinject(const struct config *c, const char *pfdir)
 	return 0;
 }
 
+/* Only the members this host may use (the shared ones and its own): a
+ * member bound to another host's address has no transport here. */
 static void pf_master(const struct config *c, const char *dir)
 {
 	for (size_t i = 0; i < c->nmembers; i++) {
 		const struct cfg_member *m = &c->members[i];
+		if (!m->here)
+			continue;
 		printf("%s unix - - - - - smtp\n", m->name);
 		printf("  -o syslog_name=postfix-%s\n", m->name);
 		if (m->address)
@@ -213,9 +217,13 @@ static void pf_main(const struct config *c, const char *dir,
 static void pf_route(const struct config *c)
 {
 	for (int nexthop = 1; nexthop >= 0; nexthop--) {
+		const char *sep = "";
 		printf("/^%s: (", ROUTE_HEADER);
 		for (size_t i = 0; i < c->nmembers; i++)
-			printf("%s%s", i ? "|" : "", c->members[i].name);
+			if (c->members[i].here) {
+				printf("%s%s", sep, c->members[i].name);
+				sep = "|";
+			}
 		printf(nexthop ? ") ([^ ]+)$/ FILTER $1:$2\n"
 			       : ")$/ FILTER $1:\n");
 	}
@@ -226,8 +234,14 @@ int ctl_postfix_config(const struct config *c, const char *part,
 {
 	int all = strcmp(part, "all") == 0;
 
-	if (c->nmembers == 0) {
-		fprintf(stderr, "postlbctl: %s defines no members\n", c->path);
+	size_t here = 0;
+
+	for (size_t i = 0; i < c->nmembers; i++)
+		here += c->members[i].here != 0;
+	if (here == 0) {
+		fprintf(stderr, "postlbctl: %s defines no members for host "
+				"'%s'\n",
+			c->path, c->host_name);
 		return 1;
 	}
 	if (pfdir == NULL)

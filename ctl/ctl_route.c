@@ -100,17 +100,35 @@ static long long member_today(struct store_sync *s, const struct config *c,
 	return store_sync_get(s, key, v, sizeof(v)) == 1 ? atoll(v) : 0;
 }
 
+/* "all", or the hosts a member exists on, and its site: "mx1,mx2 (fra)" */
+static const char *member_hosts(const struct cfg_member *m, char *out,
+				size_t outsz)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (m->nhosts == 0)
+		o = (size_t)snprintf(out, outsz, "all");
+	for (size_t i = 0; i < m->nhosts && o < outsz; i++)
+		o += (size_t)snprintf(out + o, outsz - o, "%s%s", i ? "," : "",
+				      m->hosts[i]);
+	if (m->site != NULL && o < outsz)
+		snprintf(out + o, outsz - o, " (%s)", m->site);
+	return out;
+}
+
 int ctl_members(const struct config *c)
 {
 	struct store_sync *s = ctl_open(c);
 	long long day = ctl_redis_ms(s) / 86400000;
 
-	printf("%-16s %-6s %6s %8s %10s  %s\n", "member", "state", "weight",
-	       "today", "warmup", "nexthop / suspended for");
+	printf("%-16s %-6s %6s %8s %10s  %-20s %s\n", "member", "state",
+	       "weight", "today", "warmup", "hosts (site)",
+	       "nexthop / suspended for");
 	for (size_t i = 0; i < c->nmembers; i++) {
 		const struct cfg_member *m = &c->members[i];
 		struct mfields f;
-		char cap[24] = "-";
+		char cap[24] = "-", hosts[200];
 		member_fields(s, c, i, &f);
 		if (m->warm_start_day >= 0) {
 			long long wc = route_warm_cap(m, day, f.held);
@@ -121,9 +139,10 @@ int ctl_members(const struct config *c)
 			else
 				snprintf(cap, sizeof(cap), "done");
 		}
-		printf("%-16s %-6s %6d %8lld %10s  %s%s%s\n", m->name,
+		printf("%-16s %-6s %6d %8lld %10s  %-20s %s%s%s\n", m->name,
 		       route_state_name(f.state), m->weight,
-		       member_today(s, c, i), cap,
+		       member_today(s, c, i), cap, member_hosts(m, hosts,
+							      sizeof(hosts)),
 		       m->nexthop ? m->nexthop : "(MX)", f.susp[0] ? "; " : "",
 		       f.susp);
 	}
@@ -384,26 +403,34 @@ static int explain_args(const struct config *c, int argc, char **argv,
 	return 0;
 }
 
-/* Explains one pool: candidates, live states, the next pick. */
-static int explain_pool(const struct config *c, struct store_sync *s,
-			int pool, const struct route_msg *m)
+/*
+ * Explains one pool (site: this host's site's members only; prefer_site
+ * tries them first): candidates, live states, the next pick.
+ */
+static int explain_plan(const struct config *c, struct store_sync *s,
+			int pool, const struct route_msg *m, int site)
 {
-	struct route_view view;
-	struct route_plan plan;
-	int ok[CONFIG_MEMBERS_MAX];
+	static struct route_view view;
+	static struct route_plan plan;
+	static int ok[CONFIG_POOL_MEMBERS_MAX];
 	char key[200], v[32], hdr[ROUTE_HEADER_VALUE_MAX];
 	long long k = 0;
 	long pos;
 
-	printf("pool '%s': algorithm %s\n", c->pools[pool].name,
-	       config_algo_name(c->pools[pool].algo));
+	printf("pool '%s': algorithm %s%s\n", c->pools[pool].name,
+	       config_algo_name(c->pools[pool].algo),
+	       site ? ", members of this host's site first" : "");
 	for (size_t i = 0; i < c->nmembers; i++) {
 		struct mfields f;
 		member_fields(s, c, i, &f);
 		view.state[i] = f.state;
 		view.held[i] = f.held;
 	}
-	route_plan_pool(c, pool, &view, m, ctl_redis_ms(s) / 86400000, &plan);
+	if (route_plan_pool(c, pool, &view, m, ctl_redis_ms(s) / 86400000,
+			    site, &plan) != 0) {
+		printf("  no member of this host%s\n", site ? "'s site" : "");
+		return -1;
+	}
 	for (size_t i = 0; i < plan.n; i++) {
 		size_t mi = plan.member[i];
 		struct mfields f;
@@ -425,8 +452,8 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 		printf("%s%s%s\n", f.susp[0] ? ", suspended for " : "", f.susp,
 		       ok[i] ? "" : " (skipped)");
 	}
-	snprintf(key, sizeof(key), "%srr:%s", c->redis_prefix,
-		 c->pools[pool].name);
+	snprintf(key, sizeof(key), "%srr:%s%s", c->redis_prefix,
+		 c->pools[pool].name, plan.set);
 	if (store_sync_get(s, key, v, sizeof(v)) == 1)
 		k = atoll(v);
 	if (plan.mode == RM_LEAST) {
@@ -446,6 +473,15 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	printf("  next pick: %s\n  header: %s: %s\n",
 	       c->members[plan.member[pos]].name, ROUTE_HEADER, hdr);
 	return 0;
+}
+
+static int explain_pool(const struct config *c, struct store_sync *s,
+			int pool, const struct route_msg *m)
+{
+	if (c->pools[pool].prefer_site && c->host_site != NULL &&
+	    explain_plan(c, s, pool, m, 1) == 0)
+		return 0;
+	return explain_plan(c, s, pool, m, 0);
 }
 
 /* Says why a message is not postlb's to route (takeover.h). */

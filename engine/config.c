@@ -720,7 +720,7 @@ static int cfg_validate(struct cfg_ctx *x, config_t *cf, struct config *c)
 	static const char *const top[] = {
 	    "redis",   "policyd", "classes", "quotas", "exempt", "members",
 	    "pools",   "rules",	  "routing", "milter", "health", "feedback",
-	    NULL};
+	    "host",    "hosts",	  NULL};
 	const config_setting_t *root = config_root_setting(cf);
 
 	if (cfg_known(x, root, top) < 0 || cfg_redis(x, cf, c) < 0 ||

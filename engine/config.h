@@ -24,9 +24,13 @@
 #define CONFIG_DEFAULT_PATH "/etc/postlb/postlb.conf"
 #define CONFIG_QUOTAS_MAX 64
 /* Limits that validation enforces; arrays of that many entries rely on them. */
-#define CONFIG_MEMBERS_MAX 128 /* per config, and so per pool */
+#define CONFIG_MEMBERS_MAX 4096     /* per config */
+#define CONFIG_POOL_MEMBERS_MAX 1024 /* per pool */
 #define CONFIG_POOLS_MAX 64    /* per config */
-#define CONFIG_CYCLE_MAX 1000  /* sum of a pool's weights (after gcd) */
+#define CONFIG_CYCLE_MAX 8192  /* sum of a pool's weights (after gcd) */
+#define CONFIG_HOSTS_MAX 64    /* the hosts group */
+#define CONFIG_MEMBER_HOSTS_MAX 16 /* hosts one member names */
+#define CONFIG_HOST_NAME_MAX 64
 #define CONFIG_RESERVE_MAX 256 /* picks reserved by one Redis call at most */
 #define CONFIG_WARM_DAYS_MAX 366 /* warm-up caps of one member */
 #define CONFIG_NAME_MAX 32     /* member and pool names */
@@ -85,6 +89,9 @@ struct cfg_member {
 	char *address;	/* smtp_bind_address for postfix-config; may be NULL */
 	char *helo;	/* smtp_helo_name; may be NULL */
 	char *site;	/* label, may be NULL */
+	char **hosts;	/* the hosts it exists on; none: every host */
+	size_t nhosts;
+	int here;	/* this host may use it (config_host.c) */
 	int weight;	/* 1..1000 */
 	long long warm_start_day; /* days since 1970-01-01 UTC; -1: none */
 	long long *warm_caps;	  /* messages per day, day 0 first */
@@ -97,8 +104,9 @@ struct cfg_member {
 
 struct cfg_pool {
 	char *name;
-	size_t members[CONFIG_MEMBERS_MAX]; /* indices into config members */
+	size_t members[CONFIG_POOL_MEMBERS_MAX]; /* indices into members */
 	size_t nmembers;
+	int prefer_site; /* members of this host's site first */
 	enum algo algo;
 	enum hash_key hash_key;
 	int fallback; /* pool index or -1 */
@@ -118,9 +126,21 @@ struct cfg_rule {
 	int line;
 };
 
+/* A host of the cluster (the hosts group). */
+struct cfg_host {
+	char *name;
+	char *site; /* may be NULL */
+};
+
 struct config {
 	int refs;
 	char *path;
+
+	/* this host and the cluster's (config_host.c) */
+	char *host_name;     /* host = "..."; default: the hostname */
+	const char *host_site; /* its site (borrowed from hosts); NULL */
+	struct cfg_host *hosts;
+	size_t nhosts;
 
 	char *redis_address;	/* "unix:/path" or "host:port" */
 	char *redis_prefix;
@@ -212,6 +232,11 @@ const struct cfg_quota *config_quota(const struct config *c,
 /* Looks a member or pool up by name; -1 if absent. */
 int config_member_index(const struct config *c, const char *name);
 int config_pool_index(const struct config *c, const char *name);
+
+/* 1 when member m exists on host (it names no host, or that one). */
+int config_member_on(const struct cfg_member *m, const char *host);
+/* 1 when member mi is of this host's site (or either has none). */
+int config_member_local(const struct config *c, size_t mi);
 const char *config_algo_name(enum algo a);
 
 /* 1 if value is in set for subject s. */

@@ -45,6 +45,13 @@ int cfg_health_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_feedback_free(struct config *c);
 
+/* config_host.c: this host, the hosts group, the members' hosts. */
+int cfg_hosts_load(struct cfg_ctx *x, config_t *cf, struct config *c);
+int cfg_member_hosts(struct cfg_ctx *x, const config_setting_t *e,
+		     struct config *c, struct cfg_member *m);
+int cfg_hosts_check(struct cfg_ctx *x, config_t *cf, struct config *c);
+void cfg_hosts_free(struct config *c);
+
 /* config_route.c: members, pools, rules, routing and milter sections. */
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_route_free(struct config *c);

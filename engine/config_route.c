@@ -138,7 +138,8 @@ static int route_members(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"nexthop", "address", "helo",
 					   "weight",  "site",	 "warmup",
-					   "check",   NULL};
+					   "check",   "host",	 "hosts",
+					   NULL};
 	const config_setting_t *g = config_lookup(cf, "members");
 	int n;
 
@@ -173,7 +174,8 @@ static int route_members(struct cfg_ctx *x, config_t *cf, struct config *c)
 		    cfg_str(x, e, "address", &m->address) < 0 ||
 		    cfg_str(x, e, "helo", &m->helo) < 0 ||
 		    cfg_str(x, e, "site", &m->site) < 0 ||
-		    cfg_int(x, e, "weight", 1, 1000, &weight) < 0)
+		    cfg_int(x, e, "weight", 1, 1000, &weight) < 0 ||
+		    cfg_member_hosts(x, e, c, m) < 0)
 			return -1;
 		m->weight = (int)weight;
 		if (m->nexthop != NULL && !route_nexthop_ok(m->nexthop))
@@ -192,8 +194,9 @@ static int route_members(struct cfg_ctx *x, config_t *cf, struct config *c)
 static int route_pool(struct cfg_ctx *x, const config_setting_t *e,
 		      struct config *c, struct cfg_pool *p, char **fallback)
 {
-	static const char *const keys[] = {"members", "algorithm", "hash_key",
-					   "fallback", "failover", NULL};
+	static const char *const keys[] = {"members",  "algorithm",
+					   "hash_key", "fallback",
+					   "failover", "prefer_site", NULL};
 	const config_setting_t *ms = config_setting_get_member(e, "members");
 	char *algo = NULL, *hk = NULL;
 	int rc = -1, n;
@@ -210,9 +213,9 @@ static int route_pool(struct cfg_ctx *x, const config_setting_t *e,
 			 p->name);
 		goto out;
 	}
-	if (n > CONFIG_MEMBERS_MAX) {
+	if (n > CONFIG_POOL_MEMBERS_MAX) {
 		cfg_fail(x, ms, "pool '%s': more than %d members", p->name,
-			 CONFIG_MEMBERS_MAX);
+			 CONFIG_POOL_MEMBERS_MAX);
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -261,7 +264,8 @@ static int route_pool(struct cfg_ctx *x, const config_setting_t *e,
 		}
 		p->hash_key = (enum hash_key)k;
 	}
-	if (cfg_bool(x, e, "failover", &p->failover) < 0)
+	if (cfg_bool(x, e, "failover", &p->failover) < 0 ||
+	    cfg_bool(x, e, "prefer_site", &p->prefer_site) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -587,8 +591,9 @@ out:
 
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
-	if (route_members(x, cf, c) < 0 || cfg_health_load(x, cf, c) < 0 ||
-	    route_pools(x, cf, c) < 0 || route_rules(x, cf, c) < 0 ||
+	if (cfg_hosts_load(x, cf, c) < 0 || route_members(x, cf, c) < 0 ||
+	    cfg_health_load(x, cf, c) < 0 || route_pools(x, cf, c) < 0 ||
+	    cfg_hosts_check(x, cf, c) < 0 || route_rules(x, cf, c) < 0 ||
 	    route_routing(x, cf, c) < 0 || route_milter(x, cf, c) < 0)
 		return -1;
 	return 0;
@@ -596,6 +601,7 @@ int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 
 void cfg_route_free(struct config *c)
 {
+	cfg_hosts_free(c);
 	for (size_t i = 0; i < c->nmembers; i++) {
 		struct cfg_member *m = &c->members[i];
 		free(m->name);

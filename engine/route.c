@@ -15,8 +15,10 @@
 #include <strings.h>
 #include <time.h>
 
-/* Candidate positions are bytes (select.c, the script's cycle string). */
-_Static_assert(CONFIG_MEMBERS_MAX < 256, "member positions must fit a byte");
+/* Candidate positions are 16-bit (select.c, the script's cycle string). */
+_Static_assert(CONFIG_POOL_MEMBERS_MAX <= SELECT_N_MAX &&
+		   CONFIG_POOL_MEMBERS_MAX < 65535,
+	       "member positions must fit 16 bits");
 
 static const char *const state_names[] = {"ready", "drain", "maint", "down"};
 
@@ -152,22 +154,80 @@ static const char *route_hash_key(const struct cfg_pool *p,
 	}
 }
 
+/* FNV-1a over len bytes of p into *h. */
+static void route_fnv(unsigned long long *h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		*h = (*h ^ b[i]) * 1099511628211ULL;
+}
+
+/* plan->def: a hash of what the definition holds (the candidates' names,
+ * weights and caps, and the cycle but for a hash pool). */
+static void route_def_hash(const struct config *c, struct route_plan *plan)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		const char *nm = c->members[plan->member[i]].name;
+		route_fnv(&h, nm, strlen(nm) + 1);
+		route_fnv(&h, &plan->weight[i], sizeof(plan->weight[i]));
+		route_fnv(&h, &plan->cap[i], sizeof(plan->cap[i]));
+	}
+	if (plan->mode != RM_ORDER)
+		route_fnv(&h, plan->cycle, plan->len * sizeof(plan->cycle[0]));
+	snprintf(plan->def, sizeof(plan->def), "%016llx", h);
+}
+
+/*
+ * The rotation counter's suffix of a plan over the members of pool p for
+ * which allowed() holds: "" when that is all of them, else ":" and the
+ * FNV-1a hash of their names, so hosts (sites) with the same set share
+ * one rotation and others do not disturb it.
+ */
+static void route_set(const struct config *c, const struct cfg_pool *p,
+		      const unsigned char *allowed, char *out)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++) {
+		if (!allowed[i])
+			continue;
+		n++;
+		for (const char *s = c->members[p->members[i]].name; *s; s++)
+			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+		h = (h ^ ' ') * 1099511628211ULL;
+	}
+	if (n == p->nmembers)
+		out[0] = '\0';
+	else
+		snprintf(out, ROUTE_SET_MAX + 1, ":%016llx", h);
+}
+
 int route_plan_pool(const struct config *c, int pool,
 		    const struct route_view *view, const struct route_msg *m,
-		    long long day, struct route_plan *out)
+		    long long day, int site, struct route_plan *out)
 {
 	const struct cfg_pool *p = &c->pools[pool];
-	const char *names[CONFIG_MEMBERS_MAX];
+	const char *names[CONFIG_POOL_MEMBERS_MAX];
+	unsigned char allowed[CONFIG_POOL_MEMBERS_MAX];
 	long len;
 
 	out->pool = pool;
 	out->n = 0;
+	for (size_t i = 0; i < p->nmembers; i++)
+		allowed[i] = c->members[p->members[i]].here &&
+			     (!site || config_member_local(c, p->members[i]));
+	route_set(c, p, allowed, out->set);
 	for (int pass = 0; pass < 2 && out->n == 0; pass++)
 		for (size_t i = 0; i < p->nmembers; i++) {
 			size_t mi = p->members[i];
 			/* pass 1: nothing is ready as far as we know; let the
 			 * live states decide among all members */
-			if (pass == 0 && view->state[mi] != MS_READY)
+			if (!allowed[i] ||
+			    (pass == 0 && view->state[mi] != MS_READY))
 				continue;
 			out->member[out->n] = mi;
 			out->weight[out->n] = c->members[mi].weight;
@@ -201,6 +261,8 @@ int route_plan_pool(const struct config *c, int pool,
 	if (len <= 0)
 		return -1;
 	out->len = (size_t)len;
+	out->spill = 0;
+	route_def_hash(c, out);
 	return 0;
 }
 
@@ -249,31 +311,74 @@ route_argf(struct route_call *rc, size_t *used, const char *fmt,
 	return route_arg(rc, used, tmp, (size_t)n);
 }
 
+/* The cycle argument: two digits of base 255 per slot, each + 1, so no
+ * byte is NUL (redis-cli can pass it too); 2 * plan->len bytes. */
+static void route_cycle_bytes(const struct route_plan *plan, char *out)
+{
+	for (size_t i = 0; i < plan->len; i++) {
+		out[2 * i] = (char)((plan->cycle[i] + 1) / 255 + 1);
+		out[2 * i + 1] = (char)((plan->cycle[i] + 1) % 255 + 1);
+	}
+}
+
+int route_def_build(const struct config *c, const struct route_plan *plan,
+		    struct route_def *out)
+{
+	char *f;
+
+	if (plan->n > CONFIG_POOL_MEMBERS_MAX || plan->len > CONFIG_CYCLE_MAX)
+		return -1;
+	f = out->names;
+	for (size_t i = 0; i < plan->n; i++, f += ROUTE_NAME_W)
+		snprintf(f, ROUTE_NAME_W + 1, "%-*s", ROUTE_NAME_W,
+			 c->members[plan->member[i]].name);
+	out->lens[ROUTE_DEF_NAMES] = plan->n * ROUTE_NAME_W;
+	f = out->weights;
+	for (size_t i = 0; i < plan->n; i++, f += ROUTE_WEIGHT_W)
+		snprintf(f, ROUTE_WEIGHT_W + 1, "%*d", ROUTE_WEIGHT_W,
+			 plan->weight[i]);
+	out->lens[ROUTE_DEF_WEIGHTS] = plan->n * ROUTE_WEIGHT_W;
+	f = out->caps;
+	for (size_t i = 0; i < plan->n; i++, f += ROUTE_CAP_W) {
+		long long v = plan->cap[i] < 0 ? -1 : plan->cap[i];
+		char tmp[24];
+		snprintf(tmp, sizeof(tmp), "%*lld", ROUTE_CAP_W,
+			 v < 9999999999LL ? v : 9999999999LL);
+		memcpy(f, tmp, ROUTE_CAP_W + 1);
+	}
+	out->lens[ROUTE_DEF_CAPS] = plan->n * ROUTE_CAP_W;
+	/* a hash pool's order is the message's: sent inline, not stored */
+	out->lens[ROUTE_DEF_CYCLE] = plan->mode == RM_ORDER ? 0 : 2 * plan->len;
+	route_cycle_bytes(plan, out->cycle);
+	out->cycle[2 * plan->len] = '\0';
+	snprintf(out->key, sizeof(out->key), "%srd:%s", c->redis_prefix,
+		 plan->def);
+	return 0;
+}
+
 int route_call_build(const struct config *c, const struct route_plan *plan,
 		     const struct route_msg *m, long long day,
 		     size_t npicks, struct route_call *out)
 {
 	static const char *const modes[] = {"seq", "order", "least"};
 	const char *pfx = c->redis_prefix;
-	char ds[16], cyc[CONFIG_CYCLE_MAX];
+	char ds[16], cyc[2 * CONFIG_CYCLE_MAX];
 	size_t used = 0;
 	int rc = 0;
 
 	route_day_string(day, ds);
 	out->argc = 0;
-	rc |= route_argf(out, &used, "%srr:%s", pfx, c->pools[plan->pool].name);
-	for (size_t i = 0; i < plan->n; i++) {
-		const char *nm = c->members[plan->member[i]].name;
-		rc |= route_argf(out, &used, "%sm:%s", pfx, nm);
-		rc |= route_argf(out, &used, "%sw:%s:%s", pfx, nm, ds);
-		rc |= route_argf(out, &used, "%slc:%s", pfx, nm);
-	}
+	rc |= route_argf(out, &used, "%srr:%s%s", pfx, c->pools[plan->pool].name,
+			 plan->set);
 	rc |= route_argf(out, &used, "%s" HEALTH_KEY_PROVIDERS, pfx);
-	out->nkeys = (int)(2 + 3 * plan->n);
-	for (size_t i = 0; i < plan->len; i++)
-		cyc[i] = (char)(plan->cycle[i] + 1);
+	rc |= route_argf(out, &used, "%srd:%s", pfx, plan->def);
+	out->nkeys = 3;
 	rc |= route_argf(out, &used, "%s", modes[plan->mode]);
-	rc |= route_arg(out, &used, cyc, plan->len);
+	if (plan->mode == RM_ORDER) {
+		route_cycle_bytes(plan, cyc);
+		rc |= route_arg(out, &used, cyc, 2 * plan->len);
+	} else
+		rc |= route_arg(out, &used, "", 0);
 	rc |= route_argf(out, &used, "%lld", c->outstanding_ttl_ms);
 	if (npicks > 1) { /* a reservation: for no message in particular */
 		if (plan->mode != RM_SEQ || npicks > CONFIG_RESERVE_MAX)
@@ -290,10 +395,10 @@ int route_call_build(const struct config *c, const struct route_plan *plan,
 					strnlen(m->rcpt_domains[d],
 						ROUTE_DOMAIN_MAX));
 	}
-	for (size_t i = 0; i < plan->n; i++) {
-		rc |= route_argf(out, &used, "%d", plan->weight[i]);
-		rc |= route_argf(out, &used, "%lld", plan->cap[i]);
-	}
+	rc |= route_argf(out, &used, "%zu", plan->n);
+	rc |= route_argf(out, &used, "%zu", plan->len);
+	rc |= route_argf(out, &used, "%s", pfx);
+	rc |= route_argf(out, &used, "%s", ds);
 	if (c->slowstart_ms > 0) {
 		rc |= route_argf(out, &used, "%lld", c->slowstart_ms);
 		rc |= route_argf(out, &used, "%d", c->slowstart_min_pct);

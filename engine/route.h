@@ -21,13 +21,20 @@
 
 #include "config.h"
 
+#include <stdint.h>
+
 #define ROUTE_HEADER "X-Postlb-Route"
 /* Distinct recipient domains of a message: Postfix's smtpd_recipient_limit
  * (1000 by default) bounds them; a message with more is left to Postfix. */
 #define ROUTE_DOMAINS_MAX 1000
 /* Header instances a message keeps: one per header rule at most. */
 #define ROUTE_HEADERS_MAX CONFIG_HEADER_RULES_MAX
-#define ROUTE_ARGS_MAX (10 + ROUTE_DOMAINS_MAX + 5 * CONFIG_MEMBERS_MAX)
+#define ROUTE_ARGS_MAX (16 + ROUTE_DOMAINS_MAX)
+/* The script's fixed-width candidate fields (route.lua): name, weight
+ * (1..1000) and today's cap (-1 or up to 10 digits). */
+#define ROUTE_NAME_W CONFIG_NAME_MAX
+#define ROUTE_WEIGHT_W 5
+#define ROUTE_CAP_W 11
 /* Queue ids longer than this are cut for the script (Postfix's are ~20) */
 #define ROUTE_QUEUE_ID_MAX 64
 #define ROUTE_DOMAIN_MAX 255 /* longer recipient domains are cut */
@@ -60,24 +67,54 @@ struct route_view {
 
 enum route_mode { RM_SEQ, RM_ORDER, RM_LEAST };
 
+/* The counter key's suffix for a host's or a site's own set of members:
+ * ":" and 16 hex digits. */
+#define ROUTE_SET_MAX 18
+
+/* A key: prefix (at most 64) "rr:" pool ":" set; numbers fit 24. */
+#define ROUTE_KEY_MAX (64 + 3 + CONFIG_NAME_MAX + ROUTE_SET_MAX)
+
 struct route_plan {
 	int pool;
 	enum route_mode mode;
-	size_t n;				/* candidates */
-	size_t member[CONFIG_MEMBERS_MAX];	/* config member index */
-	int weight[CONFIG_MEMBERS_MAX];
-	long long cap[CONFIG_MEMBERS_MAX];	/* today's warm-up cap; -1 */
-	unsigned char cycle[CONFIG_CYCLE_MAX];	/* candidate positions */
+	size_t n;					/* candidates */
+	size_t member[CONFIG_POOL_MEMBERS_MAX];		/* config member index */
+	int weight[CONFIG_POOL_MEMBERS_MAX];
+	long long cap[CONFIG_POOL_MEMBERS_MAX];		/* today's cap; -1 */
+	uint16_t cycle[CONFIG_CYCLE_MAX];		/* candidate positions */
 	size_t len;
+	char set[ROUTE_SET_MAX + 1]; /* "" the whole pool's rotation */
+	int spill; /* the other sites' turn (prefer_site): no reservations */
+	char def[17]; /* the definition's hash (route_def_build) */
 };
 
-/* A key: prefix (at most 64) "w:" member ":YYYYMMDD"; numbers fit 24. */
-#define ROUTE_KEY_MAX (64 + 3 + CONFIG_NAME_MAX + 10)
+/*
+ * A plan's definition as the route script reads it from Redis (keys
+ * PREFIX rd:HASH:c, :n, :w, :k; see route.lua): the cycle (none for a
+ * hash pool, whose order goes with each call), the candidates' names,
+ * weights and today's caps in fixed-width fields.
+ */
+enum { ROUTE_DEF_CYCLE, ROUTE_DEF_NAMES, ROUTE_DEF_WEIGHTS, ROUTE_DEF_CAPS };
+struct route_def {
+	char key[ROUTE_KEY_MAX + 1]; /* PREFIX rd:HASH */
+	char cycle[2 * CONFIG_CYCLE_MAX + 1];
+	char names[ROUTE_NAME_W * CONFIG_POOL_MEMBERS_MAX + 1];
+	char weights[ROUTE_WEIGHT_W * CONFIG_POOL_MEMBERS_MAX + 1];
+	char caps[ROUTE_CAP_W * CONFIG_POOL_MEMBERS_MAX + 1];
+	size_t lens[4]; /* by ROUTE_DEF_*; the cycle's 0 for a hash pool */
+};
+/* How long a written definition lives (it is written again when a plan
+ * is rebuilt, at least daily: the caps change with the day). */
+#define ROUTE_DEF_TTL_MS (2LL * 86400000)
+
+/* Fills *out with plan's definition.  Returns 0, -1 if it cannot be. */
+int route_def_build(const struct config *c, const struct route_plan *plan,
+		    struct route_def *out);
+
 #define ROUTE_CALL_BUF                                                         \
-	((2 + 3 * CONFIG_MEMBERS_MAX) * (ROUTE_KEY_MAX + 1) + 8 +              \
-	 (CONFIG_CYCLE_MAX + 1) + (ROUTE_QUEUE_ID_MAX + 1) +                   \
-	 ROUTE_DOMAINS_MAX * (ROUTE_DOMAIN_MAX + 1) +                          \
-	 (6 + 2 * CONFIG_MEMBERS_MAX) * 24)
+	(3 * (ROUTE_KEY_MAX + 1) + 2 * CONFIG_CYCLE_MAX + 1 +                  \
+	 (ROUTE_QUEUE_ID_MAX + 1) + ROUTE_DOMAINS_MAX * (ROUTE_DOMAIN_MAX + 1) + \
+	 12 * 24)
 
 struct route_call {
 	int argc;
@@ -109,11 +146,6 @@ int route_classify(const struct config *c, const struct route_msg *m,
 		   int *rule);
 
 /*
- * Builds the plan for pool under view for day (days since 1970, UTC).
- * Returns 0, or -1 if the pool's cycle cannot be built (never for a
- * validated config).
- */
-/*
  * Today's warm-up cap of member mb on day (days since 1970-01-01 UTC)
  * when held days of its schedule were held back: -1 none (no schedule,
  * or past its end), 0 before the start day.
@@ -121,9 +153,18 @@ int route_classify(const struct config *c, const struct route_msg *m,
 long long route_warm_cap(const struct cfg_member *mb, long long day,
 			 long long held);
 
+/*
+ * Builds the plan for pool under view for day (days since 1970, UTC):
+ * the pool's members this host may use (config_member_on), with site set
+ * only those of its site (config_member_local), the ones known ready
+ * first (all of them when none is).  A plan over fewer members than the
+ * pool has its own rotation counter (out->set).  Returns 0, or -1 when no
+ * member qualifies (site set: none of this site) or the cycle cannot be
+ * built (never for a validated config).
+ */
 int route_plan_pool(const struct config *c, int pool,
 		    const struct route_view *view, const struct route_msg *m,
-		    long long day, struct route_plan *out);
+		    long long day, int site, struct route_plan *out);
 
 /*
  * Arguments of ROUTE_LUA for plan (argv[0] is the script's sha1, given):

@@ -1,9 +1,11 @@
 /*
  * select: pool algorithms (see select.h).  Pure functions.
  */
+/* qsort_r: _GNU_SOURCE (config.h defines it) */
 #include "select.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -17,14 +19,14 @@ static int select_gcd(int a, int b)
 	return a;
 }
 
-long select_wrr_cycle(const int *weights, size_t n, unsigned char *cycle,
+long select_wrr_cycle(const int *weights, size_t n, uint16_t *cycle,
 		      size_t cap)
 {
-	long long cur[256] = {0};
-	int w[256], g = 0;
+	long long cur[SELECT_N_MAX] = {0};
+	int w[SELECT_N_MAX], g = 0;
 	long total = 0;
 
-	if (n == 0 || n > 256)
+	if (n == 0 || n > SELECT_N_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (weights[i] <= 0)
@@ -46,17 +48,17 @@ long select_wrr_cycle(const int *weights, size_t n, unsigned char *cycle,
 				best = i;
 		}
 		cur[best] -= total;
-		cycle[k] = (unsigned char)best;
+		cycle[k] = (uint16_t)best;
 	}
 	return total;
 }
 
-long select_rr_cycle(size_t n, unsigned char *cycle, size_t cap)
+long select_rr_cycle(size_t n, uint16_t *cycle, size_t cap)
 {
-	if (n == 0 || n > cap || n > 256)
+	if (n == 0 || n > cap || n > SELECT_N_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		cycle[i] = (unsigned char)i;
+		cycle[i] = (uint16_t)i;
 	return (long)n;
 }
 
@@ -85,33 +87,36 @@ long select_least(const long long *outstanding, const int *weights,
 	return best;
 }
 
+static int select_by_score(const void *a, const void *b, void *arg)
+{
+	const double *score = arg;
+	uint16_t i = *(const uint16_t *)a, j = *(const uint16_t *)b;
+
+	if (score[i] != score[j])
+		return score[i] < score[j] ? 1 : -1;
+	return (int)i - (int)j;
+}
+
 void select_hash_order(const char *key, size_t keylen,
 		       const char *const *names, const int *weights, size_t n,
-		       unsigned char *order)
+		       uint16_t *order)
 {
-	double score[256];
+	double score[SELECT_N_MAX];
 
-	for (size_t i = 0; i < n && i < 256; i++) {
+	for (size_t i = 0; i < n && i < SELECT_N_MAX; i++) {
 		XXH64_hash_t seed = XXH64(names[i], strlen(names[i]), 0);
 		XXH64_hash_t h = XXH64(key, keylen, seed);
 		/* u uniform in (0, 1); -w / ln(u) is weighted rendezvous */
 		double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
 		score[i] = -(double)weights[i] / log(u);
-		order[i] = (unsigned char)i;
+		order[i] = (uint16_t)i;
 	}
-	/* insertion sort, highest score first: n is small */
-	for (size_t i = 1; i < n && i < 256; i++) {
-		unsigned char v = order[i];
-		size_t j = i;
-		while (j > 0 && score[order[j - 1]] < score[v]) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = v;
-	}
+	/* highest score first; equal scores by position (deterministic) */
+	qsort_r(order, n < SELECT_N_MAX ? n : SELECT_N_MAX, sizeof(*order),
+		select_by_score, score);
 }
 
-long select_walk(const unsigned char *cycle, size_t len,
+long select_walk(const uint16_t *cycle, size_t len,
 		 unsigned long long start, const int *ok)
 {
 	size_t first;
@@ -121,7 +126,7 @@ long select_walk(const unsigned char *cycle, size_t len,
 	/* reduce first: start + j may wrap past 2^64 */
 	first = (size_t)(start % len);
 	for (size_t j = 0; j < len; j++) {
-		unsigned char i = cycle[(first + j) % len];
+		uint16_t i = cycle[(first + j) % len];
 		if (ok[i])
 			return i;
 	}

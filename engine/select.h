@@ -16,17 +16,21 @@
 #define POSTLB_SELECT_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#define SELECT_N_MAX 1024 /* members of one pool, CONFIG_POOL_MEMBERS_MAX */
 
 /*
  * Writes the weighted cycle of n members (weights > 0) as positions 0..n-1
  * into cycle (room for cap entries) and returns its length, or -1 when the
  * cycle (sum of weights / gcd) would exceed cap or n is 0.
  */
-long select_wrr_cycle(const int *weights, size_t n, unsigned char *cycle,
+long select_wrr_cycle(const int *weights, size_t n, uint16_t *cycle,
 		      size_t cap);
 
 /* The round robin cycle 0..n-1; returns n (or -1 if n > cap or 0). */
-long select_rr_cycle(size_t n, unsigned char *cycle, size_t cap);
+/* Both take at most SELECT_N_MAX members (positions fit a uint16_t). */
+long select_rr_cycle(size_t n, uint16_t *cycle, size_t cap);
 
 /*
  * Position of the least outstanding member among those with ok[i] set:
@@ -42,14 +46,14 @@ long select_least(const long long *outstanding, const int *weights,
  */
 void select_hash_order(const char *key, size_t keylen,
 		       const char *const *names, const int *weights, size_t n,
-		       unsigned char *order);
+		       uint16_t *order);
 
 /*
  * Walks cycle from position start (mod len) and returns the first member
  * position with ok set, or -1.  The local (Redis-less) mirror of the walk
  * the route script does.
  */
-long select_walk(const unsigned char *cycle, size_t len,
+long select_walk(const uint16_t *cycle, size_t len,
 		 unsigned long long start, const int *ok);
 
 #endif

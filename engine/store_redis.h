@@ -103,6 +103,9 @@ int store_sync_get(struct store_sync *s, const char *key, char *out,
 		   size_t outsz);
 int store_sync_set(struct store_sync *s, const char *key, const char *value);
 /* Returns the number of keys deleted (0 or 1) or <0. */
+/* SET key value (len bytes) PX px_ms: 0 or a negative STORE_E code. */
+int store_sync_set_px(struct store_sync *s, const char *key,
+		      const char *value, size_t len, long long px_ms);
 int store_sync_del(struct store_sync *s, const char *key);
 /* Redis server time in microseconds. */
 int store_sync_time_us(struct store_sync *s, long long *now_us);

@@ -141,6 +141,30 @@ int store_sync_set(struct store_sync *s, const char *key, const char *value)
 	return store_sync_do(s, 3, av);
 }
 
+int store_sync_set_px(struct store_sync *s, const char *key,
+		      const char *value, size_t len, long long px_ms)
+{
+	char px[24];
+	const char *av[] = {"SET", key, value, "PX", px};
+	size_t lens[] = {3, strlen(key), len, 2, 0};
+	redisReply *r;
+	int rc = 0;
+
+	snprintf(px, sizeof(px), "%lld", px_ms);
+	lens[4] = strlen(px);
+	r = redisCommandArgv(s->c, 5, av, lens);
+	if (r == NULL) {
+		snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+		return -STORE_EDOWN;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(s->err, sizeof(s->err), "%s", r->str);
+		rc = -STORE_EREPLY;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 int store_sync_del(struct store_sync *s, const char *key)
 {
 	const char *av[] = {"DEL", key};

@@ -169,6 +169,10 @@ void router_free(struct router *r)
 	router_pool_flush(r);
 	router_susp_free(r->susp, r->nsusp);
 	router_prov_free(r->prov, r->nprov);
+	for (size_t i = 0; i < CONFIG_POOLS_MAX; i++) {
+		free(r->plans[i][0]);
+		free(r->plans[i][1]);
+	}
 	config_unref(r->cfg);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -208,38 +212,104 @@ void router_get_stats(struct router *r, struct router_stats *out)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/*
+ * The plan of pool (site: this site's members only) into *plan: built
+ * once per state change and day for round robin, weighted and least
+ * pools (a weighted cycle of a big pool is not cheap), every time for a
+ * hash pool (its order is the message's).  view is the router's as of
+ * gen.  Returns route_plan_pool's.
+ */
+static int router_plan(struct router *r, const struct config *c, int pool,
+		       const struct route_view *view, unsigned long gen,
+		       const struct route_msg *m, long long day, int site,
+		       struct route_plan *plan)
+{
+	struct plan_cache *pc;
+	int rc;
+
+	if (c->pools[pool].algo == ALGO_HASH)
+		return route_plan_pool(c, pool, view, m, day, site, plan);
+	pthread_mutex_lock(&r->lock);
+	pc = r->plans[pool][site];
+	if (pc != NULL && pc->cfg == c && pc->gen == gen && pc->day == day) {
+		*plan = pc->plan;
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	rc = route_plan_pool(c, pool, view, m, day, site, plan);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	if (r->plans[pool][site] == NULL)
+		r->plans[pool][site] = malloc(sizeof(struct plan_cache));
+	pc = r->plans[pool][site];
+	if (pc != NULL) { /* without memory: no cache, nothing else lost */
+		pc->cfg = c;
+		pc->gen = gen;
+		pc->day = day;
+		pc->plan = *plan;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* One pool's pick for m (site: its site's members only): the candidate
+ * position in *plan, or -1. */
+static long router_pick(struct router *r, struct config *c, int pool,
+			const struct route_view *view, unsigned long gen,
+			const struct route_msg *m, long long day, int site,
+			struct route_plan *plan, struct router_result *out)
+{
+	long pos;
+
+	if (router_plan(r, c, pool, view, gen, m, day, site, plan) != 0)
+		return -1;
+	plan->spill = c->pools[pool].prefer_site && !site;
+	pos = router_pick_redis(r, c, plan, m, day);
+	if (pos == -2) {
+		out->local = 1;
+		pos = router_pick_local(r, c, plan, m, day);
+	}
+	return pos;
+}
+
 void router_route(struct router *r, struct config *c,
 		  const struct route_msg *m, struct router_result *out)
 {
 	struct route_view view;
+	struct route_plan *plan = malloc(sizeof(*plan));
 	long long day = router_today(r);
+	unsigned long gen;
 	int pool, hops = 0;
 
 	pthread_mutex_lock(&r->lock);
 	router_view_for(r, c, &view); /* by name after a reload */
+	gen = r->gen;
 	pthread_mutex_unlock(&r->lock);
 	memset(out, 0, sizeof(*out));
 	out->member = -1;
 	out->pool = pool = route_classify(c, m, &out->rule);
-	while (pool >= 0 && hops++ <= (int)c->npools) {
-		struct route_plan plan;
+	while (plan != NULL && pool >= 0 && hops++ <= (int)c->npools) {
 		long pos = -1;
-		if (route_plan_pool(c, pool, &view, m, day, &plan) == 0) {
-			pos = router_pick_redis(r, c, &plan, m, day);
-			if (pos == -2) {
-				out->local = 1;
-				pos = router_pick_local(r, c, &plan, m, day);
-			}
-		}
-		if (pos >= 0 && route_header_value(c, &plan, (size_t)pos,
+		/* prefer_site: this site's members first, the others only
+		 * when none of them can take the message */
+		if (c->pools[pool].prefer_site && c->host_site != NULL)
+			pos = router_pick(r, c, pool, &view, gen, m, day, 1,
+					  plan, out);
+		if (pos < 0)
+			pos = router_pick(r, c, pool, &view, gen, m, day, 0,
+					  plan, out);
+		if (pos >= 0 && route_header_value(c, plan, (size_t)pos,
 						   out->header,
 						   sizeof(out->header)) == 0) {
-			out->member = (int)plan.member[pos];
+			out->member = (int)plan->member[pos];
 			out->used_pool = pool;
 			break;
 		}
 		pool = c->pools[pool].fallback;
 	}
+	free(plan);
 	pthread_mutex_lock(&r->lock);
 	r->st.routed += out->member >= 0;
 	r->st.none += out->member < 0;

@@ -9,6 +9,8 @@
  */
 #include "router_int.h"
 
+#include "route_run.h"
+
 #include "log.h"
 #include "num.h"
 #include "store_redis.h"
@@ -176,8 +178,7 @@ int router_call(struct router *r, struct config *c,
 		free(call);
 		return -1;
 	}
-	n = store_sync_eval(s, ROUTE_LUA, call->nkeys, call->argc,
-			    call->argv, call->lens, res, 1 + npicks);
+	n = route_run(s, c, plan, call, res, 1 + npicks);
 	free(call);
 	bad = n != (int)(1 + npicks);
 	for (size_t i = 0; !bad && i < npicks; i++) {

@@ -28,6 +28,15 @@ struct reservation {
 	int pick[CONFIG_RESERVE_MAX]; /* member index + 1; < 0: suspended */
 };
 
+/* A pool's plan as last built (round robin, weighted, least: the plan
+ * depends on the states and the day, not on the message). */
+struct plan_cache {
+	const struct config *cfg; /* borrowed: compared, never used */
+	unsigned long gen;
+	long long day;
+	struct route_plan plan;
+};
+
 struct router {
 	pthread_mutex_t lock; /* cfg refs, view, counters, stats */
 	struct config *cfg;
@@ -48,6 +57,7 @@ struct router {
 	struct router_stats st;
 	unsigned long gen; /* bumped when states or the config change */
 	struct reservation res[CONFIG_POOLS_MAX]; /* per pool */
+	struct plan_cache *plans[CONFIG_POOLS_MAX][2]; /* per pool, site */
 	long long giveback[CONFIG_MEMBERS_MAX]; /* per member: unused picks of */
 	long long giveback_day;			 /* ... this day */
 	struct pooled {

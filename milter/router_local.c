@@ -262,7 +262,9 @@ int router_refresh_once(struct router *r, struct config *c,
 		struct route_prov *oldp = r->prov;
 		size_t nold = r->nsusp, noldp = r->nprov;
 		if (memcmp(&v.state, &r->view.state,
-			   c->nmembers * sizeof(v.state[0])) != 0)
+			   c->nmembers * sizeof(v.state[0])) != 0 ||
+		    memcmp(&v.held, &r->view.held,
+			   c->nmembers * sizeof(v.held[0])) != 0)
 			r->gen++;
 		r->view = v;
 		r->susp = x.susp;

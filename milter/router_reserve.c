@@ -165,7 +165,8 @@ static void reservation_next(struct router *r, const struct config *c,
 {
 	*pick = 0;
 	*want = 1;
-	if (plan->mode != RM_SEQ || c->route_reserve <= 1 || c != r->cfg)
+	if (plan->mode != RM_SEQ || plan->spill || c->route_reserve <= 1 ||
+	    c != r->cfg)
 		return;
 	if (reservation_lapsed(r, c, v, day, now))
 		reservation_end(r, v);

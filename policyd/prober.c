@@ -450,14 +450,16 @@ static void prober_build(struct prober *p, struct config *c)
 
 	prober_clear(p);
 	p->cfg = c;
+	/* a member of other hosts only is theirs to check (their source
+	 * address, their lease) */
 	for (size_t i = 0; i < c->nmembers; i++)
-		n += c->members[i].check != 0;
+		n += c->members[i].check && c->members[i].here;
 	p->probes = calloc(n + 1, sizeof(*p->probes));
 	if (p->probes == NULL)
 		return;
 	for (size_t i = 0; i < c->nmembers; i++) {
 		struct probe *pr = &p->probes[p->nprobes];
-		if (!c->members[i].check)
+		if (!c->members[i].check || !c->members[i].here)
 			continue;
 		pr->p = p;
 		pr->mi = i;

@@ -16,6 +16,8 @@
 # in a reservation; expired p: fields are deleted.  Throttles (tp:, ts:,
 # th = "UNTIL RATE"): a throttled member takes at most RATE messages a
 # minute of that scope, and comes negated in a reservation.
+# A pool of 1000 members: the rotation stays exact and a pick reads only
+# the candidates its walk reaches.
 # Time is Redis's: the caller passes none, and a suspension is live or
 # expired by Redis's clock.  Expired suspension fields are deleted when a
 # call sees them.
@@ -30,9 +32,24 @@ SHA=$(rcli SCRIPT LOAD "$SCRIPT")
 [[ $SHA =~ ^[0-9a-f]{40}$ ]] || die "SCRIPT LOAD failed: $SHA"
 
 DAY=20240101
-CYCLE=$'\x01\x02\x01\x03\x01\x02\x01\x02\x01\x03' # 5:3:2 over m1 m2 m3
-KEYS=(t:rr:p t:m:m1 "t:w:m1:$DAY" t:lc:m1 t:m:m2 "t:w:m2:$DAY" t:lc:m2
-	t:m:m3 "t:w:m3:$DAY" t:lc:m3 t:prov)
+# cyc N...: the cycle argument: each 1-based candidate number N as two
+# digits of base 255, each plus one (route.lua)
+cyc() {
+	local c out=
+	for c in "$@"; do
+		out+=$(printf '\\x%02x\\x%02x' $((c / 255 + 1)) $((c % 255 + 1)))
+	done
+	printf '%b' "$out"
+}
+CYCLE=$(cyc 1 2 1 3 1 2 1 2 1 3) # 5:3:2 over m1 m2 m3
+KEYS=(t:rr:p t:prov t:rd:x)
+# the plan's definition (route.lua): the cycle and the candidates'
+# fixed-width fields: names, weights, today's caps
+caps() { printf '%11d%11d%11d' "${1:--1}" "${2:--1}" "${3:--1}"; }
+rcli SET t:rd:x:c "$CYCLE" >/dev/null
+rcli SET t:rd:x:n "$(printf '%-32s%-32s%-32s' m1 m2 m3)" >/dev/null
+rcli SET t:rd:x:w "$(printf '%5d%5d%5d' 5 3 2)" >/dev/null
+rcli SET t:rd:x:k "$(caps)" >/dev/null
 # redis_ms: Redis's clock in ms (the script's; the host's may differ).
 redis_ms() {
 	local t
@@ -45,13 +62,13 @@ redis_ms() {
 # one number per line (the counter before, then the picks).
 reserve() {
 	local p=$1
-	rcli EVALSHA "$SHA" 11 "${KEYS[@]}" seq "$CYCLE" 600000 "" 0 \
-		5 "${2:--1}" 3 "${3:--1}" 2 "${4:--1}" "$p"
+	rcli SET t:rd:x:k "$(caps "${2:--1}" "${3:--1}" "${4:--1}")" >/dev/null
+	rcli EVALSHA "$SHA" 3 "${KEYS[@]}" seq "" 600000 "" 0 3 10 t: "$DAY" "$p"
 }
 # single DOMAIN: the pick for one message to DOMAIN.
 single() {
-	rcli EVALSHA "$SHA" 11 "${KEYS[@]}" seq "$CYCLE" 600000 Q1 1 "$1" \
-		5 -1 3 -1 2 -1 1
+	rcli SET t:rd:x:k "$(caps)" >/dev/null
+	rcli EVALSHA "$SHA" 3 "${KEYS[@]}" seq "" 600000 Q1 1 "$1" 3 10 t: "$DAY" 1
 }
 # tally LINES: "a b c" how many picks of candidates 1, 2, 3 (negated ones
 # counted as their member), after the first line.
@@ -192,8 +209,8 @@ assert_eq 3 "$(grep -c '^2$' "$T/single.out")" "the throttle is for google only:
 out=$(reserve 10)
 assert_eq 3 "$(grep -c '^-2$' <<<"$out")" "in a reservation a throttled member's picks come negated (routed one by one)"
 rcli HSET t:m:m2 tp:google "$((NOW - 1)) 2" >/dev/null
-single gmail.com >/dev/null
-assert_eq 0 "$(rcli HEXISTS t:m:m2 tp:google)" "an expired throttle is deleted"
+for i in 1 2 3 4 5 6 7 8 9 10; do single gmail.com >/dev/null; done
+assert_eq 0 "$(rcli HEXISTS t:m:m2 tp:google)" "an expired throttle is deleted (once a walk reaches m2)"
 rcli HSET t:m:m2 ts:ymail.com "$((NOW + 120000)) 0" >/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do single ymail.com | tail -n 1; done >"$T/single.out"
 assert_eq 0 "$(grep -c '^2$' "$T/single.out")" "a domain throttle of 0/min keeps m2 from ymail.com"
@@ -221,12 +238,51 @@ rcli DEL "t:w:m1:$DAY" "t:w:m2:$DAY" "t:w:m3:$DAY" >/dev/null
 out=$(reserve 10 0 0 0)
 assert_eq "0 0 0" "$(tally "$out")" "every member capped: all 10 picks are 0"
 
+log "a pool of 1000: the rotation is exact, and only the candidates reached are read"
+BIGN=1000
+rcli SET t:rd:big:n "$(for ((i = 1; i <= BIGN; i++)); do printf '%-32s' "b$i"; done)" >/dev/null
+rcli SET t:rd:big:w "$(for ((i = 1; i <= BIGN; i++)); do printf '%5d' 1; done)" >/dev/null
+rcli SET t:rd:big:k "$(for ((i = 1; i <= BIGN; i++)); do printf '%11d' -1; done)" >/dev/null
+rcli SET t:rd:big:c "$(cyc $(seq 1 $BIGN))" >/dev/null
+big() { # big P [DOMAIN]: P picks (1: one message to DOMAIN)
+	if [ "$1" -gt 1 ]; then
+		rcli EVALSHA "$SHA" 3 t:rr:big t:prov t:rd:big seq "" 600000 "" 0 \
+			$BIGN $BIGN t: "$DAY" "$1"
+	else
+		rcli EVALSHA "$SHA" 3 t:rr:big t:prov t:rd:big seq "" 600000 Q1 1 "$2" \
+			$BIGN $BIGN t: "$DAY" 1
+	fi
+}
+rcli HSET t:m:b300 state drain >/dev/null
+for i in 1 2 3 4; do big 250 | tail -n +2; done >"$T/big.out"
+assert_eq 999 "$(sort -u "$T/big.out" | wc -l)" "1000 picks reach 999 distinct members"
+assert_eq 0 "$(grep -c '^300$' "$T/big.out")" "the drained b300 is skipped"
+assert_eq 2 "$(grep -c '^301$' "$T/big.out")" "its slot goes to the next one, b301"
+assert_eq "2 3 4" "$(head -n 3 "$T/big.out" | tr '\n' ' ' | sed 's/ $//')" "in cycle order (from slot 1)"
+assert_eq 1 "$(tail -n 1 "$T/big.out")" "the 1000th pick wraps to slot 0 (b1)"
+assert_eq 1 "$(rcli GET "t:w:b1000:$DAY")" "the 1000th member's count is 1"
+hm0=$(rcli INFO commandstats | grep -o 'cmdstat_hmget:calls=[0-9]*' | cut -d= -f2)
+out=$(big 1 x.example | tail -n 1)
+hm1=$(rcli INFO commandstats | grep -o 'cmdstat_hmget:calls=[0-9]*' | cut -d= -f2)
+assert_eq 2 "$out" "one message: the next slot (b2)"
+assert_eq 2 "$((hm1 - hm0))" "it read the providers and one candidate's state, not 1000"
+getr0=$(rcli INFO commandstats | grep -o 'cmdstat_getrange:calls=[0-9]*' | cut -d= -f2)
+big 1 x.example >/dev/null
+getr1=$(rcli INFO commandstats | grep -o 'cmdstat_getrange:calls=[0-9]*' | cut -d= -f2)
+assert_eq 4 "$((getr1 - getr0))" "and read one slot and one candidate's name, weight and cap of the definition"
+rcli DEL t:rd:big:k >/dev/null
+c0=$(rcli GET t:rr:big)
+assert_eq "-1" "$(big 1 x.example)" "a missing definition: the script answers -1"
+assert_eq "$c0" "$(rcli GET t:rr:big)" "and does nothing (the counter stays)"
+rcli --scan --pattern 't:*b*' | xargs -r redis-cli -s "$REDIS_SOCK" DEL >/dev/null
+
 log "the script is engine/route.lua, built in, and runs with redis-cli --eval"
 assert_eq "$(cat "$top_srcdir/engine/route.lua")" "$SCRIPT" \
 	"postlbctl script route prints engine/route.lua"
 rcli DEL t:rr:p >/dev/null
+rcli SET t:rd:x:k "$(caps)" >/dev/null
 out=$(timeout 5 redis-cli -s "$REDIS_SOCK" --eval "$top_srcdir/engine/route.lua" \
-	"${KEYS[@]}" , seq "$CYCLE" 600000 Q1 1 x.example 5 -1 3 -1 2 -1 1)
+	"${KEYS[@]}" , seq "" 600000 Q1 1 x.example 3 10 t: "$DAY" 1)
 assert_eq "0
 2" "$out" "redis-cli --eval engine/route.lua picks the first slot (m2)"
 

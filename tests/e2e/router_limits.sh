@@ -1,7 +1,8 @@
 # router_limits.sh: the routing limits as `postlb-milter -n` sees them.
 #
-# Configs of exactly CONFIG_POOLS_MAX pools, CONFIG_MEMBERS_MAX members in
-# one pool and CONFIG_WARM_DAYS_MAX warm-up caps are accepted; one more of
+# Configs of exactly CONFIG_POOLS_MAX pools, CONFIG_POOL_MEMBERS_MAX members
+# in one pool, CONFIG_MEMBERS_MAX members in all and CONFIG_WARM_DAYS_MAX
+# warm-up caps are accepted; one more of
 # each is refused with "FILE:LINE: ..." and a non-zero exit, before any
 # socket or thread exists.  Needs only the built postlb-milter: no Redis,
 # no Postfix, no root.
@@ -10,7 +11,8 @@
 
 [ -x "$MILTER" ] || { echo "$MILTER is not built (run make)" >&2; exit 99; }
 POOLS_MAX=64
-MEMBERS_MAX=128 # CONFIG_MEMBERS_MAX
+MEMBERS_MAX=4096    # CONFIG_MEMBERS_MAX
+POOL_MEMBERS_MAX=1024 # CONFIG_POOL_MEMBERS_MAX
 WARM_MAX=366
 
 # gen_conf FILE NMEMBERS NPOOLS POOL_MEMBERS WARM_DAYS: members m0.. one a
@@ -67,10 +69,11 @@ check_refused() {
 check_ok pools-max 1 "$POOLS_MAX" 1 0
 check_refused pools-over 4 "more than $POOLS_MAX pools" 1 $((POOLS_MAX + 1)) 1 0
 check_refused pools-200 4 "more than $POOLS_MAX pools" 1 200 1 0
-check_ok pool-members-max "$MEMBERS_MAX" 2 "$MEMBERS_MAX" 0
-check_refused pool-members-over $((MEMBERS_MAX + 4)) \
-	"pool 'p0': more than $MEMBERS_MAX members" \
-	"$MEMBERS_MAX" 1 $((MEMBERS_MAX + 1)) 0
+check_ok pool-members-max "$POOL_MEMBERS_MAX" 2 "$POOL_MEMBERS_MAX" 0
+check_refused pool-members-over $((POOL_MEMBERS_MAX + 5)) \
+	"pool 'p0': more than $POOL_MEMBERS_MAX members" \
+	$((POOL_MEMBERS_MAX + 1)) 1 $((POOL_MEMBERS_MAX + 1)) 0
+check_ok members-max "$MEMBERS_MAX" 1 1 0
 check_refused members-over 1 "more than $MEMBERS_MAX members" \
 	$((MEMBERS_MAX + 1)) 1 1 0
 check_ok warm-max 1 1 1 "$WARM_MAX"

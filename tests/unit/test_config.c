@@ -613,7 +613,8 @@ static void check_refused(const char *what, char *text, int line,
 	free(text);
 }
 
-/* Pools, members per pool and warm-up days: max accepted, max + 1 not. */
+/* Pools, members per pool, members and warm-up days: max accepted, max + 1
+ * not. */
 static void test_routing_max(void **state)
 {
 	char *t = routing_text(1, CONFIG_POOLS_MAX, 1, 0), phrase[64];
@@ -630,20 +631,25 @@ static void test_routing_max(void **state)
 		      4, phrase);
 	check_refused("200 pools", routing_text(1, 200, 1, 0), 4, phrase);
 
-	t = routing_text(CONFIG_MEMBERS_MAX, 2, CONFIG_MEMBERS_MAX, 0);
+	t = routing_text(CONFIG_POOL_MEMBERS_MAX, 2, CONFIG_POOL_MEMBERS_MAX, 0);
 	c = load_ok(t);
-	assert_int_equal(c->pools[1].nmembers, CONFIG_MEMBERS_MAX);
+	assert_int_equal(c->pools[1].nmembers, CONFIG_POOL_MEMBERS_MAX);
 	config_unref(c);
 	free(t);
 	snprintf(phrase, sizeof(phrase), "pool 'p0': more than %d members",
-		 CONFIG_MEMBERS_MAX);
-	check_refused("65 members in a pool",
-		      routing_text(CONFIG_MEMBERS_MAX, 1,
-				   CONFIG_MEMBERS_MAX + 1, 0),
-		      CONFIG_MEMBERS_MAX + 4, phrase);
+		 CONFIG_POOL_MEMBERS_MAX);
+	check_refused("1025 members in a pool",
+		      routing_text(CONFIG_POOL_MEMBERS_MAX + 1, 1,
+				   CONFIG_POOL_MEMBERS_MAX + 1, 0),
+		      CONFIG_POOL_MEMBERS_MAX + 5, phrase);
+	t = routing_text(CONFIG_MEMBERS_MAX, 1, 1, 0);
+	c = load_ok(t);
+	assert_int_equal(c->nmembers, CONFIG_MEMBERS_MAX);
+	config_unref(c);
+	free(t);
 	snprintf(phrase, sizeof(phrase), "more than %d members",
 		 CONFIG_MEMBERS_MAX);
-	check_refused("65 members",
+	check_refused("4097 members",
 		      routing_text(CONFIG_MEMBERS_MAX + 1, 1, 1, 0), 1,
 		      phrase);
 
@@ -657,6 +663,113 @@ static void test_routing_max(void **state)
 	check_refused("367 warm-up days",
 		      routing_text(1, 1, 1, CONFIG_WARM_DAYS_MAX + 1), 2,
 		      phrase);
+}
+
+static const struct bad_case bad_hosts[] = {
+    {"host not a string", "host = 5;\n", 1, "'host' must be a host name"},
+    {"host bad name", "host = \"mx 1\";\n", 1, "'host' must be a host name"},
+    {"hosts not a list", "host = \"a\";\nhosts = { a = 1; };\n", 2,
+     "'hosts' must be a list"},
+    {"host not a group", "host = \"a\";\nhosts = ( \"a\" );\n", 2,
+     "each host is a group"},
+    {"host without name", "host = \"a\";\nhosts = (\n  { site = \"x\"; } );\n",
+     3, "a host needs a name"},
+    {"host twice",
+     "host = \"a\";\nhosts = ( { name = \"a\"; },\n  { name = \"a\"; } );\n",
+     3, "host 'a' is listed twice"},
+    {"this host not declared",
+     "host = \"mx9\";\nhosts = ( { name = \"mx1\"; } );\n", 1,
+     "this host 'mx9' is not among 'hosts'"},
+    {"host unknown key",
+     "host = \"a\";\nhosts = (\n  { name = \"a\"; rack = 1; } );\n", 3,
+     "unknown setting 'rack'"},
+    {"member host undeclared",
+     "host = \"a\";\nhosts = ( { name = \"a\"; } );\nmembers = {\n"
+     "  m = { host = \"b\"; };\n};\n",
+     4, "member 'm': host 'b' is not among 'hosts'"},
+    {"member host and hosts",
+     "host = \"a\";\nmembers = {\n  m = { host = \"a\";\n"
+     "    hosts = [ \"a\" ]; };\n};\n",
+     4, "member 'm': 'host' or 'hosts', not both"},
+    {"member hosts empty",
+     "host = \"a\";\nmembers = {\n  m = { hosts = [ ]; };\n};\n", 3,
+     "'hosts' must be a list of host names"},
+    {"pool without a member for a host",
+     "host = \"a\";\nhosts = ( { name = \"a\"; }, { name = \"b\"; } );\nmembers = {\n"
+     "  m = { host = \"a\"; };\n};\npools = {\n  p = { members = [ \"m\" ]; "
+     "};\n};\n",
+     7, "pool 'p': no member for host 'b' and no fallback pool"},
+    {"pool without a member for this host",
+     "host = \"c\";\nmembers = {\n  m = { host = \"a\"; };\n};\n"
+     "pools = {\n  p = { members = [ \"m\" ]; };\n};\n",
+     6, "pool 'p': no member for host 'c' and no fallback pool"},
+};
+
+/* Builds a hosts group of nhosts hosts h0.. and a member naming
+ * nmember_hosts of them. */
+static char *hosts_text(int nhosts, int nmember_hosts)
+{
+	size_t cap = 256 + (size_t)(nhosts + nmember_hosts) * 32, o = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o, "host = \"h0\";\nhosts = (");
+	for (int i = 0; i < nhosts; i++)
+		o += (size_t)snprintf(t + o, cap - o, "%s{ name = \"h%d\"; }",
+				      i ? ", " : " ", i);
+	o += (size_t)snprintf(t + o, cap - o, " );\nmembers = {\n  m = { hosts = [");
+	for (int i = 0; i < nmember_hosts; i++)
+		o += (size_t)snprintf(t + o, cap - o, "%s\"h%d\"", i ? ", " : " ",
+				      i % nhosts);
+	o += (size_t)snprintf(t + o, cap - o, " ]; };\n};\n");
+	assert_true(o < cap);
+	return t;
+}
+
+/* host, hosts and the members' hosts: read, limits, errors. */
+static void test_hosts(void **state)
+{
+	struct config *c;
+	char *t, phrase[64];
+
+	(void)state;
+	c = load_ok("");
+	assert_non_null(c->host_name); /* the hostname by default */
+	assert_true(strlen(c->host_name) > 0);
+	assert_int_equal(c->nhosts, 0);
+	assert_null(c->host_site);
+	config_unref(c);
+	c = load_ok("host = \"mx1.example\";\nhosts = ( { name = \"mx1.example\"; "
+		    "site = \"fra\"; }, { name = \"mx2\"; } );\nmembers = {\n  a = { host = "
+		    "\"mx2\"; };\n  b = { hosts = [ \"mx1.example\", \"mx2\" ]; "
+		    "};\n  c = { };\n};\n");
+	assert_string_equal(c->host_name, "mx1.example");
+	assert_string_equal(c->host_site, "fra");
+	assert_int_equal(c->nhosts, 2);
+	assert_int_equal(c->members[0].here, 0);
+	assert_int_equal(c->members[1].here, 1);
+	assert_int_equal(c->members[2].here, 1); /* shared */
+	assert_int_equal(c->members[1].nhosts, 2);
+	assert_int_equal(config_member_on(&c->members[0], "mx2"), 1);
+	assert_int_equal(config_member_on(&c->members[0], "mx1.example"), 0);
+	assert_int_equal(config_member_on(&c->members[2], "any"), 1);
+	config_unref(c);
+	/* limits: hosts, hosts of one member */
+	t = hosts_text(CONFIG_HOSTS_MAX, CONFIG_MEMBER_HOSTS_MAX);
+	c = load_ok(t);
+	assert_int_equal(c->nhosts, CONFIG_HOSTS_MAX);
+	assert_int_equal(c->members[0].nhosts, CONFIG_MEMBER_HOSTS_MAX);
+	config_unref(c);
+	free(t);
+	snprintf(phrase, sizeof(phrase), "more than %d hosts", CONFIG_HOSTS_MAX);
+	check_refused("65 hosts", hosts_text(CONFIG_HOSTS_MAX + 1, 1), 2,
+		      phrase);
+	snprintf(phrase, sizeof(phrase), "member 'm': more than %d hosts",
+		 CONFIG_MEMBER_HOSTS_MAX);
+	check_refused("17 hosts of a member",
+		      hosts_text(CONFIG_HOSTS_MAX, CONFIG_MEMBER_HOSTS_MAX + 1),
+		      4, phrase);
+	check_bad_cases(NAME, bad_hosts, NELEM(bad_hosts));
 }
 
 /* Boundaries that are accepted. */
@@ -1222,6 +1335,7 @@ int main(void)
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_quotas_max),
 	    cmocka_unit_test(test_routing_max),
+	    cmocka_unit_test(test_hosts),
 	    cmocka_unit_test(test_valid_edges),
 	    cmocka_unit_test(test_budget_value),
 	    cmocka_unit_test(test_set_has),

@@ -124,7 +124,7 @@ static void plan_ok(const struct config *c, const char *pool,
 	memset(plan, 0xa5, sizeof(*plan));
 	assert_int_equal(route_plan_pool(c, pool_of(c, pool),
 					 view ? view : &all_ready,
-					 m ? m : &empty, day, plan),
+					 m ? m : &empty, day, 0, plan),
 			 0);
 }
 
@@ -431,34 +431,36 @@ static void test_plan_cycle(void **state)
 	struct config *c = load_ok(route_conf);
 	struct route_view view;
 	struct route_plan plan;
-	unsigned char want[CONFIG_CYCLE_MAX];
+	uint16_t want[CONFIG_CYCLE_MAX];
 	static const int w_ac[] = {5, 2};
 
 	(void)state;
 	plan_ok(c, "wrr", NULL, NULL, DAY0, &plan);
 	assert_int_equal(plan.mode, RM_SEQ);
 	assert_int_equal(plan.len, 10);
-	assert_int_equal(select_wrr_cycle(plan.weight, 3, want, sizeof(want)),
+	assert_int_equal(select_wrr_cycle(plan.weight, 3, want, NELEM(want)),
 			 10);
-	assert_memory_equal(plan.cycle, want, 10);
+	assert_memory_equal(plan.cycle, want, 10 * sizeof(want[0]));
 
 	memset(&view, 0, sizeof(view));
 	view.state[B] = MS_DOWN;
 	plan_ok(c, "wrr", &view, NULL, DAY0, &plan);
 	assert_int_equal(plan.len, 7);
-	assert_int_equal(select_wrr_cycle(w_ac, 2, want, sizeof(want)), 7);
-	assert_memory_equal(plan.cycle, want, 7);
+	assert_int_equal(select_wrr_cycle(w_ac, 2, want, NELEM(want)), 7);
+	assert_memory_equal(plan.cycle, want, 7 * sizeof(want[0]));
 
 	plan_ok(c, "rr", NULL, NULL, DAY0, &plan);
 	assert_int_equal(plan.mode, RM_SEQ);
 	assert_int_equal(plan.len, 3);
-	assert_memory_equal(plan.cycle, "\0\1\2", 3);
+	assert_memory_equal(plan.cycle, ((uint16_t[]){0, 1, 2}),
+			    3 * sizeof(uint16_t));
 
 	plan_ok(c, "least", &view, NULL, DAY0, &plan);
 	assert_int_equal(plan.mode, RM_LEAST);
 	assert_int_equal(plan.n, 2);
 	assert_int_equal(plan.len, 2);
-	assert_memory_equal(plan.cycle, "\0\1", 2);
+	assert_memory_equal(plan.cycle, ((uint16_t[]){0, 1}),
+			    2 * sizeof(uint16_t));
 
 	plan_ok(c, "hash", NULL, NULL, DAY0, &plan);
 	assert_int_equal(plan.mode, RM_ORDER);
@@ -515,7 +517,7 @@ static void check_hash(const struct config *c, const char *pool,
 {
 	struct route_plan plan;
 	const char *names[CONFIG_MEMBERS_MAX];
-	unsigned char want[CONFIG_MEMBERS_MAX];
+	uint16_t want[CONFIG_POOL_MEMBERS_MAX];
 
 	plan_ok(c, pool, view, m, DAY0, &plan);
 	assert_int_equal(plan.mode, RM_ORDER);
@@ -808,6 +810,81 @@ static void test_header_value(void **state)
 	config_unref(c);
 }
 
+/* ---- hosts: per-host members and sites ---- */
+
+static const char host_conf[] =
+    "host = \"mx1\";\n"
+    "hosts = ( { name = \"mx1\"; site = \"fra\"; },\n"
+    "          { name = \"mx2\"; site = \"ams\"; }, { name = \"mx3\"; } );\n"
+    "members = {\n"
+    "  ip1 = { host = \"mx1\"; address = \"192.0.2.1\"; };\n"
+    "  ip2 = { host = \"mx2\"; address = \"192.0.2.2\"; };\n"
+    "  r1 = { nexthop = \"[r1.example]\"; site = \"fra\"; };\n"
+    "  r2 = { nexthop = \"[r2.example]\"; site = \"ams\"; };\n"
+    "  r3 = { nexthop = \"[r3.example]\"; hosts = [ \"mx1\", \"mx3\" ]; };\n"
+    "};\n"
+    "pools = {\n"
+    "  ips = { members = [ \"ip1\", \"ip2\" ]; fallback = \"relays\"; };\n"
+    "  relays = { members = [ \"r1\", \"r2\" ]; prefer_site = true; };\n"
+    "  mixed = { members = [ \"ip1\", \"ip2\", \"r1\", \"r3\" ]; };\n"
+    "};\n"
+    "routing = { default_pool = \"relays\"; };\n";
+
+/*
+ * A host plans only with its own members and the shared ones; a plan over
+ * fewer members than the pool has its own rotation counter (the same set
+ * on two hosts: the same counter); with site set, only its site's.
+ */
+static void test_plan_hosts(void **state)
+{
+	struct config *c = load_ok(host_conf), *c2;
+	struct route_plan plan, p2;
+	char *t;
+
+	(void)state;
+	assert_string_equal(c->host_name, "mx1");
+	assert_string_equal(c->host_site, "fra");
+	plan_ok(c, "ips", NULL, NULL, DAY0, &plan);
+	assert_int_equal(plan.n, 1); /* ip1 only */
+	assert_int_equal(plan.member[0], 0);
+	assert_int_equal(strlen(plan.set), 17);
+	assert_int_equal(plan.set[0], ':');
+	plan_ok(c, "relays", NULL, NULL, DAY0, &plan);
+	assert_int_equal(plan.n, 2);
+	assert_string_equal(plan.set, ""); /* the whole pool: rr:relays */
+	assert_int_equal(route_plan_pool(c, 1, &(struct route_view){0}, NULL,
+					 DAY0, 1, &plan),
+			 0);
+	assert_int_equal(plan.n, 1); /* this site's: r1 */
+	assert_int_equal(plan.member[0], 2);
+	assert_int_equal(plan.set[0], ':');
+	plan_ok(c, "mixed", NULL, NULL, DAY0, &plan);
+	assert_int_equal(plan.n, 3); /* ip1, r1, r3 */
+	/* mx3 uses r1 and r3 of mixed; mx2 ip2 and r1: other sets */
+	t = strdup(host_conf);
+	assert_non_null(t);
+	memcpy(t, "host = \"mx3\"", 12);
+	c2 = load_ok(t);
+	assert_null(c2->host_site);
+	plan_ok(c2, "mixed", NULL, NULL, DAY0, &p2);
+	assert_int_equal(p2.n, 2);
+	assert_string_not_equal(p2.set, plan.set);
+	/* no site: prefer_site has nothing to prefer, all are local */
+	assert_int_equal(route_plan_pool(c2, 1, &(struct route_view){0}, NULL,
+					 DAY0, 1, &p2),
+			 0);
+	assert_int_equal(p2.n, 2);
+	config_unref(c2);
+	/* the same set of members on two hosts: the same counter */
+	memcpy(t, "host = \"mx1\"", 12);
+	c2 = load_ok(t);
+	plan_ok(c2, "mixed", NULL, NULL, DAY0, &p2);
+	assert_string_equal(p2.set, plan.set);
+	config_unref(c2);
+	free(t);
+	config_unref(c);
+}
+
 /* ---- the route script's arguments ---- */
 
 static void assert_arg(const struct route_call *rc, int i, const char *want)
@@ -819,6 +896,35 @@ static void assert_arg(const struct route_call *rc, int i, const char *want)
 			 rc->argv[i], rc->lens[i], want);
 }
 
+/* Field j (width w) of the fixed-width buffer f (len bytes) is want,
+ * padded: names on the right, numbers on the left. */
+static void assert_field(const char *f, size_t len, size_t j, size_t w,
+			 const char *want)
+{
+	char got[64], padded[64];
+
+	if (len < (j + 1) * w)
+		fail_msg("no field %zu in %zu bytes", j, len);
+	memcpy(got, f + j * w, w);
+	got[w] = '\0';
+	snprintf(padded, sizeof(padded), w == ROUTE_NAME_W ? "%-*s" : "%*s",
+		 (int)w, want);
+	if (strcmp(got, padded) != 0)
+		fail_msg("field %zu: \"%s\", want \"%s\"", j, got, padded);
+}
+
+/* b (2 * plan->len bytes) holds plan's cycle, 1-based, two base-255
+ * digits plus one. */
+static void assert_cycle(const char *b, size_t len,
+			 const struct route_plan *plan)
+{
+	assert_int_equal(len, 2 * plan->len);
+	for (size_t k = 0; k < plan->len; k++)
+		assert_int_equal(((unsigned char)b[2 * k] - 1) * 255 +
+				     (unsigned char)b[2 * k + 1] - 1,
+				 plan->cycle[k] + 1);
+}
+
 static void test_call_build(void **state)
 {
 	struct config *c = load_ok(route_conf);
@@ -826,6 +932,7 @@ static void test_call_build(void **state)
 	struct route_plan plan;
 	struct route_call call;
 	struct route_view view;
+	char key[100];
 
 	(void)state;
 	m.queue_id = "4XyZ1";
@@ -833,84 +940,45 @@ static void test_call_build(void **state)
 	m.rcpt_domains[1] = "y.example";
 	m.ndomains = 2;
 
-	/* wrr: a, b, c; keys 1 + 3*3 + 1, args 5 + 2 + 2*3 + 1 (no time: the
-	 * script takes Redis's) */
+	/* wrr: a, b, c; keys: the counter, the providers, the definition
+	 * (no time: the script takes Redis's) */
 	plan_ok(c, "wrr", NULL, &m, DAY0 + 1, &plan);
+	assert_int_equal(strlen(plan.def), 16);
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 1, &call),
 			 0);
-	assert_int_equal(call.argc, 11 + 14);
-	assert_int_equal(call.nkeys, 11);
+	assert_int_equal(call.argc, 15);
+	assert_int_equal(call.nkeys, 3);
 	assert_arg(&call, 0, "plb:rr:wrr");
-	assert_arg(&call, 1, "plb:m:a");
-	assert_arg(&call, 2, "plb:w:a:20240111");
-	assert_arg(&call, 3, "plb:lc:a");
-	assert_arg(&call, 4, "plb:m:b");
-	assert_arg(&call, 5, "plb:w:b:20240111");
-	assert_arg(&call, 6, "plb:lc:b");
-	assert_arg(&call, 7, "plb:m:c");
-	assert_arg(&call, 8, "plb:w:c:20240111");
-	assert_arg(&call, 9, "plb:lc:c");
-	assert_arg(&call, 10, "plb:prov"); /* the last key */
-	assert_arg(&call, 11, "seq");
-	assert_int_equal(call.lens[12], 10);
-	for (size_t i = 0; i < 10; i++)
-		assert_int_equal((unsigned char)call.argv[12][i],
-				 plan.cycle[i] + 1);
-	assert_arg(&call, 13, "120000");
-	assert_arg(&call, 14, "4XyZ1");
-	assert_arg(&call, 15, "2");
-	assert_arg(&call, 16, "x.example");
-	assert_arg(&call, 17, "y.example");
-	assert_arg(&call, 18, "5");
-	assert_arg(&call, 19, "-1");
-	assert_arg(&call, 20, "3");
-	assert_arg(&call, 21, "-1");
-	assert_arg(&call, 22, "2");
-	assert_arg(&call, 23, "-1");
-	assert_arg(&call, 24, "1"); /* one pick */
+	assert_arg(&call, 1, "plb:prov");
+	snprintf(key, sizeof(key), "plb:rd:%s", plan.def);
+	assert_arg(&call, 2, key);
+	assert_arg(&call, 3, "seq");
+	assert_arg(&call, 4, ""); /* the cycle is the definition's */
+	assert_arg(&call, 5, "120000");
+	assert_arg(&call, 6, "4XyZ1");
+	assert_arg(&call, 7, "2");
+	assert_arg(&call, 8, "x.example");
+	assert_arg(&call, 9, "y.example");
+	assert_arg(&call, 10, "3");  /* candidates */
+	assert_arg(&call, 11, "10"); /* slots */
+	assert_arg(&call, 12, "plb:");
+	assert_arg(&call, 13, "20240111");
+	assert_arg(&call, 14, "1"); /* one pick */
 
 	/* a reservation of 32 picks: no queue id, no domains */
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1, 32, &call),
 			 0);
-	assert_int_equal(call.argc, 11 + 12);
-	assert_int_equal(call.nkeys, 11);
-	assert_arg(&call, 11, "seq");
-	assert_arg(&call, 14, "");
-	assert_arg(&call, 15, "0");
-	assert_arg(&call, 16, "5");
-	assert_arg(&call, 21, "-1");
-	assert_arg(&call, 22, "32");
+	assert_int_equal(call.argc, 13);
+	assert_arg(&call, 3, "seq");
+	assert_arg(&call, 6, "");
+	assert_arg(&call, 7, "0");
+	assert_arg(&call, 8, "3");
+	assert_arg(&call, 12, "32");
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0 + 1,
 					  CONFIG_RESERVE_MAX + 1, &call),
 			 -1);
 
-	/* warm: e (capped), a; no queue id, no domains */
-	m.queue_id = NULL;
-	m.ndomains = 0;
-	plan_ok(c, "warm", NULL, &m, DAY0 + 2, &plan);
-	assert_int_equal(
-	    route_call_build(c, &plan, &m, DAY0 + 2, 0, &call), 0);
-	assert_int_equal(call.argc, (2 + 3 * 2) + (5 + 0 + 2 * 2 + 1));
-	assert_int_equal(call.nkeys, 2 + 3 * 2);
-	assert_arg(&call, 7, "plb:prov");
-	assert_arg(&call, 0, "plb:rr:warm");
-	assert_arg(&call, 1, "plb:m:e");
-	assert_arg(&call, 2, "plb:w:e:20240112");
-	assert_arg(&call, 3, "plb:lc:e");
-	assert_arg(&call, 4, "plb:m:a");
-	assert_arg(&call, 8, "seq");
-	assert_int_equal(call.lens[9], 2);
-	assert_memory_equal(call.argv[9], "\1\2", 2);
-	assert_arg(&call, 10, "120000");
-	assert_arg(&call, 11, "");
-	assert_arg(&call, 12, "0");
-	assert_arg(&call, 13, "2");
-	assert_arg(&call, 14, "400");
-	assert_arg(&call, 15, "5");
-	assert_arg(&call, 16, "-1");
-	assert_arg(&call, 17, "1");
-
-	/* hash without b: "order", the order's candidates 1-based */
+	/* hash without b: "order", the order's candidates inline */
 	memset(&view, 0, sizeof(view));
 	view.state[B] = MS_DRAIN;
 	m.sender = "someone@example.org";
@@ -919,19 +987,14 @@ static void test_call_build(void **state)
 	plan_ok(c, "hash", &view, &m, DAY0 - 1, &plan);
 	assert_int_equal(
 	    route_call_build(c, &plan, &m, DAY0 - 1, 1, &call), 0);
-	assert_int_equal(call.argc, (2 + 3 * 3) + (5 + 1 + 2 * 3 + 1));
+	assert_int_equal(call.argc, 14);
 	assert_arg(&call, 0, "plb:rr:hash");
-	assert_arg(&call, 4, "plb:m:c");
-	assert_arg(&call, 8, "plb:w:e:20240109");
-	assert_arg(&call, 11, "order");
-	assert_int_equal(call.lens[12], 3);
-	for (size_t i = 0; i < 3; i++)
-		assert_int_equal((unsigned char)call.argv[12][i],
-				 plan.cycle[i] + 1);
-	assert_arg(&call, 15, "1");
-	assert_arg(&call, 16, "z.example");
-	assert_arg(&call, 21, "2");
-	assert_arg(&call, 22, "0"); /* e before its start day */
+	assert_arg(&call, 3, "order");
+	assert_cycle(call.argv[4], call.lens[4], &plan);
+	assert_int_equal(plan.len, 3);
+	assert_arg(&call, 7, "1");
+	assert_arg(&call, 8, "z.example");
+	assert_arg(&call, 9, "3");
 	/* hash and least pools pick per message: no reservation */
 	assert_int_equal(
 	    route_call_build(c, &plan, &m, DAY0 - 1, 2, &call), -1);
@@ -940,10 +1003,62 @@ static void test_call_build(void **state)
 	plan_ok(c, "least", NULL, &m, DAY0, &plan);
 	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, &call), 0);
 	assert_arg(&call, 0, "plb:rr:least");
-	assert_arg(&call, 1, "plb:m:c");
-	assert_arg(&call, 11, "least");
-	assert_int_equal(call.lens[12], 3);
-	assert_memory_equal(call.argv[12], "\1\2\3", 3);
+	assert_arg(&call, 3, "least");
+	assert_arg(&call, 4, "");
+	config_unref(c);
+}
+
+/*
+ * The definition: names, weights and today's caps in fixed-width fields,
+ * the cycle (none for a hash pool); its hash changes with any of them.
+ */
+static void test_def_build(void **state)
+{
+	struct config *c = load_ok(route_conf);
+	struct route_plan plan, p2;
+	struct route_def *d = malloc(sizeof(*d));
+	struct route_view view;
+	char key[100];
+
+	(void)state;
+	assert_non_null(d);
+	/* warm: e (capped), a */
+	plan_ok(c, "warm", NULL, NULL, DAY0 + 2, &plan);
+	assert_int_equal(route_def_build(c, &plan, d), 0);
+	snprintf(key, sizeof(key), "plb:rd:%s", plan.def);
+	assert_string_equal(d->key, key);
+	assert_int_equal(d->lens[ROUTE_DEF_NAMES], 2 * ROUTE_NAME_W);
+	assert_field(d->names, d->lens[ROUTE_DEF_NAMES], 0, ROUTE_NAME_W, "e");
+	assert_field(d->names, d->lens[ROUTE_DEF_NAMES], 1, ROUTE_NAME_W, "a");
+	assert_field(d->weights, d->lens[ROUTE_DEF_WEIGHTS], 0, ROUTE_WEIGHT_W,
+		     "2");
+	assert_field(d->weights, d->lens[ROUTE_DEF_WEIGHTS], 1, ROUTE_WEIGHT_W,
+		     "5");
+	assert_field(d->caps, d->lens[ROUTE_DEF_CAPS], 0, ROUTE_CAP_W, "400");
+	assert_field(d->caps, d->lens[ROUTE_DEF_CAPS], 1, ROUTE_CAP_W, "-1");
+	assert_int_equal(d->lens[ROUTE_DEF_CYCLE], 4);
+	assert_memory_equal(d->cycle, "\1\2\1\3", 4);
+	/* another day's cap: another definition */
+	plan_ok(c, "warm", NULL, NULL, DAY0 + 1, &p2);
+	assert_string_not_equal(p2.def, plan.def);
+	plan_ok(c, "warm", NULL, NULL, DAY0 + 2, &p2);
+	assert_string_equal(p2.def, plan.def);
+	/* another set of candidates: another definition */
+	memset(&view, 0, sizeof(view));
+	view.state[A] = MS_DOWN;
+	plan_ok(c, "warm", &view, NULL, DAY0 + 2, &p2);
+	assert_string_not_equal(p2.def, plan.def);
+	/* a hash pool: no cycle stored, one definition for every key */
+	plan_ok(c, "hash", NULL, NULL, DAY0, &plan);
+	assert_int_equal(route_def_build(c, &plan, d), 0);
+	assert_int_equal(d->lens[ROUTE_DEF_CYCLE], 0);
+	assert_field(d->names, d->lens[ROUTE_DEF_NAMES], 3, ROUTE_NAME_W, "e");
+	{
+		struct route_msg m = {.size = -1, .sender = "x@other.example"};
+		plan_ok(c, "hash", NULL, &m, DAY0, &p2);
+		assert_string_equal(p2.def, plan.def);
+	}
+	free(d);
 	config_unref(c);
 }
 
@@ -957,37 +1072,46 @@ static void test_call_prefix(void **state)
 	struct route_msg m = {.size = -1};
 	struct route_plan plan;
 	struct route_call call;
+	struct route_def *d = malloc(sizeof(*d));
 
 	(void)state;
+	assert_non_null(d);
 	plan_ok(c, "p", NULL, &m, 0, &plan);
 	assert_int_equal(route_call_build(c, &plan, &m, 0, 1, &call), 0);
-	assert_int_equal(call.argc, 8 + 10);
-	assert_arg(&call, 7, "postlb:prov");
+	assert_int_equal(call.argc, 13);
 	assert_arg(&call, 0, "postlb:rr:p");
-	assert_arg(&call, 1, "postlb:m:m2");
-	assert_arg(&call, 2, "postlb:w:m2:19700101");
-	assert_arg(&call, 3, "postlb:lc:m2");
-	assert_arg(&call, 6, "postlb:lc:m1");
-	assert_arg(&call, 10, "60000"); /* the default outstanding_ttl */
-	assert_arg(&call, 11, "");
-	assert_arg(&call, 12, "0");
-	assert_arg(&call, 13, "1");
-	assert_arg(&call, 14, "-1");
-	assert_arg(&call, 15, "2");
-	assert_arg(&call, 16, "-1");
-	assert_arg(&call, 17, "1");
+	assert_arg(&call, 1, "postlb:prov");
+	assert_int_equal(strncmp(call.argv[2], "postlb:rd:", 10), 0);
+	assert_arg(&call, 5, "60000"); /* the default outstanding_ttl */
+	assert_arg(&call, 6, "");
+	assert_arg(&call, 7, "0");
+	assert_arg(&call, 8, "2");
+	assert_arg(&call, 9, "3");
+	assert_arg(&call, 10, "postlb:");
+	assert_arg(&call, 11, "19700101");
+	assert_arg(&call, 12, "1");
 	/* m2:1, m1:2 -> cycle m1, m2, m1 as candidates 2, 1, 2 */
-	assert_int_equal(call.lens[9], 3);
-	assert_memory_equal(call.argv[9], "\2\1\2", 3);
+	assert_int_equal(route_def_build(c, &plan, d), 0);
+	assert_int_equal(d->lens[ROUTE_DEF_CYCLE], 6);
+	assert_memory_equal(d->cycle, "\1\3\1\2\1\3", 6);
+	assert_field(d->names, d->lens[ROUTE_DEF_NAMES], 0, ROUTE_NAME_W, "m2");
+	assert_field(d->weights, d->lens[ROUTE_DEF_WEIGHTS], 1,
+		     ROUTE_WEIGHT_W, "2");
+	free(d);
 	config_unref(c);
 }
 
 /*
- * The largest config validation allows: a 64-byte prefix, CONFIG_MEMBERS_MAX
- * members with 32-byte names and 255-byte nexthops in one failover pool
- * whose weighted cycle is CONFIG_CYCLE_MAX long.  Its script arguments
- * (ROUTE_DOMAINS_MAX domains of 255 bytes) and every route header fit.
+ * The largest config validation allows: a 64-byte prefix,
+ * CONFIG_MEMBERS_MAX members with 32-byte names and 255-byte nexthops,
+ * CONFIG_POOL_MEMBERS_MAX of them in one failover pool whose weighted
+ * cycle is CONFIG_CYCLE_MAX long.  Its script arguments (ROUTE_DOMAINS_MAX
+ * domains of 255 bytes), its definition and every route header fit.
  */
+/* 8 members of weight 897 and 1016 of weight 1: 8192 slots */
+_Static_assert(8 * 897 + (CONFIG_POOL_MEMBERS_MAX - 8) == CONFIG_CYCLE_MAX,
+	       "max_conf's weights fill the cycle");
+
 static char *max_conf(void)
 {
 	size_t cap = 4096 + CONFIG_MEMBERS_MAX * 400, o = 0;
@@ -1003,14 +1127,11 @@ static char *max_conf(void)
 		o += (size_t)snprintf(t + o, cap - o,
 				      "  m%031d = { nexthop = \"[%0250d]:25\"; "
 				      "weight = %d; };\n",
-				      i, i,
-				      i == 0 ? CONFIG_CYCLE_MAX -
-						   CONFIG_MEMBERS_MAX + 1
-					     : 1);
+				      i, i, i < 8 ? 897 : 1);
 	o += (size_t)snprintf(t + o, cap - o, "};\npools = {\n  p%031d = {"
 					      " failover = true; members = [",
 			      0);
-	for (int i = 0; i < CONFIG_MEMBERS_MAX; i++)
+	for (int i = 0; i < CONFIG_POOL_MEMBERS_MAX; i++)
 		o += (size_t)snprintf(t + o, cap - o, "%s\"m%031d\"",
 				      i ? ", " : " ", i);
 	o += (size_t)snprintf(t + o, cap - o,
@@ -1026,37 +1147,53 @@ static void test_limits_max(void **state)
 	char *text = max_conf(), dom[ROUTE_DOMAINS_MAX][300];
 	struct config *c = load_ok(text);
 	struct route_msg m = {.size = -1, .queue_id = "4Tq9Zb1x2Cz3Dy4"};
-	struct route_plan plan;
+	struct route_plan *plan = malloc(sizeof(*plan));
 	struct route_call *call = malloc(sizeof(*call));
+	struct route_def *d = malloc(sizeof(*d));
+	struct route_view *view = calloc(1, sizeof(*view));
 	char hdr[ROUTE_HEADER_VALUE_MAX];
 
 	(void)state;
 	assert_non_null(call);
+	assert_non_null(plan);
+	assert_non_null(view);
+	assert_non_null(d);
 	assert_int_equal(strlen(c->redis_prefix), 64);
-	for (size_t d = 0; d < ROUTE_DOMAINS_MAX; d++) {
-		memset(dom[d], 'a' + (int)(d % 26), sizeof(dom[d]) - 1);
-		dom[d][0] = (char)('0' + d % 10); /* distinct prefixes */
-		dom[d][sizeof(dom[d]) - 1] = '\0';
-		m.rcpt_domains[m.ndomains++] = dom[d];
+	assert_int_equal(c->nmembers, CONFIG_MEMBERS_MAX);
+	for (size_t i = 0; i < ROUTE_DOMAINS_MAX; i++) {
+		memset(dom[i], 'a' + (int)(i % 26), sizeof(dom[i]) - 1);
+		dom[i][0] = (char)('0' + i % 10); /* distinct prefixes */
+		dom[i][sizeof(dom[i]) - 1] = '\0';
+		m.rcpt_domains[m.ndomains++] = dom[i];
 	}
-	assert_int_equal(route_plan_pool(c, 0, &(struct route_view){0}, &m,
-					 DAY0, &plan),
-			 0);
-	assert_int_equal(plan.n, CONFIG_MEMBERS_MAX);
-	assert_int_equal(plan.len, CONFIG_CYCLE_MAX);
-	assert_int_equal(route_call_build(c, &plan, &m, DAY0, 1, call), 0);
-	assert_int_equal(call->argc, ROUTE_ARGS_MAX);
-	assert_int_equal(call->lens[2 + 3 * CONFIG_MEMBERS_MAX + 1],
-			 CONFIG_CYCLE_MAX);
-	assert_int_equal(call->lens[2 + 3 * CONFIG_MEMBERS_MAX + 5], 255);
-	assert_int_equal(route_call_build(c, &plan, &m, DAY0,
+	assert_int_equal(route_plan_pool(c, 0, view, &m, DAY0, 0, plan), 0);
+	assert_int_equal(plan->n, CONFIG_POOL_MEMBERS_MAX);
+	assert_int_equal(plan->len, CONFIG_CYCLE_MAX);
+	assert_int_equal(route_call_build(c, plan, &m, DAY0, 1, call), 0);
+	assert_int_equal(call->argc, 3 + 5 + ROUTE_DOMAINS_MAX + 4 + 2 + 1);
+	assert_true(call->argc <= ROUTE_ARGS_MAX);
+	assert_int_equal(call->lens[8], 255);
+	assert_int_equal(route_call_build(c, plan, &m, DAY0,
 					  CONFIG_RESERVE_MAX, call),
 			 0);
-	for (size_t pos = 0; pos < plan.n; pos++) {
+	assert_int_equal(route_def_build(c, plan, d), 0);
+	assert_int_equal(d->lens[ROUTE_DEF_NAMES],
+			 CONFIG_POOL_MEMBERS_MAX * ROUTE_NAME_W);
+	assert_field(d->names, d->lens[ROUTE_DEF_NAMES],
+		     CONFIG_POOL_MEMBERS_MAX - 1, ROUTE_NAME_W,
+		     "m0000000000000000000000000001023");
+	assert_field(d->weights, d->lens[ROUTE_DEF_WEIGHTS], 0,
+		     ROUTE_WEIGHT_W, "897");
+	assert_cycle(d->cycle, d->lens[ROUTE_DEF_CYCLE], plan); /* > 255 */
+	assert_true(strlen(d->key) <= ROUTE_KEY_MAX);
+	for (size_t pos = 0; pos < plan->n; pos++) {
 		assert_int_equal(
-		    route_header_value(c, &plan, pos, hdr, sizeof(hdr)), 0);
+		    route_header_value(c, plan, pos, hdr, sizeof(hdr)), 0);
 		assert_int_equal(strlen(hdr), sizeof(hdr) - 1);
 	}
+	free(d);
+	free(view);
+	free(plan);
 	free(call);
 	config_unref(c);
 	free(text);
@@ -1073,11 +1210,14 @@ static void test_call_long_input(void **state)
 	char *text = max_conf();
 	struct config *cfgs[2] = {load_ok(route_conf), load_ok(text)};
 	struct route_call *call = malloc(sizeof(*call));
+	struct route_plan *plan = malloc(sizeof(*plan));
+	struct route_view *view = calloc(1, sizeof(*view));
 	struct route_msg m = {.size = -1};
-	struct route_plan plan;
 
 	(void)state;
 	assert_non_null(call);
+	assert_non_null(plan);
+	assert_non_null(view);
 	memset(qid, 'Q', sizeof(qid) - 1);
 	memset(hval, 'h', sizeof(hval) - 1);
 	m.queue_id = qid;
@@ -1093,13 +1233,11 @@ static void test_call_long_input(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		struct config *c = cfgs[i];
 		int p = route_classify(c, &m, &(int){0});
-		int qpos;
-		assert_int_equal(route_plan_pool(c, p, &(struct route_view){0},
-						 &m, DAY0, &plan),
+		int qpos = 6;
+		assert_int_equal(route_plan_pool(c, p, view, &m, DAY0, 0, plan),
 				 0);
 		assert_int_equal(
-		    route_call_build(c, &plan, &m, DAY0, 1, call), 0);
-		qpos = 2 + 3 * (int)plan.n + 3;
+		    route_call_build(c, plan, &m, DAY0, 1, call), 0);
 		assert_int_equal(call->lens[qpos], ROUTE_QUEUE_ID_MAX);
 		assert_memory_equal(call->argv[qpos], qid, ROUTE_QUEUE_ID_MAX);
 		assert_int_equal(call->argv[qpos][ROUTE_QUEUE_ID_MAX], '\0');
@@ -1114,11 +1252,14 @@ static void test_call_long_input(void **state)
 			assert_memory_equal(call->argv[qpos + 2 + (int)d],
 					    dom[d], ROUTE_DOMAIN_MAX);
 		}
-		/* + the slow start time and share when health is set */
-		assert_int_equal(call->argc, qpos + 2 + ROUTE_DOMAINS_MAX +
-						 2 * (int)plan.n + 1 +
-						 (c->slowstart_ms > 0 ? 2 : 0));
+		/* + candidates, slots, prefix, day, the slow start time and
+		 * share when health is set, the picks */
+		assert_int_equal(call->argc, qpos + 2 + ROUTE_DOMAINS_MAX + 4 +
+						 (c->slowstart_ms > 0 ? 2 : 0) +
+						 1);
 	}
+	free(view);
+	free(plan);
 	free(call);
 	config_unref(cfgs[0]);
 	config_unref(cfgs[1]);
@@ -1221,10 +1362,15 @@ static const struct bad_case bad_cases[] = {
 	     "routing = { default_pool = \"p\"; };\n",
      7, "pool 'q': unknown fallback pool 'zz'"},
     {"weights over cap",
-     "members = {\n  a = { weight = 999; };\n  b = { weight = 2; };\n};\n"
-     "pools = {\n  p = { members = [ \"a\", \"b\" ]; };\n};\n"
+     "members = {\n  a = { weight = 999; };\n  b = { weight = 999; };\n"
+     "  c = { weight = 999; };\n  d = { weight = 999; };\n"
+     "  e = { weight = 999; };\n  f = { weight = 999; };\n"
+     "  g = { weight = 999; };\n  h = { weight = 999; };\n"
+     "  i = { weight = 999; };\n  j = { weight = 2; };\n};\n"
+     "pools = {\n  p = { members = [ \"a\", \"b\", \"c\", \"d\", \"e\", "
+     "\"f\", \"g\", \"h\", \"i\", \"j\" ]; };\n};\n"
      "routing = { default_pool = \"p\"; };\n",
-     6, "pool 'p': weights add up to 1001 after dividing by their gcd"},
+     14, "pool 'p': weights add up to 8993 after dividing by their gcd"},
     {"hash_key without algorithm",
      MEMBERS "pools = {\n  p = { members = [ \"a\" ]; hash_key = \"sender\"; "
 	     "};\n};\n",
@@ -1578,12 +1724,14 @@ int main(void)
 	    cmocka_unit_test(test_plan_candidates),
 	    cmocka_unit_test(test_plan_cycle),
 	    cmocka_unit_test(test_plan_warmup),
+	    cmocka_unit_test(test_plan_hosts),
 	    cmocka_unit_test(test_plan_hash),
 	    cmocka_unit_test(test_pick_local_seq),
 	    cmocka_unit_test(test_pick_local_least),
 	    cmocka_unit_test(test_local_usable),
 	    cmocka_unit_test(test_header_value),
 	    cmocka_unit_test(test_call_build),
+	    cmocka_unit_test(test_def_build),
 	    cmocka_unit_test(test_call_prefix),
 	    cmocka_unit_test(test_limits_max),
 	    cmocka_unit_test(test_call_long_input),
