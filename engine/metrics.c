@@ -274,8 +274,10 @@ static struct metrics_series *metrics_find(struct metrics_table *t,
 	return s;
 }
 
-int metrics_table_add(struct metrics_table *t, const char *const *values,
-		      unsigned long long n)
+/* Adds n to the series of values, or sets it to n (set != 0). */
+static int metrics_table_put(struct metrics_table *t,
+			     const char *const *values, unsigned long long n,
+			     int set)
 {
 	struct metrics_series *s;
 
@@ -286,7 +288,9 @@ int metrics_table_add(struct metrics_table *t, const char *const *values,
 		}
 	pthread_mutex_lock(&t->lock);
 	s = metrics_find(t, values, 1);
-	if (s != NULL)
+	if (s != NULL && set)
+		atomic_store_explicit(&s->n, n, memory_order_relaxed);
+	else if (s != NULL)
 		metrics_add(&s->n, n);
 	pthread_mutex_unlock(&t->lock);
 	if (s == NULL) {
@@ -294,6 +298,18 @@ int metrics_table_add(struct metrics_table *t, const char *const *values,
 		return -METRICS_ETOOMANY;
 	}
 	return 0;
+}
+
+int metrics_table_add(struct metrics_table *t, const char *const *values,
+		      unsigned long long n)
+{
+	return metrics_table_put(t, values, n, 0);
+}
+
+int metrics_table_set(struct metrics_table *t, const char *const *values,
+		      unsigned long long n)
+{
+	return metrics_table_put(t, values, n, 1);
 }
 
 unsigned long long metrics_table_get(struct metrics_table *t,

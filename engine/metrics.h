@@ -115,6 +115,9 @@ void metrics_table_free(struct metrics_table *t);
  */
 int metrics_table_add(struct metrics_table *t, const char *const *values,
 		      unsigned long long n);
+/* Sets the series of values to n (a gauge); the same returns. */
+int metrics_table_set(struct metrics_table *t, const char *const *values,
+		      unsigned long long n);
 unsigned long long metrics_table_get(struct metrics_table *t,
 				     const char *const *values);
 unsigned long long metrics_table_dropped(const struct metrics_table *t);

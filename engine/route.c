@@ -115,8 +115,7 @@ int route_classify(const struct config *c, const struct route_msg *m,
 	return c->default_pool;
 }
 
-/* Today's warm-up cap of member mi: -1 none, 0 before the start day. */
-static long long route_cap(const struct cfg_member *mb, long long day)
+long long route_cap(const struct cfg_member *mb, long long day)
 {
 	long long d;
 

@@ -86,6 +86,8 @@ struct route_call {
 };
 
 const char *route_state_name(enum mstate s);
+/* A member's warm-up cap on day: -1 none, 0 before the start day. */
+long long route_cap(const struct cfg_member *mb, long long day);
 /* Returns the state for "ready", "drain", "maint", "down", else -1. */
 int route_state_parse(const char *s);
 

@@ -74,6 +74,14 @@ long long router_today(struct router *r)
 	return router_now_ms(r) / 86400000;
 }
 
+unsigned long long router_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL +
+	       (unsigned long long)ts.tv_nsec;
+}
+
 long long router_mono_ms(void)
 {
 	struct timespec ts;
@@ -150,7 +158,9 @@ struct router *router_new(struct config *c)
 	r->epoch = 1;
 	r->redis_up = 1;
 	r->st.redis_up = 1;
-	if (pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
+	if (router_metrics_init(r) < 0 ||
+	    pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
+		router_metrics_free(r);
 		config_unref(r->cfg);
 		free(r);
 		return NULL;
@@ -168,6 +178,7 @@ void router_free(struct router *r)
 	pthread_join(r->refresher, NULL);
 	router_pool_flush(r);
 	router_susp_free(r->susp, r->nsusp);
+	router_metrics_free(r);
 	config_unref(r->cfg);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -211,8 +222,9 @@ void router_route(struct router *r, struct config *c,
 		  const struct route_msg *m, struct router_result *out)
 {
 	struct route_view view;
+	unsigned long long t0 = router_mono_ns();
 	long long day = router_today(r);
-	int pool, hops = 0;
+	int pool, hops = 0, reserved = 0;
 
 	pthread_mutex_lock(&r->lock);
 	router_view_for(r, c, &view); /* by name after a reload */
@@ -224,7 +236,7 @@ void router_route(struct router *r, struct config *c,
 		struct route_plan plan;
 		long pos = -1;
 		if (route_plan_pool(c, pool, &view, m, day, &plan) == 0) {
-			pos = router_pick_redis(r, c, &plan, m, day);
+			pos = router_pick_redis(r, c, &plan, m, day, &reserved);
 			if (pos == -2) {
 				out->local = 1;
 				pos = router_pick_local(r, c, &plan, m, day);
@@ -235,6 +247,7 @@ void router_route(struct router *r, struct config *c,
 						   sizeof(out->header)) == 0) {
 			out->member = (int)plan.member[pos];
 			out->used_pool = pool;
+			out->reserved = reserved && !out->local;
 			break;
 		}
 		pool = c->pools[pool].fallback;
@@ -245,4 +258,5 @@ void router_route(struct router *r, struct config *c,
 	r->st.local += out->local;
 	r->st.fallback += out->member >= 0 && out->used_pool != out->pool;
 	pthread_mutex_unlock(&r->lock);
+	router_metrics_count(r, c, out, router_mono_ns() - t0);
 }
