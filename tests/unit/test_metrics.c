@@ -196,6 +196,11 @@ static void test_table_add_get(void **state)
 	assert_int_equal(metrics_table_get(t, a), 3);
 	assert_int_equal(metrics_table_get(t, b), 5);
 	assert_int_equal(metrics_table_get(t, c), 7);
+	assert_int_equal(metrics_table_set(t, c, 1), 0); /* a gauge */
+	assert_int_equal(metrics_table_get(t, c), 1);
+	assert_int_equal(metrics_table_set(t, c, 0), 0);
+	assert_int_equal(metrics_table_get(t, c), 0);
+	assert_int_equal(metrics_table_get(t, a), 3);
 	assert_int_equal(metrics_table_dropped(t), 0);
 	metrics_table_free(t);
 }
