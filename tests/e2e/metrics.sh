@@ -159,6 +159,9 @@ scrape "$PMPORT" >"$T/p1.txt"
 scrape "$MMPORT" >"$T/m1.txt"
 check_exposition "$T/p1.txt" "postlb-policyd, after the load"
 check_exposition "$T/m1.txt" "postlb-milter, after the load"
+undocumented=$(cat "$T/p1.txt" "$T/m1.txt" | awk '$1 == "#" && $2 == "TYPE" { print $3 }' |
+	while read -r name; do grep -q "^| \`$name\` |" "$top_srcdir/README.md" || echo "$name"; done)
+assert_eq "" "$undocumented" "every metric family is in README.md's metric tables"
 S1=$(sink_messages s1)
 S2=$(sink_messages s2)
 S3=$(sink_messages s3)
