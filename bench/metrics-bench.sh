@@ -19,7 +19,9 @@
 #
 # Usage: bench/metrics-bench.sh BASE_BUILD_DIR NEW_BUILD_DIR
 # Environment knobs [defaults]: PAIRS [7], N [200000] requests per run,
-# CONNS [64], NKEYS [100000], SCRAPE_S [1], KEEP=1 keeps the temp dir.
+# CONNS [64], NKEYS [100000], SCRAPE_S [1], KEEP=1 keeps the temp dir,
+# NEW_METRICS [1]: 0 runs NEW without policyd.metrics too (with the same
+# build on both sides, an A/A run: the noise floor of the machine).
 
 set -u
 [ $# -eq 2 ] || {
@@ -100,7 +102,9 @@ EOF
 	chmod 644 "$1"
 }
 conf "$T/base.conf"
-conf "$T/new.conf" 1
+NEW_METRICS=${NEW_METRICS:-1}
+[ "$NEW_METRICS" = 1 ] || NEW_METRICS=
+conf "$T/new.conf" "$NEW_METRICS"
 
 # cpu_ns PID: CPU time of all of PID's threads so far, in nanoseconds
 # (schedstat: exact, where /proc/PID/stat counts in clock ticks).
@@ -142,7 +146,11 @@ while True:
 field() { [[ $2 =~ (^| )$1=([0-9.]+) ]] && echo "${BASH_REMATCH[2]}"; }
 
 echo "== base: $BASE/postlb-policyd (no policyd.metrics)"
-echo "== new:  $NEW/postlb-policyd (policyd.metrics, scraped every ${SCRAPE_S}s)"
+if [ -n "$NEW_METRICS" ]; then
+	echo "== new:  $NEW/postlb-policyd (policyd.metrics, scraped every ${SCRAPE_S}s)"
+else
+	echo "== new:  $NEW/postlb-policyd (no policyd.metrics)"
+fi
 echo "== load: polclient -s 127.0.0.1:PORT -L -c $CONNS -n $N -k $NKEYS $LOAD_ATTRS"
 printf '%-5s %9s %9s %7s %9s %9s %8s %8s %7s\n' pair base/s new/s ratio \
 	base_p99 new_p99 base_cpu new_cpu ratio
@@ -150,9 +158,9 @@ RATIOS=() CPU_RATIOS=()
 for i in $(seq "$PAIRS"); do
 	if [ $((i % 2)) -eq 1 ]; then
 		b=$(run "$BASE" "$T/base.conf" 0)
-		n=$(run "$NEW" "$T/new.conf" 1)
+		n=$(run "$NEW" "$T/new.conf" "${NEW_METRICS:-0}")
 	else
-		n=$(run "$NEW" "$T/new.conf" 1)
+		n=$(run "$NEW" "$T/new.conf" "${NEW_METRICS:-0}")
 		b=$(run "$BASE" "$T/base.conf" 0)
 	fi
 	br=$(field rate "$b")

@@ -33,14 +33,26 @@ int metrics_hist_init(struct metrics_hist *h, const double *bound, size_t nb)
 	return 0;
 }
 
-void metrics_hist_observe(struct metrics_hist *h, unsigned long long ns)
+static size_t metrics_hist_bucket(const struct metrics_hist *h,
+				  unsigned long long ns)
 {
 	size_t i = 0;
 
 	while (i < h->nb && ns > h->bound_ns[i])
 		i++;
-	metrics_add(&h->bucket[i], 1);
+	return i;
+}
+
+void metrics_hist_observe(struct metrics_hist *h, unsigned long long ns)
+{
+	metrics_add(&h->bucket[metrics_hist_bucket(h, ns)], 1);
 	metrics_add(&h->sum_ns, ns);
+}
+
+void metrics_hist_observe_1w(struct metrics_hist *h, unsigned long long ns)
+{
+	metrics_add_1w(&h->bucket[metrics_hist_bucket(h, ns)], 1);
+	metrics_add_1w(&h->sum_ns, ns);
 }
 
 void metrics_buf_free(struct metrics_buf *b)

@@ -5,7 +5,8 @@
  * struct metrics_buf with these functions and send it.
  *
  * Counting is cheap and thread safe: plain counters are the callers'
- * _Atomic fields (metrics_inc), a histogram is a fixed array of atomic
+ * _Atomic fields (metrics_add, or metrics_add_1w for a counter that one
+ * thread alone writes), a histogram is a fixed array of atomic
  * buckets, and a labelled counter (struct metrics_table) finds its series
  * by a hash of its label values under a mutex, inserting it the first
  * time.  A table holds at most the capacity it was made with (a named
@@ -38,6 +39,18 @@ static inline void metrics_add(metrics_counter *c, unsigned long long n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/*
+ * The same where one thread alone writes c (others may read it): no
+ * locked instruction.  postlb-policyd's counters, all written by its one
+ * event loop thread.
+ */
+static inline void metrics_add_1w(metrics_counter *c, unsigned long long n)
+{
+	atomic_store_explicit(
+	    c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	    memory_order_relaxed);
+}
+
 static inline unsigned long long metrics_get(const metrics_counter *c)
 {
 	return atomic_load_explicit((metrics_counter *)c, memory_order_relaxed);
@@ -63,6 +76,8 @@ extern const size_t metrics_latency_nbounds;
  */
 int metrics_hist_init(struct metrics_hist *h, const double *bound, size_t nb);
 void metrics_hist_observe(struct metrics_hist *h, unsigned long long ns);
+/* The same for a histogram that one thread alone writes. */
+void metrics_hist_observe_1w(struct metrics_hist *h, unsigned long long ns);
 
 /* A growing output buffer; a failed allocation sets oom and stops it. */
 struct metrics_buf {

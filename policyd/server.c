@@ -115,8 +115,9 @@ static void conn_count(struct conn *c, enum server_answer a)
 	struct server_metrics *m = &c->srv->m;
 	unsigned long long now = server_now_ns();
 
-	metrics_add(&m->requests[c->state][a], 1);
-	metrics_hist_observe(&m->latency, now - c->t0_ns);
+	/* the loop thread alone writes them (and serves /metrics) */
+	metrics_add_1w(&m->requests[c->state][a], 1);
+	metrics_hist_observe_1w(&m->latency, now - c->t0_ns);
 }
 
 static enum server_answer server_fail_answer(const struct config *cfg)
@@ -246,7 +247,7 @@ static void conn_on_verdict(void *arg, int rc, const struct quota_verdict *v)
 		credits_record(t->srv->credits, &t->plan, v, server_now_ms(),
 			       t->cfg->quota_reserve_ms);
 		for (size_t i = 0; i < t->plan.n; i++)
-			metrics_add(&t->srv->m.units_granted,
+			metrics_add_1w(&t->srv->m.units_granted,
 				    (unsigned long long)v->reserved[i]);
 	}
 	if (c != NULL) {
@@ -316,7 +317,7 @@ static void conn_request(struct conn *c, struct pp_request *req)
 		srv->st.allowed++;
 		srv->st.reserved += plan->n > 0;
 		for (size_t i = 0; i < plan->n; i++)
-			metrics_add(&srv->m.units_used,
+			metrics_add_1w(&srv->m.units_used,
 				    (unsigned long long)plan->checks[i].cost);
 		conn_count(c, SA_DUNNO);
 		conn_answer(c, "DUNNO");

@@ -85,15 +85,25 @@ static void test_hist(void **state)
 	struct metrics_hist h;
 
 	(void)state;
-	assert_int_equal(metrics_hist_init(&h, bound, 3), 0);
-	for (size_t i = 0; i < NELEM(hist_cases); i++) {
-		unsigned long long before[4];
-		for (size_t k = 0; k < 4; k++)
-			before[k] = metrics_get(&h.bucket[k]);
-		metrics_hist_observe(&h, hist_cases[i].ns);
-		for (size_t k = 0; k < 4; k++)
-			assert_int_equal(metrics_get(&h.bucket[k]),
-					 before[k] + (k == hist_cases[i].bucket));
+	/* both ways of counting: atomic, and one writer */
+	for (int w = 0; w < 2; w++) {
+		unsigned long long sum = 0;
+		assert_int_equal(metrics_hist_init(&h, bound, 3), 0);
+		for (size_t i = 0; i < NELEM(hist_cases); i++) {
+			unsigned long long before[4];
+			for (size_t k = 0; k < 4; k++)
+				before[k] = metrics_get(&h.bucket[k]);
+			if (w == 0)
+				metrics_hist_observe(&h, hist_cases[i].ns);
+			else
+				metrics_hist_observe_1w(&h, hist_cases[i].ns);
+			sum += hist_cases[i].ns;
+			for (size_t k = 0; k < 4; k++)
+				assert_int_equal(
+				    metrics_get(&h.bucket[k]),
+				    before[k] + (k == hist_cases[i].bucket));
+			assert_int_equal(metrics_get(&h.sum_ns), sum);
+		}
 	}
 }
 
