@@ -41,7 +41,7 @@ static void metrics_http_serve(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 		return;
 	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) { /* not allowed */
 		evhttp_send_error(req, HTTP_BADMETHOD, NULL);
 		return;
 	}

@@ -2,8 +2,9 @@
  * metrics_http: the /metrics endpoint of a daemon, served by libevent's
  * evhttp on a "host:port" address (config_metrics.c checks its syntax).
  * GET /metrics answers what the daemon's write function puts into a
- * struct metrics_buf, as Prometheus text format 0.0.4; any other path is
- * 404 and any other method 405.  No other HTTP feature (no TLS, no
+ * struct metrics_buf, as Prometheus text format 0.0.4 (HEAD: the same
+ * headers); any other path is 404, any other method 501 (evhttp's answer
+ * to a method not allowed).  No other HTTP feature (no TLS, no
  * authentication: bind it to loopback or a management network).
  *
  * Threads: metrics_http_new() serves in the caller's event loop (postlb-

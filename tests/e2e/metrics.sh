@@ -97,6 +97,19 @@ scrape "$PMPORT" >"$T/p0.txt" || die "cannot scrape postlb-policyd"
 scrape "$MMPORT" >"$T/m0.txt" || die "cannot scrape postlb-milter"
 check_exposition "$T/p0.txt" "postlb-policyd, idle"
 check_exposition "$T/m0.txt" "postlb-milter, idle"
+# status PORT METHOD PATH: the HTTP status of one request.
+status() {
+	python3 -c 'import sys, urllib.error, urllib.request
+r = urllib.request.Request("http://127.0.0.1:%s%s" % (sys.argv[1], sys.argv[3]), method=sys.argv[2])
+try:
+    print(urllib.request.urlopen(r, timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code)' "$@"
+}
+assert_eq 404 "$(status "$PMPORT" GET /)" "policyd: a path other than /metrics is 404"
+assert_eq 404 "$(status "$MMPORT" GET /metricsx)" "milter: a path other than /metrics is 404"
+assert_eq 200 "$(status "$MMPORT" HEAD /metrics)" "HEAD /metrics is served"
+assert_eq 501 "$(status "$PMPORT" POST /metrics)" "POST is refused"
 assert_eq 1 "$(mval "$T/m0.txt" 'postlb_member_state{member="m2",state="ready"}')" "m2 starts ready"
 assert_eq 5 "$(mval "$T/m0.txt" 'postlb_member_warmup_cap{member="m3"}')" "m3's warm-up cap is on /metrics"
 assert_eq 2 "$(mval "$T/m0.txt" 'postlb_pool_members{pool="bulk"}')" "pool bulk has two members"
