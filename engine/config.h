@@ -36,6 +36,7 @@
 #define CONFIG_NAME_MAX 32     /* member and pool names */
 #define CONFIG_HEADER_RULES_MAX 32 /* rules with a header condition */
 #define CONFIG_NEXTHOP_MAX 255 /* a member's nexthop */
+#define CONFIG_METRICS_ADDR_MAX 255 /* policyd.metrics, milter.metrics */
 
 enum subj {
 	SUBJ_SASL_USER,
@@ -202,6 +203,10 @@ struct config {
 	int feedback_hold_on; /* the warm-up hold (warmhold.h) */
 	struct warmhold_conf feedback_hold;
 	struct respond_set *feedback_rules; /* response rules in force */
+
+	/* /metrics endpoints (config_metrics.c): "host:port", NULL: none */
+	char *policyd_metrics;
+	char *milter_metrics;
 };
 
 /*

@@ -56,4 +56,8 @@ void cfg_hosts_free(struct config *c);
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_route_free(struct config *c);
 
+/* config_metrics.c: policyd.metrics and milter.metrics. */
+int cfg_metrics_load(struct cfg_ctx *x, config_t *cf, struct config *c);
+void cfg_metrics_free(struct config *c);
+
 #endif

@@ -562,7 +562,7 @@ out:
 static int route_milter(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"listen", "socket_mode", "user",
-					   "group", NULL};
+					   "group", "metrics", NULL};
 	const config_setting_t *g = config_lookup(cf, "milter");
 	int rc = -1;
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "milter.h"
 #include "router.h"
 #include "sock.h"
@@ -27,6 +28,7 @@
 
 static const char *cfg_path;
 static struct router *router;
+static char *metrics_addr; /* the one served, NULL: none */
 
 static void reload(void)
 {
@@ -45,6 +47,9 @@ static void reload(void)
 		return;
 	}
 	router_set_config(router, nc);
+	if ((metrics_addr == NULL) != (nc->milter_metrics == NULL) ||
+	    (metrics_addr != NULL && strcmp(metrics_addr, nc->milter_metrics) != 0))
+		log_warn("reload: a new milter.metrics takes a restart");
 	config_unref(nc);
 	log_info("reloaded %s", cfg_path);
 }
@@ -111,6 +116,7 @@ int main(int argc, char **argv)
 	struct config *cfg;
 	pthread_t sig_tid;
 	struct daemon_opts o;
+	struct metrics_http *mh = NULL;
 	int rc, uid, gid;
 	char err[1024];
 
@@ -150,6 +156,11 @@ int main(int argc, char **argv)
 		log_fatal("smfi_register failed");
 	smfi_setmaxdatasize(MILTER_PACKET_MAX);
 	open_socket(cfg, uid, gid);
+	if (cfg->milter_metrics != NULL &&
+	    ((metrics_addr = strdup(cfg->milter_metrics)) == NULL ||
+	     (mh = metrics_http_start(cfg->milter_metrics,
+				      router_metrics_write, router)) == NULL))
+		log_fatal("cannot serve metrics on %s", cfg->milter_metrics);
 	daemon_drop(uid, gid, "milter.user");
 	if (pthread_create(&sig_tid, NULL, signal_thread, &set) != 0)
 		log_fatal("cannot start the signal thread");
@@ -158,6 +169,7 @@ int main(int argc, char **argv)
 		 cfg->milter_listen);
 	config_unref(cfg);
 	rc = smfi_main();
+	metrics_http_stop(mh);
 	log_info("stopped");
 	return rc == MI_SUCCESS ? 0 : 1;
 }

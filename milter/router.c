@@ -74,6 +74,14 @@ long long router_today(struct router *r)
 	return router_now_ms(r) / 86400000;
 }
 
+unsigned long long router_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL +
+	       (unsigned long long)ts.tv_nsec;
+}
+
 long long router_mono_ms(void)
 {
 	struct timespec ts;
@@ -150,7 +158,9 @@ struct router *router_new(struct config *c)
 	r->epoch = 1;
 	r->redis_up = 1;
 	r->st.redis_up = 1;
-	if (pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
+	if (router_metrics_init(r) < 0 ||
+	    pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
+		router_metrics_free(r);
 		config_unref(r->cfg);
 		free(r);
 		return NULL;
@@ -173,6 +183,7 @@ void router_free(struct router *r)
 		free(r->plans[i][0]);
 		free(r->plans[i][1]);
 	}
+	router_metrics_free(r);
 	config_unref(r->cfg);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -259,14 +270,15 @@ static int router_plan(struct router *r, const struct config *c, int pool,
 static long router_pick(struct router *r, struct config *c, int pool,
 			const struct route_view *view, unsigned long gen,
 			const struct route_msg *m, long long day, int site,
-			struct route_plan *plan, struct router_result *out)
+			struct route_plan *plan, struct router_result *out,
+			int *reserved)
 {
 	long pos;
 
 	if (router_plan(r, c, pool, view, gen, m, day, site, plan) != 0)
 		return -1;
 	plan->spill = c->pools[pool].prefer_site && !site;
-	pos = router_pick_redis(r, c, plan, m, day);
+	pos = router_pick_redis(r, c, plan, m, day, reserved);
 	if (pos == -2) {
 		out->local = 1;
 		pos = router_pick_local(r, c, plan, m, day);
@@ -279,9 +291,10 @@ void router_route(struct router *r, struct config *c,
 {
 	struct route_view view;
 	struct route_plan *plan = malloc(sizeof(*plan));
+	unsigned long long t0 = router_mono_ns();
 	long long day = router_today(r);
 	unsigned long gen;
-	int pool, hops = 0;
+	int pool, hops = 0, reserved = 0;
 
 	pthread_mutex_lock(&r->lock);
 	router_view_for(r, c, &view); /* by name after a reload */
@@ -296,15 +309,16 @@ void router_route(struct router *r, struct config *c,
 		 * when none of them can take the message */
 		if (c->pools[pool].prefer_site && c->host_site != NULL)
 			pos = router_pick(r, c, pool, &view, gen, m, day, 1,
-					  plan, out);
+					  plan, out, &reserved);
 		if (pos < 0)
 			pos = router_pick(r, c, pool, &view, gen, m, day, 0,
-					  plan, out);
+					  plan, out, &reserved);
 		if (pos >= 0 && route_header_value(c, plan, (size_t)pos,
 						   out->header,
 						   sizeof(out->header)) == 0) {
 			out->member = (int)plan->member[pos];
 			out->used_pool = pool;
+			out->reserved = reserved && !out->local;
 			break;
 		}
 		pool = c->pools[pool].fallback;
@@ -316,4 +330,5 @@ void router_route(struct router *r, struct config *c,
 	r->st.local += out->local;
 	r->st.fallback += out->member >= 0 && out->used_pool != out->pool;
 	pthread_mutex_unlock(&r->lock);
+	router_metrics_count(r, c, out, router_mono_ns() - t0);
 }

@@ -9,6 +9,7 @@
 #define POSTLB_MILTER_ROUTER_H
 
 #include "config.h"
+#include "metrics.h"
 #include "route.h"
 
 struct router;
@@ -19,6 +20,7 @@ struct router_result {
 	int used_pool;		/* the pool that gave the member (fallback) */
 	int member;		/* config member index, -1: none */
 	int local;		/* decided without Redis */
+	int reserved;		/* a pick reserved ahead, no round trip */
 	char header[ROUTE_HEADER_VALUE_MAX]; /* route header when member >= 0 */
 };
 
@@ -40,5 +42,8 @@ struct config *router_config(struct router *r);
 void router_route(struct router *r, struct config *c,
 		  const struct route_msg *m, struct router_result *out);
 void router_get_stats(struct router *r, struct router_stats *out);
+/* What the router says on /metrics (a metrics_http_fn; arg: the router;
+ * any thread). */
+void router_metrics_write(void *arg, struct metrics_buf *b);
 
 #endif

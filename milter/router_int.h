@@ -16,6 +16,9 @@ struct store_sync;
 #define ROUTER_POOL_MAX 16
 #define ROUTER_SUSP_MAX 4096 /* live suspensions kept for local routing */
 #define ROUTER_PROV_MAX 100000 /* learned domain -> provider entries kept */
+/* routed series (pool, member, rule, path) on /metrics; more are dropped
+ * and counted */
+#define ROUTER_SERIES_MAX 4096
 
 /* The picks one Redis call reserved for a pool (see router.c). */
 struct reservation {
@@ -72,12 +75,15 @@ struct router {
 	unsigned long long call_errors;
 	pthread_t refresher;
 	int stop;
+	struct metrics_table *routed; /* pool, member, rule, path */
+	struct metrics_hist latency;  /* router_route() */
 };
 
 /* router.c: clocks.  Wall and monotonic ms; Redis's clock as last
  * measured by the refresher, and its day. */
 long long router_wall_ms(void);
 long long router_mono_ms(void);
+unsigned long long router_mono_ns(void);
 long long router_now_ms(struct router *r);
 long long router_today(struct router *r);
 
@@ -107,6 +113,13 @@ long router_pick_local(struct router *r, const struct config *c,
 int router_giveback(struct router *r, struct config *c, struct store_sync *s);
 long router_pick_redis(struct router *r, struct config *c,
 		       const struct route_plan *plan,
-		       const struct route_msg *m, long long day);
+		       const struct route_msg *m, long long day, int *reserved);
+
+/* router_metrics.c: counting for /metrics (no lock needed). */
+int router_metrics_init(struct router *r);
+void router_metrics_free(struct router *r);
+void router_metrics_count(struct router *r, const struct config *c,
+			  const struct router_result *res,
+			  unsigned long long ns);
 
 #endif

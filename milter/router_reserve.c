@@ -215,7 +215,7 @@ static int reservation_keep(struct router *r, const struct route_plan *plan,
  */
 long router_pick_redis(struct router *r, struct config *c,
 		       const struct route_plan *plan,
-		       const struct route_msg *m, long long day)
+		       const struct route_msg *m, long long day, int *reserved)
 {
 	struct reservation *v = &r->res[plan->pool];
 	long long now = router_mono_ms();
@@ -236,8 +236,10 @@ long router_pick_redis(struct router *r, struct config *c,
 		if (rc < 0)
 			return -2;
 	}
+	*reserved = p != 0 && want <= 1; /* taken, not fetched now */
 	if (p != 0 && (pos = reserved_pos(r, plan, day, p)) >= 0)
 		return pos;
+	*reserved = 0;
 	/* this message alone: no reservation, a suspended member or none */
 	if (router_call(r, c, plan, m, day, 1, picks) < 0)
 		return -2;

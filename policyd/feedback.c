@@ -13,6 +13,7 @@
 #include "feedback_lua.h"
 #include "follow.h"
 #include "health.h"
+#include "health_metrics.h"
 #include "journal.h"
 #include "log.h"
 #include "logline.h"
@@ -433,6 +434,7 @@ static void fb_on_counted(void *arg, int rc, long long value)
 	if (m != NULL && fb->cfg->feedback_breaker_on) {
 		ev = breaker_record(&m->b, &fb->cfg->feedback_breaker, d->now,
 				    d->error);
+		health_metrics_breaker(m->name, ev);
 		if (ev != BREAKER_NONE)
 			fb_publish(fb, m, ev);
 	}

@@ -11,7 +11,10 @@
 #include "config.h"
 #include "daemon.h"
 #include "feedback.h"
+#include "health_metrics.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "metrics_policyd.h"
 #include "prober.h"
 #include "server.h"
 
@@ -29,6 +32,7 @@ static struct server *srv;
 static struct prober *prober;
 static struct config *cfg;
 static struct feedback *fb; /* NULL: no feedback configured */
+static struct metrics_http *mh; /* NULL: no policyd.metrics */
 
 /*
  * Loads path and checks that it gives postlb-policyd something to do: the
@@ -82,6 +86,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		log_err("reload: the feedback keeps its running config");
 	else if (fb == NULL && nc->feedback_log != NULL)
 		log_warn("reload: turning the feedback on takes a restart");
+	if ((cfg->policyd_metrics == NULL) != (nc->policyd_metrics == NULL) ||
+	    (nc->policyd_metrics != NULL &&
+	     strcmp(cfg->policyd_metrics, nc->policyd_metrics) != 0))
+		log_warn("reload: a new policyd.metrics takes a restart");
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);
@@ -172,6 +180,12 @@ int main(int argc, char **argv)
 	srv = server_new(base, cfg, uid, gid);
 	if (srv == NULL)
 		log_fatal("cannot start the policy server");
+	if (health_metrics_init() < 0)
+		log_fatal("out of memory");
+	if (cfg->policyd_metrics != NULL &&
+	    (mh = metrics_http_new(base, cfg->policyd_metrics,
+				   metrics_policyd_write, srv)) == NULL)
+		log_fatal("cannot serve metrics on %s", cfg->policyd_metrics);
 	daemon_drop(uid, gid, "policyd.user");
 	prober = prober_new(cfg);
 	if (prober == NULL)
@@ -190,6 +204,7 @@ int main(int argc, char **argv)
 		 cfg_path, cfg->nquotas, cfg->budget_ms,
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
 	event_base_dispatch(base);
+	metrics_http_free(mh);
 	prober_free(prober);
 	server_stop(srv);
 	on_stats(0, 0, NULL);
@@ -199,6 +214,7 @@ int main(int argc, char **argv)
 		event_free(ev[i]);
 	event_base_free(base);
 	config_unref(cfg);
+	health_metrics_free();
 	log_info("stopped");
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "check_lua.h"
 #include "health.h"
+#include "health_metrics.h"
 #include "log.h"
 #include "smtpr.h"
 #include "store_redis.h"
@@ -152,6 +153,7 @@ static void probe_done(struct probe *pr)
 
 	probe_close(pr);
 	changed = check_result(&pr->st, &m->chk, pr->ok);
+	health_metrics_check(m->name, pr->ok, pr->st.up, ms);
 	if (pr->ok)
 		snprintf(last, sizeof(last), "ok %lldms", ms);
 	else

@@ -71,6 +71,8 @@ struct conn {
 	int in_read; /* conn_read is on the stack */
 	int reading; /* EV_READ enabled */
 	size_t wm;   /* the input high watermark set (request_max) */
+	int state;   /* the request's protocol state (metrics) */
+	unsigned long long t0_ns; /* when it was read (metrics) */
 	struct conn *prev, *next;
 };
 
@@ -87,6 +89,7 @@ struct server {
 	struct event *sweep; /* gives back lapsed reservations */
 	unsigned long backs_pending; /* give-backs sent, not answered */
 	struct server_stats st;
+	struct server_metrics m;
 };
 
 static long long server_now_ms(void)
@@ -95,6 +98,47 @@ static long long server_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned long long server_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL +
+	       (unsigned long long)ts.tv_nsec;
+}
+
+/* Counts the answer to the request read at c->t0_ns (see server.h). */
+static void conn_count(struct conn *c, enum server_answer a)
+{
+	struct server_metrics *m = &c->srv->m;
+	unsigned long long now = server_now_ns();
+
+	/* the loop thread alone writes them (and serves /metrics) */
+	metrics_add_1w(&m->requests[c->state][a], 1);
+	metrics_hist_observe_1w(&m->latency, now - c->t0_ns);
+}
+
+static enum server_answer server_fail_answer(const struct config *cfg)
+{
+	return cfg->fail_mode == FAIL_CLOSED ? SA_FAIL_CLOSED : SA_FAIL_OPEN;
+}
+
+/* Counts a denial under its quota's name and the answer given. */
+static void server_count_denied(struct server *srv,
+				const struct quota_plan *plan,
+				const struct quota_verdict *v)
+{
+	const struct cfg_quota *q;
+	const char *lv[2];
+
+	if (v->idx >= plan->n)
+		return;
+	q = plan->checks[v->idx].q;
+	lv[0] = q->name;
+	lv[1] = q->reject ? "reject" : "defer";
+	metrics_table_add(srv->m.denied, lv, 1);
 }
 
 static void conn_free(struct conn *c)
@@ -202,19 +246,29 @@ static void conn_on_verdict(void *arg, int rc, const struct quota_verdict *v)
 		 * out (fail open: the client was told DUNNO) */
 		credits_record(t->srv->credits, &t->plan, v, server_now_ms(),
 			       t->cfg->quota_reserve_ms);
+		for (size_t i = 0; i < t->plan.n; i++)
+			metrics_add_1w(&t->srv->m.units_granted,
+				    (unsigned long long)v->reserved[i]);
 	}
 	if (c != NULL) {
 		struct server *srv = c->srv;
 		if (rc < 0) {
 			srv->st.failmode++;
+			conn_count(c, server_fail_answer(t->cfg));
 			snprintf(action, sizeof(action), "%s",
 				 quota_fail_action(t->cfg->fail_mode));
 		} else {
 			quota_reply(&t->plan, v, action, sizeof(action));
 			if (v->allowed) {
 				srv->st.allowed++;
+				conn_count(c, SA_DUNNO);
 			} else {
 				srv->st.denied++;
+				server_count_denied(srv, &t->plan, v);
+				conn_count(c, v->idx < t->plan.n &&
+						      t->plan.checks[v->idx].q->reject
+						  ? SA_REJECT
+						  : SA_DEFER);
 				log_info("%s: %s", t->id, action);
 			}
 		}
@@ -238,6 +292,7 @@ static void conn_on_budget(evutil_socket_t fd, short what, void *arg)
 	t->undo = t->cfg->fail_mode == FAIL_CLOSED;
 	c->srv->st.timeouts++;
 	c->srv->st.failmode++;
+	conn_count(c, server_fail_answer(t->cfg));
 	if (logged++ % 1000 == 0)
 		log_warn("policy: no quota verdict within %lld ms (%llu "
 			 "times); answering from the fail mode",
@@ -261,6 +316,10 @@ static void conn_request(struct conn *c, struct pp_request *req)
 		pp_request_free(req);
 		srv->st.allowed++;
 		srv->st.reserved += plan->n > 0;
+		for (size_t i = 0; i < plan->n; i++)
+			metrics_add_1w(&srv->m.units_used,
+				    (unsigned long long)plan->checks[i].cost);
+		conn_count(c, SA_DUNNO);
 		conn_answer(c, "DUNNO");
 		return;
 	}
@@ -268,6 +327,7 @@ static void conn_request(struct conn *c, struct pp_request *req)
 		   plan->n * sizeof(plan->checks[0]));
 	if (t == NULL) {
 		pp_request_free(req);
+		conn_count(c, server_fail_answer(srv->cfg));
 		conn_answer(c, quota_fail_action(srv->cfg->fail_mode));
 		return;
 	}
@@ -297,6 +357,8 @@ static void conn_bad(struct conn *c, int rc, int fatal)
 	static unsigned long long logged;
 
 	c->srv->st.bad++;
+	c->state = SERVER_INVALID;
+	conn_count(c, server_fail_answer(c->srv->cfg));
 	if (logged++ % 100 == 0)
 		log_warn("policy: bad request (%s; %llu so far); answering %s%s",
 			 pp_strerror(rc), logged, action,
@@ -323,6 +385,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		int rc;
 		if (len == 0)
 			break;
+		c->t0_ns = server_now_ns();
 		buf = (const char *)evbuffer_pullup(in, -1);
 		n = pp_frame(buf, len, &srv->cfg->limits);
 		if (n == 0)
@@ -333,6 +396,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		}
 		srv->st.requests++;
 		rc = pp_parse(buf, (size_t)n, &srv->cfg->limits, &req);
+		c->state = rc < 0 ? SERVER_INVALID : (int)req.state;
 		evbuffer_drain(in, (size_t)n);
 		if (rc < 0)
 			conn_bad(c, rc, 0);
@@ -630,6 +694,8 @@ static void server_arm_sweep(struct server *srv)
 	event_add(srv->sweep, &tv);
 }
 
+static const char *const server_denied_labels[] = {"quota", "answer"};
+
 struct server *server_new(struct event_base *base, struct config *c,
 			  int uid, int gid)
 {
@@ -644,8 +710,12 @@ struct server *server_new(struct event_base *base, struct config *c,
 	srv->store = store_new(base, c);
 	srv->credits = credits_new(SERVER_CREDITS_MAX);
 	srv->sweep = event_new(base, -1, EV_PERSIST, server_sweep, srv);
+	srv->m.denied = metrics_table_new(2, server_denied_labels,
+					  SERVER_DENIED_MAX);
+	metrics_hist_init(&srv->m.latency, metrics_latency_bounds,
+			  metrics_latency_nbounds);
 	if (srv->ls == NULL || srv->unix_paths == NULL || srv->store == NULL ||
-	    srv->credits == NULL || srv->sweep == NULL)
+	    srv->credits == NULL || srv->sweep == NULL || srv->m.denied == NULL)
 		goto fail;
 	server_arm_sweep(srv);
 	for (size_t i = 0; i < c->nlisten; i++)
@@ -690,12 +760,26 @@ void server_get_stats(const struct server *srv, struct server_stats *out)
 	*out = srv->st;
 	store_get_stats(srv->store, &ss);
 	out->redis_connects = ss.reconnects;
+	out->redis_calls = ss.calls;
+	out->redis_errors = ss.errors + ss.down_answers;
+	out->redis_up = ss.up;
+}
+
+struct server_metrics *server_metrics(struct server *srv)
+{
+	return &srv->m;
+}
+
+const struct config *server_config(const struct server *srv)
+{
+	return srv->cfg;
 }
 
 void server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
+	metrics_table_free(srv->m.denied);
 	while (srv->conns != NULL)
 		conn_free(srv->conns);
 	for (size_t i = 0; i < srv->nls; i++) {

@@ -8,6 +8,8 @@
 #define POSTLB_POLICYD_SERVER_H
 
 #include "config.h"
+#include "metrics.h"
+#include "pp.h"
 
 struct event_base;
 struct server;
@@ -21,6 +23,31 @@ struct server_stats {
 	unsigned long long redis_connects; /* connection attempts to Redis */
 	unsigned long long conns_denied; /* TCP clients not in policyd.allow */
 	unsigned long long late_back; /* late verdicts given back (closed) */
+	unsigned long long redis_calls;	 /* quota script calls asked */
+	unsigned long long redis_errors; /* ... failed: down or bad reply */
+	int redis_up;
+};
+
+/* Answers counted for /metrics (server_metrics.c names them). */
+enum server_answer {
+	SA_DUNNO,
+	SA_DEFER,
+	SA_REJECT,
+	SA_FAIL_OPEN,
+	SA_FAIL_CLOSED,
+	SA_N
+};
+/* Protocol states: pp.h's, then SERVER_INVALID for a request that did
+ * not parse. */
+#define SERVER_INVALID (PP_STATE_ETRN + 1)
+#define SERVER_STATES (SERVER_INVALID + 1)
+#define SERVER_DENIED_MAX (2 * 4 * CONFIG_QUOTAS_MAX) /* quota x answer */
+
+struct server_metrics {
+	metrics_counter requests[SERVER_STATES][SA_N];
+	struct metrics_hist latency; /* request read to answer written */
+	struct metrics_table *denied; /* by quota name and answer */
+	metrics_counter units_granted, units_used; /* reserved ahead */
 };
 
 /*
@@ -36,6 +63,10 @@ struct server *server_new(struct event_base *base, struct config *c,
  */
 int server_set_config(struct server *srv, struct config *c);
 void server_get_stats(const struct server *srv, struct server_stats *out);
+/* The counters for /metrics (read with metrics_get), owned by srv. */
+struct server_metrics *server_metrics(struct server *srv);
+/* The running config (borrowed). */
+const struct config *server_config(const struct server *srv);
 /* Gives back every reserved quota unit (waits up to 500 ms for Redis). */
 void server_stop(struct server *srv);
 /* Closes listeners and connections, removes unix socket files. */

@@ -500,6 +500,24 @@ static const struct bad_case bad_cases[] = {
      "'sender' must be a list of strings"},
     {"exempt not strings", "exempt = {\n  sender = [ 1, 2 ];\n};\n", 2,
      "'sender' must hold strings only"},
+    /* metrics endpoints */
+    {"metrics no port", "policyd = {\n  metrics = \"127.0.0.1\";\n};\n", 2,
+     "metrics address '127.0.0.1' must be"},
+    {"metrics port 0", "policyd = {\n  metrics = \"127.0.0.1:0\";\n};\n", 2,
+     "metrics address"},
+    {"metrics port 65536",
+     "policyd = {\n  metrics = \"127.0.0.1:65536\";\n};\n", 2,
+     "metrics address"},
+    {"metrics port junk", "milter = {\n  metrics = \"127.0.0.1:94x1\";\n};\n",
+     2, "metrics address"},
+    {"metrics no host", "milter = {\n  metrics = \":9461\";\n};\n", 2,
+     "metrics address"},
+    {"metrics v6 bare", "milter = {\n  metrics = \"::1:9461\";\n};\n", 2,
+     "metrics address"},
+    {"metrics v6 empty", "milter = {\n  metrics = \"[]:9461\";\n};\n", 2,
+     "metrics address"},
+    {"metrics type", "policyd = {\n  metrics = 9461;\n};\n", 2,
+     "'metrics' must be a string"},
 };
 
 /* Checks that err starts with "NAME:LINE: " and holds phrase. */
@@ -794,6 +812,38 @@ static void test_valid_edges(void **state)
 	(void)state;
 	for (size_t i = 0; i < NELEM(texts); i++)
 		config_unref(load_ok(texts[i]));
+}
+
+static void test_metrics_addr(void **state)
+{
+	char text[CONFIG_METRICS_ADDR_MAX + 64], host[CONFIG_METRICS_ADDR_MAX];
+	struct config *c = load_ok("redis = {};\n");
+	char err[512];
+
+	(void)state;
+	assert_null(c->policyd_metrics); /* off when unset */
+	assert_null(c->milter_metrics);
+	config_unref(c);
+	c = load_ok("policyd = { metrics = \"127.0.0.1:9461\"; };\n"
+		    "milter = { metrics = \"[::1]:65535\"; };\n");
+	assert_string_equal(c->policyd_metrics, "127.0.0.1:9461");
+	assert_string_equal(c->milter_metrics, "[::1]:65535");
+	config_unref(c);
+	/* the longest address, and one byte more */
+	memset(host, 'h', sizeof(host));
+	host[CONFIG_METRICS_ADDR_MAX - 5] = '\0'; /* + ":9461" */
+	snprintf(text, sizeof(text), "policyd = { metrics = \"%s:9461\"; };\n",
+		 host);
+	c = load_ok(text);
+	assert_int_equal(strlen(c->policyd_metrics), CONFIG_METRICS_ADDR_MAX);
+	config_unref(c);
+	snprintf(text, sizeof(text), "policyd = { metrics = \"h%s:9461\"; };\n",
+		 host);
+	c = NULL;
+	assert_int_equal(config_load_string(text, NAME, &c, err, sizeof(err)),
+			 -1);
+	assert_null(c);
+	assert_non_null(strstr(err, "at most 255 bytes"));
 }
 
 static void test_budget_value(void **state)
@@ -1338,6 +1388,7 @@ int main(void)
 	    cmocka_unit_test(test_hosts),
 	    cmocka_unit_test(test_valid_edges),
 	    cmocka_unit_test(test_budget_value),
+	    cmocka_unit_test(test_metrics_addr),
 	    cmocka_unit_test(test_set_has),
 	    cmocka_unit_test(test_set_has_dot_sender),
 	    cmocka_unit_test(test_names),

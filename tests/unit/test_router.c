@@ -12,7 +12,9 @@
  * known states decide (a drained member gets nothing, none usable means
  * none); a cut connection empties the pool; a reload moves every
  * connection, the refresher's too, to the new Redis, also for sessions
- * that keep the old config; the day comes from Redis's clock.
+ * that keep the old config; the day comes from Redis's clock; /metrics
+ * counts each message once under its path (redis, reserved, local, none)
+ * with one latency observation, and shows the states last read.
  */
 #include "router.h"
 
@@ -666,6 +668,108 @@ static void test_redis_day(void **state)
 	config_unref(c);
 }
 
+/* The sum of the routed series of path in a /metrics text. */
+static unsigned long long routed_path(const char *text, const char *path)
+{
+	char want[64];
+	unsigned long long sum = 0;
+
+	snprintf(want, sizeof(want), "path=\"%s\"} ", path);
+	for (const char *l = text; l != NULL && *l; l = strchr(l, '\n')) {
+		const char *p;
+		if (*l == '\n')
+			l++;
+		if (strncmp(l, "postlb_milter_routed_total{", 27) != 0)
+			continue;
+		p = strstr(l, want);
+		if (p != NULL && p < strchr(l, '\n'))
+			sum += strtoull(p + strlen(want), NULL, 10);
+	}
+	return sum;
+}
+
+/* Each message is counted once, under the path that routed it. */
+static void test_metrics_paths(void **state)
+{
+	static const char text[] =
+	    "redis = { address = \"unix:/fake/a\"; };\n"
+	    "members = { m1 = {}; m2 = {}; };\n"
+	    "pools = { p = { members = [ \"m1\", \"m2\" ]; "
+	    "algorithm = \"round_robin\"; }; };\n"
+	    "routing = { default_pool = \"p\"; refresh = \"100ms\"; "
+	    "budget = \"100ms\"; reserve = 32; reserve_time = \"10s\"; };\n";
+	struct config *c = load_valid(NAME, text);
+	struct route_msg m = msg_from("a@x.example", "Q9");
+	struct router_result res;
+	struct metrics_buf b = {0};
+	struct router *r;
+	unsigned long long redis, reserved;
+	int total = 40, local = 0;
+	char want[80];
+
+	(void)state;
+	fake_reset();
+	r = router_new(c);
+	wait_refreshes(&F.hgetall_a, 2);
+	for (int i = 0; i < 40; i++) { /* Redis up: fetched or reserved */
+		router_route(r, c, &m, &res);
+		assert_true(res.member >= 0);
+	}
+	pthread_mutex_lock(&F.mu);
+	F.down = 1;
+	pthread_mutex_unlock(&F.mu);
+	fake_cut_all();
+	/* Redis down: picks reserved before go on, then local ones */
+	while (local < 10 && total < 200) {
+		router_route(r, c, &m, &res);
+		assert_true(res.member >= 0);
+		local += res.local;
+		total++;
+	}
+	assert_int_equal(local, 10);
+	router_metrics_write(r, &b);
+	assert_false(b.oom);
+	redis = routed_path(b.p, "redis");
+	reserved = routed_path(b.p, "reserved");
+	print_message("  redis %llu, reserved %llu of %d\n", redis, reserved,
+		      total);
+	assert_int_equal(redis + reserved, total - 10);
+	assert_true(reserved >= 20); /* reservations grow: 1, 2, 4, ... */
+	assert_int_equal(routed_path(b.p, "local"), 10);
+	assert_int_equal(routed_path(b.p, "none"), 0);
+	snprintf(want, sizeof(want), "postlb_milter_route_seconds_count %d\n",
+		 total);
+	assert_non_null(strstr(b.p, want));
+	assert_non_null(strstr(b.p, "postlb_member_state{member=\"m1\","
+				    "state=\"ready\"} 1\n"));
+	metrics_buf_free(&b);
+	/* no member usable: counted as none, with an empty member */
+	pthread_mutex_lock(&F.mu);
+	F.down = 0;
+	pthread_mutex_unlock(&F.mu);
+	fake_set_state(1, "maint"); /* m1 (the fake counts from 1) */
+	fake_set_state(2, "down");
+	wait_refreshes(&F.hgetall_a, 2);
+	pthread_mutex_lock(&F.mu);
+	F.down = 1;
+	pthread_mutex_unlock(&F.mu);
+	fake_cut_all();
+	router_route(r, c, &m, &res);
+	assert_int_equal(res.member, -1);
+	router_metrics_write(r, &b);
+	assert_non_null(strstr(b.p, "postlb_milter_routed_total{pool=\"p\","
+				    "member=\"\",rule=\"\",path=\"none\"} 1\n"));
+	assert_non_null(strstr(b.p, "postlb_member_state{member=\"m1\","
+				    "state=\"maint\"} 1\n"));
+	assert_non_null(strstr(b.p, "postlb_member_state{member=\"m2\","
+				    "state=\"down\"} 1\n"));
+	assert_non_null(strstr(b.p, "postlb_pool_members_ready{pool=\"p\"} 0\n"));
+	assert_non_null(strstr(b.p, "postlb_milter_redis_up 0\n"));
+	metrics_buf_free(&b);
+	router_free(r);
+	config_unref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +780,7 @@ int main(void)
 	    cmocka_unit_test(test_reload_moves_connections),
 	    cmocka_unit_test(test_session_config_after_reload),
 	    cmocka_unit_test(test_redis_day),
+	    cmocka_unit_test(test_metrics_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,9 @@
  * buffer), that the next request goes on once the answer is written, that
  * a verdict after the budget is given back under fail_mode closed (in
  * time: cost and reserved microseconds) and kept under open, and that a
- * TCP listener closes clients outside policyd.allow.
+ * TCP listener closes clients outside policyd.allow, and that each answer
+ * is counted for /metrics under its protocol state and kind, with one
+ * latency observation, and a denial under its quota's name.
  */
 #include "config.h"
 #include "server.h"
@@ -337,12 +339,93 @@ static void test_allow(void **state)
 	}
 }
 
+/* Observations in a histogram (its buckets are not cumulative). */
+static unsigned long long hist_count(const struct metrics_hist *h)
+{
+	unsigned long long n = 0;
+
+	for (size_t i = 0; i <= h->nb; i++)
+		n += metrics_get(&h->bucket[i]);
+	return n;
+}
+
+/* Each answer counted by state and kind; a denial by quota name. */
+static void test_metrics_counts(void **state)
+{
+	static const char DUP[] = "request=smtpd_access_policy\n"
+				  "protocol_state=RCPT\nsender=a@b\n"
+				  "sender=c@d\n\n";
+	const char *const qdefer[] = {"q", "defer"};
+	struct server_metrics *m;
+	struct quota_verdict v;
+	char buf[4096];
+	int fd;
+
+	(void)state;
+	start("closed", "5s");
+	m = server_metrics(srv);
+	fd = client();
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(write(fd, REQ, sizeof(REQ) - 1),
+				 sizeof(REQ) - 1);
+		pump(5);
+		assert_int_equal(ncalls, (size_t)i + 1);
+		if (i == 0) { /* allowed */
+			allowed(&v, 3600000, 0, 0);
+			calls[i].cb(calls[i].arg, 0, &v);
+		} else if (i == 1) { /* denied by quota q */
+			memset(&v, 0, sizeof(v));
+			v.idx = 0;
+			v.limit = 1000;
+			v.window_ms = 3600000;
+			v.retry_us = 1000000;
+			calls[i].cb(calls[i].arg, 0, &v);
+		} else { /* the store failed: the closed fail mode */
+			calls[i].cb(calls[i].arg, -STORE_EDOWN, NULL);
+		}
+		pump(2);
+	}
+	assert_int_equal(write(fd, DUP, sizeof(DUP) - 1), sizeof(DUP) - 1);
+	pump(5);
+	answers(fd, buf, sizeof(buf));
+	assert_int_equal(metrics_get(&m->requests[PP_STATE_EOM][SA_DUNNO]), 1);
+	assert_int_equal(metrics_get(&m->requests[PP_STATE_EOM][SA_DEFER]), 1);
+	assert_int_equal(
+	    metrics_get(&m->requests[PP_STATE_EOM][SA_FAIL_CLOSED]), 1);
+	assert_int_equal(
+	    metrics_get(&m->requests[SERVER_INVALID][SA_FAIL_CLOSED]), 1);
+	assert_int_equal(metrics_get(&m->requests[PP_STATE_RCPT][SA_DUNNO]), 0);
+	assert_int_equal(hist_count(&m->latency), 4);
+	assert_int_equal(metrics_table_get(m->denied, qdefer), 1);
+	close(fd);
+	pump(2);
+	stop();
+
+	/* the budget passes: the open fail mode, counted as such */
+	start("open", "50ms");
+	m = server_metrics(srv);
+	fd = client();
+	assert_int_equal(write(fd, REQ, sizeof(REQ) - 1), sizeof(REQ) - 1);
+	pump(80);
+	assert_int_equal(metrics_get(&m->requests[PP_STATE_EOM][SA_FAIL_OPEN]),
+			 1);
+	assert_int_equal(hist_count(&m->latency), 1);
+	allowed(&v, 3600000, 0, 0);
+	calls[0].cb(calls[0].arg, 0, &v); /* late: not counted again */
+	assert_int_equal(hist_count(&m->latency), 1);
+	assert_int_equal(metrics_get(&m->requests[PP_STATE_EOM][SA_DUNNO]), 0);
+	close(fd);
+	pump(2);
+	stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_no_read_while_waiting),
 	    cmocka_unit_test(test_late_verdict),
 	    cmocka_unit_test(test_allow),
+	    cmocka_unit_test(test_metrics_counts),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
