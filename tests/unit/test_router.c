@@ -56,7 +56,10 @@ static struct {
 	int opens, closes, evals, eval_errors;
 	int hgetall_a, hgetall_b; /* refresher reads per address */
 	size_t last_qid_len;
-	char last_wkey[128];	/* KEYS[3]: the first candidate's count */
+	char last_wkey[128];	/* the first candidate's count key */
+	char defs[8][128];	/* plan definitions written: PREFIX rd:HASH */
+	char def_names[8][256]; /* ... and their names (DEF:n) */
+	int ndefs, def_writes;
 	char last_addr[64];	/* the connection of the last eval */
 	struct fconn *conns[FAKE_CONNS]; /* every open connection */
 	int nconns;
@@ -74,6 +77,7 @@ static void fake_reset(void)
 	F.hgetall_a = F.hgetall_b = 0;
 	F.last_qid_len = 0;
 	F.last_wkey[0] = F.last_addr[0] = '\0';
+	F.ndefs = F.def_writes = 0;
 	pthread_mutex_unlock(&F.mu);
 }
 
@@ -255,9 +259,44 @@ int __wrap_store_sync_incrby(struct store_sync *s, const char *key,
 	return dead ? -STORE_EDOWN : 0;
 }
 
+/* The plan definitions route_run.c writes: the names part is kept. */
+int __wrap_store_sync_set_px(struct store_sync *s, const char *key,
+			     const char *value, size_t len, long long px_ms);
+int __wrap_store_sync_set_px(struct store_sync *s, const char *key,
+			     const char *value, size_t len, long long px_ms)
+{
+	size_t kl = strlen(key);
+	int dead;
+
+	assert_true(px_ms > 0);
+	pthread_mutex_lock(&F.mu);
+	dead = fake_dead((struct fconn *)s);
+	if (!dead && kl > 2 && strcmp(key + kl - 2, ":n") == 0 &&
+	    F.ndefs < 8) {
+		snprintf(F.defs[F.ndefs], sizeof(F.defs[0]), "%.*s",
+			 (int)(kl - 2), key);
+		snprintf(F.def_names[F.ndefs++], sizeof(F.def_names[0]),
+			 "%.*s", (int)len, value);
+	}
+	F.def_writes += !dead;
+	pthread_mutex_unlock(&F.mu);
+	return dead ? -STORE_EDOWN : 0;
+}
+
+/* The names of definition key (lock held), or NULL: not written yet. */
+static const char *fake_def(const char *key, size_t len)
+{
+	for (int i = 0; i < F.ndefs; i++)
+		if (strlen(F.defs[i]) == len &&
+		    memcmp(F.defs[i], key, len) == 0)
+			return F.def_names[i];
+	return NULL;
+}
+
 /*
- * The route script as the fake runs it: each pick is the next candidate
- * (rotating) whose member's state is absent or "ready"; 0 if none.
+ * The route script as the fake runs it: {-1} while the plan's definition
+ * was not written; else each pick is the next candidate (rotating) whose
+ * member's state is absent or "ready", 0 if none.
  */
 int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 			   int nkeys, int argc, const char *const *argv,
@@ -267,7 +306,8 @@ int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 			   const size_t *lens, long long *out, size_t nout)
 {
 	struct fconn *fc = (struct fconn *)s;
-	size_t n = (size_t)(nkeys - 1) / 3, np;
+	const char *names;
+	size_t n, np;
 	int sleep_ms;
 
 	if (script == COUNT_LUA) { /* a give-back: {the new count} */
@@ -293,8 +333,19 @@ int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 		return -STORE_EDOWN;
 	}
 	snprintf(F.last_addr, sizeof(F.last_addr), "%s", fc->addr);
-	snprintf(F.last_wkey, sizeof(F.last_wkey), "%.*s", (int)lens[2],
-		 argv[2]);
+	assert_int_equal(nkeys, 3);
+	names = fake_def(argv[2], lens[2]);
+	if (names == NULL) { /* the definition is missing */
+		pthread_mutex_unlock(&F.mu);
+		out[0] = -1;
+		return 1;
+	}
+	/* ..., candidates, slots, prefix, day, picks (no slow start) */
+	n = (size_t)atoi(argv[argc - 5]);
+	assert_int_equal(strlen(names), n * ROUTE_NAME_W);
+	snprintf(F.last_wkey, sizeof(F.last_wkey), "%sw:%.*s:%s",
+		 argv[argc - 3], (int)strcspn(names, " "), names,
+		 argv[argc - 2]);
 	F.last_qid_len = lens[nkeys + 3];
 	np = (size_t)atoi(argv[argc - 1]);
 	assert_true(np + 1 <= nout);
@@ -303,8 +354,8 @@ int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 		out[1 + t] = 0;
 		for (size_t j = 0; j < n; j++) {
 			size_t i = (F.k + j) % n;
-			int mi = key_member(argv[1 + 3 * i],
-					    lens[1 + 3 * i]);
+			const char *nm = names + i * ROUTE_NAME_W;
+			int mi = key_member(nm, strcspn(nm, " "));
 			if (F.state[mi][0] == '\0' ||
 			    strcmp(F.state[mi], "ready") == 0) {
 				out[1 + t] = (long long)i + 1;
@@ -444,6 +495,14 @@ static void test_long_queue_id(void **state)
 	assert_true(res.member >= 0);
 	assert_int_equal(res.local, 0);
 	assert_int_equal(F.last_qid_len, ROUTE_QUEUE_ID_MAX);
+	/* the first call found no definition: written (4 keys), asked
+	 * again; the next message needs one call */
+	assert_int_equal(F.def_writes, 4);
+	assert_int_equal(F.evals, 2);
+	router_route(r, c, &m, &res);
+	assert_true(res.member >= 0);
+	assert_int_equal(F.def_writes, 4);
+	assert_int_equal(F.evals, 3);
 	router_free(r);
 	config_unref(c);
 }
