@@ -5,6 +5,7 @@
  */
 #include "ctl_route.h"
 
+#include "ctl_json.h"
 #include "health.h"
 #include "route.h"
 #include "select.h"
@@ -37,11 +38,16 @@ static void member_key(const struct config *c, size_t mi, char *out,
 	snprintf(out, outsz, "%sm:%s", c->redis_prefix, c->members[mi].name);
 }
 
+#define MFIELDS_SUSP_MAX 32 /* suspensions listed by --json per member */
+
 struct mfields {
 	enum mstate state;
 	long long held; /* warm-up days held back */
 	char susp[1024]; /* "domain until ..." */
 	long long now_ms;
+	char sdom[MFIELDS_SUSP_MAX][256]; /* the same, for --json */
+	long long sleft_s[MFIELDS_SUSP_MAX];
+	size_t nsusp;
 };
 
 static void on_member_field(void *arg, const char *field, const char *value)
@@ -50,6 +56,11 @@ static void on_member_field(void *arg, const char *field, const char *value)
 	size_t o = strlen(f->susp);
 	int st;
 
+	if (strncmp(field, "s:", 2) == 0 && atoll(value) > f->now_ms &&
+	    f->nsusp < MFIELDS_SUSP_MAX) {
+		snprintf(f->sdom[f->nsusp], sizeof(f->sdom[0]), "%s", field + 2);
+		f->sleft_s[f->nsusp++] = (atoll(value) - f->now_ms + 999) / 1000;
+	}
 	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
 		f->state = (enum mstate)st;
 	else if (strcmp(field, HEALTH_F_WARM_HELD) == 0)
@@ -100,10 +111,65 @@ static long long member_today(struct store_sync *s, const struct config *c,
 	return store_sync_get(s, key, v, sizeof(v)) == 1 ? atoll(v) : 0;
 }
 
+/* members --json: one object per member. */
+static int members_json(const struct config *c, struct store_sync *s)
+{
+	long long day = ctl_redis_ms(s) / 86400000;
+	struct json j;
+	struct mfields f;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_arr_open(&j, "members");
+	for (size_t i = 0; i < c->nmembers; i++) {
+		const struct cfg_member *m = &c->members[i];
+		long long d = day - m->warm_start_day;
+		member_fields(s, c, i, &f);
+		json_obj_open(&j, NULL);
+		json_str(&j, "name", m->name);
+		json_str(&j, "state", route_state_name(f.state));
+		json_int(&j, "weight", m->weight);
+		json_int(&j, "today", member_today(s, c, i));
+		if (m->warm_start_day < 0) {
+			json_null(&j, "warmup");
+		} else {
+			json_obj_open(&j, "warmup");
+			json_str(&j, "status", d < 0 ? "not_yet"
+					       : (size_t)d < m->nwarm ? "active"
+								      : "done");
+			if (d >= 0 && (size_t)d < m->nwarm)
+				json_int(&j, "cap", m->warm_caps[d]);
+			else
+				json_null(&j, "cap");
+			json_obj_close(&j);
+		}
+		json_str(&j, "nexthop", m->nexthop);
+		json_str(&j, "address", m->address);
+		json_arr_open(&j, "suspended");
+		for (size_t k = 0; k < f.nsusp; k++) {
+			json_obj_open(&j, NULL);
+			json_str(&j, "domain", f.sdom[k]);
+			json_int(&j, "remaining_s", f.sleft_s[k]);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	return json_end(&j) < 0;
+}
+
 int ctl_members(const struct config *c)
 {
 	struct store_sync *s = ctl_open(c);
 	long long day = ctl_redis_ms(s) / 86400000;
+
+	if (ctl_json) {
+		int rc = members_json(c, s);
+		store_sync_close(s);
+		return rc;
+	}
 
 	printf("%-16s %-6s %6s %8s %10s  %s\n", "member", "state", "weight",
 	       "today", "warmup", "nexthop / suspended for");
@@ -131,8 +197,42 @@ int ctl_members(const struct config *c)
 	return 0;
 }
 
+/* pools --json: the configured pools (no Redis). */
+static int pools_json(const struct config *c)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_arr_open(&j, "pools");
+	for (size_t i = 0; i < c->npools; i++) {
+		const struct cfg_pool *p = &c->pools[i];
+		json_obj_open(&j, NULL);
+		json_str(&j, "name", p->name);
+		json_bool(&j, "default", (int)i == c->default_pool);
+		json_str(&j, "algorithm", config_algo_name(p->algo));
+		json_str(&j, "fallback",
+			 p->fallback >= 0 ? c->pools[p->fallback].name : NULL);
+		json_bool(&j, "failover", p->failover);
+		json_arr_open(&j, "members");
+		for (size_t k = 0; k < p->nmembers; k++) {
+			json_obj_open(&j, NULL);
+			json_str(&j, "name", c->members[p->members[k]].name);
+			json_int(&j, "weight", c->members[p->members[k]].weight);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	return json_end(&j) < 0;
+}
+
 int ctl_pools(const struct config *c)
 {
+	if (ctl_json)
+		return pools_json(c);
 	for (size_t i = 0; i < c->npools; i++) {
 		const struct cfg_pool *p = &c->pools[i];
 		printf("%s%s: algorithm %s", p->name,
@@ -207,6 +307,24 @@ int ctl_member_suspend(const struct config *c, const char *name,
 		       field + 2);
 	store_sync_close(s);
 	return rc < 0;
+}
+
+/* explain --json: the rule that matched and its conditions. */
+static void explain_rule_json(struct json *j, const struct cfg_rule *r)
+{
+	json_obj_open(j, "rule");
+	json_str(j, "name", r->name);
+	json_int(j, "line", r->line);
+	json_arr_open(j, "matched_on");
+	for (int s = 0; s < SUBJ_GLOBAL; s++)
+		if (r->has[s])
+			json_str(j, NULL, config_subj_name((enum subj)s));
+	if (r->header)
+		json_str(j, NULL, "header");
+	if (r->size_min >= 0 || r->size_max >= 0)
+		json_str(j, NULL, "size");
+	json_arr_close(j);
+	json_obj_close(j);
 }
 
 /* Prints why rule r matched: its conditions. */
@@ -386,7 +504,7 @@ static int explain_args(const struct config *c, int argc, char **argv,
 
 /* Explains one pool: candidates, live states, the next pick. */
 static int explain_pool(const struct config *c, struct store_sync *s,
-			int pool, const struct route_msg *m)
+			int pool, const struct route_msg *m, struct json *j)
 {
 	struct route_view view;
 	struct route_plan plan;
@@ -395,8 +513,15 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	long long k = 0;
 	long pos;
 
-	printf("pool '%s': algorithm %s\n", c->pools[pool].name,
-	       config_algo_name(c->pools[pool].algo));
+	if (j != NULL) {
+		json_obj_open(j, NULL);
+		json_str(j, "name", c->pools[pool].name);
+		json_str(j, "algorithm", config_algo_name(c->pools[pool].algo));
+		json_arr_open(j, "members");
+	} else {
+		printf("pool '%s': algorithm %s\n", c->pools[pool].name,
+		       config_algo_name(c->pools[pool].algo));
+	}
 	for (size_t i = 0; i < c->nmembers; i++) {
 		struct mfields f;
 		member_fields(s, c, i, &f);
@@ -418,6 +543,21 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 			if (strstr(f.susp, needle) != NULL)
 				ok[i] = 0;
 		}
+		if (j != NULL) {
+			json_obj_open(j, NULL);
+			json_str(j, "name", c->members[mi].name);
+			json_int(j, "weight", plan.weight[i]);
+			json_str(j, "state", route_state_name(f.state));
+			json_int(j, "today", today);
+			if (plan.cap[i] >= 0)
+				json_int(j, "cap", plan.cap[i]);
+			else
+				json_null(j, "cap");
+			json_str(j, "suspended", f.susp);
+			json_bool(j, "usable", ok[i]);
+			json_obj_close(j);
+			continue;
+		}
 		printf("  %-16s weight %-4d %-6s today %lld", c->members[mi].name,
 		       plan.weight[i], route_state_name(f.state), today);
 		if (plan.cap[i] >= 0)
@@ -429,6 +569,14 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 		 c->pools[pool].name);
 	if (store_sync_get(s, key, v, sizeof(v)) == 1)
 		k = atoll(v);
+	if (j != NULL)
+		json_arr_close(j);
+	if (j != NULL && plan.mode == RM_LEAST) {
+		json_null(j, "next_pick");
+		json_str(j, "next_pick_rule", "least_outstanding");
+		json_obj_close(j);
+		return 0;
+	}
 	if (plan.mode == RM_LEAST) {
 		printf("  next pick: the member with the fewest messages "
 		       "assigned in the last %llds per weight\n",
@@ -438,11 +586,19 @@ static int explain_pool(const struct config *c, struct store_sync *s,
 	pos = select_walk(plan.cycle, plan.len,
 			  plan.mode == RM_SEQ ? (unsigned long long)k + 1 : 0,
 			  ok);
+	if (pos >= 0)
+		route_header_value(c, &plan, (size_t)pos, hdr, sizeof(hdr));
+	if (j != NULL) {
+		json_str(j, "next_pick",
+			 pos >= 0 ? c->members[plan.member[pos]].name : NULL);
+		json_str(j, "header", pos >= 0 ? hdr : NULL);
+		json_obj_close(j);
+		return pos >= 0 ? 0 : -1;
+	}
 	if (pos < 0) {
 		printf("  no member can take mail now\n");
 		return -1;
 	}
-	route_header_value(c, &plan, (size_t)pos, hdr, sizeof(hdr));
 	printf("  next pick: %s\n  header: %s: %s\n",
 	       c->members[plan.member[pos]].name, ROUTE_HEADER, hdr);
 	return 0;
@@ -475,6 +631,7 @@ int ctl_explain(const struct config *c, int argc, char **argv)
 	char *store[EXPLAIN_STRINGS_MAX] = {0};
 	size_t nstore = 0;
 	struct store_sync *s;
+	struct json j, *jp = NULL;
 	int rule, pool, hops = 0, rc = 1;
 
 	if (c->default_pool < 0) {
@@ -485,34 +642,63 @@ int ctl_explain(const struct config *c, int argc, char **argv)
 	if (explain_args(c, argc, argv, &m, &take, store, &nstore) < 0)
 		goto out;
 	/* without -r nothing says where the message goes: assume outbound */
+	if (ctl_json) {
+		jp = &j;
+		json_init(jp, stdout);
+		json_obj_open(jp, NULL);
+	}
 	if (take.yes + take.no + take.unknown > 0 &&
 	    !takeover_message(&take, &why)) {
+		if (jp != NULL) {
+			json_bool(jp, "routed_by_postlb", 0);
+			json_str(jp, "left_to_postfix", why);
+			json_obj_close(jp);
+			rc = json_end(jp) < 0;
+			goto out;
+		}
 		explain_left(why, &take);
 		rc = 0;
 		goto out;
 	}
 	pool = route_classify(c, &m, &rule);
-	if (rule >= 0)
+	if (jp != NULL) {
+		json_bool(jp, "routed_by_postlb", 1);
+		json_null(jp, "left_to_postfix");
+		if (rule >= 0)
+			explain_rule_json(jp, &c->rules[rule]);
+		else
+			json_null(jp, "rule");
+		json_arr_open(jp, "pools");
+	} else if (rule >= 0) {
 		explain_rule(&c->rules[rule]);
-	else
+	} else {
 		printf("no rule matched: default pool\n");
+	}
 	s = ctl_open(c);
 	while (pool >= 0 && hops++ <= (int)c->npools) {
-		if (explain_pool(c, s, pool, &m) == 0) {
+		if (explain_pool(c, s, pool, &m, jp) == 0) {
 			rc = 0;
 			break;
 		}
 		pool = c->pools[pool].fallback;
-		if (pool >= 0)
+		if (pool >= 0 && jp == NULL)
 			printf("falling back to pool '%s'\n",
 			       c->pools[pool].name);
 	}
-	if (rc != 0)
+	if (jp != NULL) {
+		json_arr_close(jp);
+		json_str(jp, "no_member",
+			 rc == 0 ? NULL
+			 : c->no_member_tempfail ? "tempfail"
+						 : "default_transport");
+		json_obj_close(jp);
+	} else if (rc != 0) {
 		printf("no member: %s\n", c->no_member_tempfail
 					      ? "the message is tempfailed (451 4.4.3)"
 					      : "Postfix's default transport");
+	}
 	store_sync_close(s);
-	rc = 0;
+	rc = jp != NULL ? json_end(jp) < 0 : 0;
 out:
 	for (size_t i = 0; i < nstore; i++)
 		free(store[i]);
