@@ -16,7 +16,9 @@
  *    before the first permit restriction (permit, permit_mynetworks,
  *    permit_sasl_authenticated, ...): a permit ends the list, so mail it
  *    accepts would never be counted.  Rejecting restrictions before it
- *    are fine (rejected mail needs no counting);
+ *    are fine (rejected mail needs no counting).  The same holds for a
+ *    master.cf "-o" override of either list (Debian's submission
+ *    service), and an smtpd_milters override must keep the milter;
  *  - the route regexp file holds the lines `postfix-config route` prints;
  *  - each member has a master.cf unix transport running smtp, bound
  *    (smtp_bind_address or smtp_bind_address6) to members.NAME.address,
@@ -53,6 +55,7 @@ struct chk {
 	int nproblems;
 	char queue[1024]; /* queue_directory */
 	int chrooted;	  /* some smtpd runs chrooted */
+	int milter_in_main; /* no content_filter: the milter is in main.cf */
 };
 
 /* One master.cf service as `postconf -M` prints it. */
@@ -228,6 +231,7 @@ static void check_milter(struct chk *k)
 		free(v);
 		return;
 	}
+	k->milter_in_main = 1;
 	for (size_t i = 0; i < 2; i++) {
 		if (pf_value(k, params[i], v) < 0)
 			continue;
@@ -251,20 +255,25 @@ static void check_milter(struct chk *k)
 }
 
 /*
- * Checks one restriction list: check_policy_service with a policyd
- * address, before the first permit.
+ * Checks one restriction list v, main.cf's param or, with svc, the
+ * "-o param=" override of master.cf service svc: check_policy_service
+ * with a policyd address, before the first permit.
  */
-static void check_policy_list(struct chk *k, const char *param)
+static void check_policy_value(struct chk *k, const char *param,
+			       const char *svc, const char *v)
 {
-	char *v = malloc(CHECK_VALUE_MAX), item[CHECK_ITEM_MAX];
-	char names[2][512], first_permit[CHECK_ITEM_MAX] = "", fix[1600];
+	char item[CHECK_ITEM_MAX], names[2][512], where[600], fix[1600];
+	char first_permit[CHECK_ITEM_MAX] = "";
 	size_t pos = 0;
 	int found = 0, after_permit = 0, how = 0;
 
-	if (v == NULL || pf_value(k, param, v) < 0) {
-		free(v);
-		return;
-	}
+	if (svc != NULL)
+		snprintf(where, sizeof(where), "the -o %s override of %s in "
+					       "%s/master.cf",
+			 param, svc, k->pfdir);
+	else
+		snprintf(where, sizeof(where), "%s in %s/main.cf", param,
+			 k->pfdir);
 	while (!found && pf_item(v, &pos, item, sizeof(item))) {
 		if (strcmp(item, "check_policy_service") == 0 &&
 		    pf_item(v, &pos, item, sizeof(item))) {
@@ -279,34 +288,80 @@ static void check_policy_list(struct chk *k, const char *param)
 			snprintf(first_permit, sizeof(first_permit), "%s", item);
 		}
 	}
-	pf_names(k, k->c->nlisten > 0 ? k->c->listen[0] : "", names);
 	if (!found) {
+		pf_names(k, k->c->nlisten > 0 ? k->c->listen[0] : "", names);
 		snprintf(fix, sizeof(fix),
 			 "put check_policy_service { %s, timeout=2s, "
-			 "default_action=DUNNO } first in %s in "
-			 "%s/main.cf, then postfix reload",
-			 names[names[1][0] ? 1 : 0], param, k->pfdir);
+			 "default_action=DUNNO } first in %s, then postfix "
+			 "reload",
+			 names[names[1][0] ? 1 : 0], where);
 		problem(k, "policy-missing", fix,
-			"%s has no check_policy_service for postlb-policyd "
+			"%s%s%s has no check_policy_service for postlb-policyd "
 			"(%s): quotas are not applied%s",
-			param, names[names[1][0] ? 1 : 0],
+			param, svc ? " of " : "", svc ? svc : "",
+			names[names[1][0] ? 1 : 0],
 			strcmp(param, "smtpd_end_of_data_restrictions") == 0
 			    ? " to message sizes and recipient counts"
 			    : " per recipient");
 	} else if (after_permit) {
 		snprintf(fix, sizeof(fix),
-			 "move check_policy_service before %s in %s in "
-			 "%s/main.cf, then postfix reload",
-			 first_permit, param, k->pfdir);
+			 "move check_policy_service before %s in %s, then "
+			 "postfix reload",
+			 first_permit, where);
 		problem(k, "policy-order", fix,
-			"check_policy_service comes after %s in %s: mail "
+			"check_policy_service comes after %s in %s%s%s: mail "
 			"that %s accepts ends the list there and is never "
 			"counted",
-			first_permit, param, first_permit);
+			first_permit, param, svc ? " of " : "", svc ? svc : "",
+			first_permit);
 	} else {
 		check_named_relative(k, param, how, names);
 	}
+}
+
+static void check_policy_list(struct chk *k, const char *param)
+{
+	char *v = malloc(CHECK_VALUE_MAX);
+
+	if (v != NULL && pf_value(k, param, v) == 0)
+		check_policy_value(k, param, NULL, v);
 	free(v);
+}
+
+/*
+ * One `postconf -Px` line, "SERVICE/TYPE/PARAM = VALUE": an override of a
+ * restriction list (Debian's submission service has one) must keep the
+ * policy service, and one of smtpd_milters the milter.
+ */
+static void on_override(void *arg, char *line)
+{
+	struct chk *k = arg;
+	char *eq = strstr(line, " = "), *slash, names[2][512], fix[1200];
+
+	if (eq == NULL)
+		return;
+	*eq = '\0';
+	if ((slash = strrchr(line, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if (strcmp(slash + 1, "smtpd_recipient_restrictions") == 0 ||
+	    strcmp(slash + 1, "smtpd_end_of_data_restrictions") == 0) {
+		check_policy_value(k, slash + 1, line, eq + 3);
+		return;
+	}
+	if (strcmp(slash + 1, "smtpd_milters") != 0 || !k->milter_in_main)
+		return;
+	pf_names(k, k->c->milter_listen, names);
+	if (pf_names_in(eq + 3, names))
+		return;
+	snprintf(fix, sizeof(fix),
+		 "add %s to the -o smtpd_milters override of %s in "
+		 "%s/master.cf, or remove the override, then postfix reload",
+		 names[names[1][0] ? 1 : 0], line, k->pfdir);
+	problem(k, "milter-missing", fix,
+		"service %s overrides smtpd_milters without postlb-milter: "
+		"mail it receives is not routed",
+		line);
 }
 
 /* Reads `postconf -M` lines into services. */
@@ -647,6 +702,7 @@ int ctl_check(const struct config *c, int argc, char **argv)
 		}
 		check_policy_list(&k, "smtpd_recipient_restrictions");
 		check_policy_list(&k, "smtpd_end_of_data_restrictions");
+		ctl_postconf(k.pfdir, "-Px", NULL, on_override, &k);
 	}
 	check_redis(&k);
 	if (k.j != NULL) {

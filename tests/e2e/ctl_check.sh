@@ -122,6 +122,29 @@ expect_problem policy-missing 'smtpd_end_of_data_restrictions has no check_polic
 	"no policy service at END-OF-MESSAGE"
 restore
 
+# a second smtpd (like Debian's submission) whose overrides drop postlb
+pick_port SMTP_PORT2
+postconf -c "$D" -M "127.0.0.1:$SMTP_PORT2/inet = 127.0.0.1:$SMTP_PORT2 inet n - n - - smtpd"
+cp "$D/master.cf" "$T/master.cf.sub"
+postconf -c "$D" -P "127.0.0.1:$SMTP_PORT2/inet/smtpd_recipient_restrictions=permit_sasl_authenticated,reject"
+expect_problem policy-missing "smtpd_recipient_restrictions of 127.0.0.1:$SMTP_PORT2/inet has no check_policy_service" \
+	"a service's restriction override without the policy service"
+assert_match "fix: put check_policy_service .* first in the -o smtpd_recipient_restrictions override of 127.0.0.1:$SMTP_PORT2/inet in $D/master.cf" \
+	"$(problems)" "the fix names the override"
+cp "$T/master.cf.sub" "$D/master.cf"
+postconf -c "$D" -P "127.0.0.1:$SMTP_PORT2/inet/smtpd_recipient_restrictions=permit_sasl_authenticated,check_policy_service,unix:$RUN/policy.sock,reject"
+expect_problem policy-order "check_policy_service comes after permit_sasl_authenticated in smtpd_recipient_restrictions of 127.0.0.1:$SMTP_PORT2/inet" \
+	"a service's override with the policy service after permit_sasl_authenticated"
+cp "$T/master.cf.sub" "$D/master.cf"
+postconf -c "$D" -P "127.0.0.1:$SMTP_PORT2/inet/smtpd_milters=unix:$T/other.sock"
+expect_problem milter-missing "service 127.0.0.1:$SMTP_PORT2/inet overrides smtpd_milters without postlb-milter" \
+	"a service's smtpd_milters override without the milter"
+cp "$T/master.cf.sub" "$D/master.cf"
+postconf -c "$D" -P "127.0.0.1:$SMTP_PORT2/inet/smtpd_recipient_restrictions=reject_unauth_pipelining,check_policy_service,unix:$RUN/policy.sock,permit_sasl_authenticated,reject"
+check
+assert_eq 0 "$RC" "a service's override with the policy service first is fine"
+restore
+
 head -n 1 "$T/route.good" | sed 's/(m1|m2)/(m1)/' >"$T/postlb_route.regexp"
 expect_problem route-regexp-stale "$T/postlb_route.regexp does not hold the route lines" \
 	"route regexp without m2"
