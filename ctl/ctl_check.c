@@ -24,7 +24,8 @@
  *    (smtp_bind_address or smtp_bind_address6) to members.NAME.address,
  *    or bound to nothing when the member has no address;
  *  - when an smtpd runs chrooted, every unix socket of postlb lies in the
- *    queue directory and main.cf names it relative to it;
+ *    queue directory and main.cf names it relative to it (the same for
+ *    the milter when cleanup, which runs non_smtpd_milters, is chrooted);
  *  - Redis answers, is version 6 or later, runs with hz (configured_hz)
  *    of at least 100 and with maxmemory-policy noeviction: quota keys
  *    carry a TTL, so every volatile-* policy may evict them as well as
@@ -55,6 +56,7 @@ struct chk {
 	int nproblems;
 	char queue[1024]; /* queue_directory */
 	int chrooted;	  /* some smtpd runs chrooted */
+	int cleanup_chrooted; /* cleanup runs chrooted (non_smtpd_milters) */
 	int milter_in_main; /* no content_filter: the milter is in main.cf */
 };
 
@@ -188,22 +190,31 @@ static int pf_names_in(const char *text, char names[2][512])
 	return 0;
 }
 
-/* A chrooted smtpd finds a socket only by its name relative to the queue. */
-static void check_named_relative(struct chk *k, const char *what, int how,
+/*
+ * A chrooted smtpd (cleanup, for non_smtpd_milters) finds a socket only by
+ * its name relative to the queue directory; where says where to fix it.
+ */
+static void check_named_relative(struct chk *k, const char *what,
+				 const char *where, int how,
 				 char names[2][512])
 {
+	int chrooted = strcmp(what, "non_smtpd_milters") == 0
+			   ? k->cleanup_chrooted
+			   : k->chrooted;
 	char fix[1200];
 
-	if (!k->chrooted || how != 1 || strncmp(names[0], "unix:", 5) != 0)
+	if (!chrooted || how != 1 || strncmp(names[0], "unix:", 5) != 0)
 		return;
 	if (names[1][0] == '\0')
 		return; /* outside the queue: check_chroot says so */
-	snprintf(fix, sizeof(fix), "name it %s in %s/main.cf", names[1],
-		 k->pfdir);
+	snprintf(fix, sizeof(fix), "name it %s in %s, then postfix reload",
+		 names[1], where);
 	problem(k, "socket-chroot", fix,
-		"%s names %s by its absolute path, which a chrooted smtpd "
-		"looks up inside %s",
-		what, names[0], k->queue);
+		"%s names %s by its absolute path, which a chrooted %s looks "
+		"up inside %s",
+		what, names[0],
+		strcmp(what, "non_smtpd_milters") == 0 ? "cleanup" : "smtpd",
+		k->queue);
 }
 
 static void check_milter(struct chk *k)
@@ -248,8 +259,12 @@ static void check_milter(struct chk *k)
 				i == 0 ? "mail received by SMTP is not routed"
 				       : "mail submitted with sendmail is not "
 					 "routed");
-		else
-			check_named_relative(k, params[i], how, names);
+		else {
+			char where[600];
+			snprintf(where, sizeof(where), "%s in %s/main.cf",
+				 params[i], k->pfdir);
+			check_named_relative(k, params[i], where, how, names);
+		}
 	}
 	free(v);
 }
@@ -315,7 +330,7 @@ static void check_policy_value(struct chk *k, const char *param,
 			first_permit, param, svc ? " of " : "", svc ? svc : "",
 			first_permit);
 	} else {
-		check_named_relative(k, param, how, names);
+		check_named_relative(k, param, where, how, names);
 	}
 }
 
@@ -466,7 +481,7 @@ static void check_chroot_addr(struct chk *k, const char *svc,
 		 "the chroot column of %s to n in %s/master.cf",
 		 k->queue, k->queue, kind, svc, k->pfdir);
 	problem(k, "socket-chroot", fix,
-		"smtpd service %s runs chrooted in %s, and the %s socket %s "
+		"service %s runs chrooted in %s, and the %s socket %s "
 		"is outside it: smtpd cannot reach it",
 		svc, k->queue, kind, addr);
 }
@@ -494,6 +509,14 @@ static void check_master(struct chk *k)
 			if (!k->chrooted)
 				check_chroot(k, s.v[i].name);
 			k->chrooted = 1;
+		}
+	for (size_t i = 0; i < s.n; i++)
+		if (strcmp(s.v[i].command, "cleanup") == 0 &&
+		    strcmp(s.v[i].chroot, "y") == 0) {
+			if (!k->chrooted && k->c->default_pool >= 0)
+				check_chroot_addr(k, s.v[i].name,
+						  k->c->milter_listen, "milter");
+			k->cleanup_chrooted = 1;
 		}
 	if (k->c->default_pool >= 0)
 		for (size_t i = 0; i < k->c->nmembers; i++)

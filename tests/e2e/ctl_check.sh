@@ -168,8 +168,36 @@ assert_eq 1 "$RC" "chrooted smtpd: check exits 1"
 assert_eq 2 "$(problems | grep -c '^socket-chroot: ')" \
 	"chrooted smtpd: the milter and the policy socket are outside the queue"
 assert_eq 2 "$(problems | wc -l)" "chrooted smtpd: nothing else"
-assert_match "socket-chroot: smtpd service 127.0.0.1:$SMTP_PORT runs chrooted in $D/queue, and the milter socket unix:$RUN/milter.sock is outside it" \
+assert_match "socket-chroot: service 127.0.0.1:$SMTP_PORT runs chrooted in $D/queue, and the milter socket unix:$RUN/milter.sock is outside it" \
 	"$(problems)" "chrooted smtpd: the milter line"
+restore
+
+# sockets in the queue directory: named by their absolute paths (wrong
+# for a chrooted smtpd), then relative to it (right)
+Q=$D/queue
+sed -e "s|unix:$RUN/milter.sock|unix:$Q/postlb/milter.sock|; s|unix:$RUN/policy.sock|unix:$Q/postlb/policy.sock|" \
+	"$CONF" >"$T/inq.conf"
+sed -i -e "s|unix:$RUN/milter.sock|unix:$Q/postlb/milter.sock|g; s|unix:$RUN/policy.sock|unix:$Q/postlb/policy.sock|g" \
+	"$D/main.cf"
+check "$T/inq.conf"
+assert_eq 0 "$RC" "sockets in the queue by absolute path, no chroot: fine"
+postconf -c "$D" -F "127.0.0.1:$SMTP_PORT/inet/chroot=y"
+check "$T/inq.conf"
+assert_eq 1 "$RC" "chrooted smtpd, absolute names: check exits 1"
+assert_eq 3 "$(problems | grep -c '^socket-chroot: .* by its absolute path, which a chrooted smtpd looks up inside')" \
+	"chrooted smtpd, absolute names: smtpd_milters and both restriction lists"
+assert_match "socket-chroot: smtpd_milters names unix:$Q/postlb/milter.sock by its absolute path.*fix: name it unix:postlb/milter.sock in smtpd_milters in $D/main.cf" \
+	"$(problems)" "the fix gives the relative name"
+assert_eq 3 "$(problems | wc -l)" "chrooted smtpd, absolute names: nothing else"
+sed -i -e "s|unix:$Q/postlb/|unix:postlb/|g" "$D/main.cf"
+check "$T/inq.conf"
+assert_eq 0 "$RC" "chrooted smtpd, names relative to the queue: fine"
+postconf -c "$D" -e "non_smtpd_milters = { unix:$Q/postlb/milter.sock, default_action=accept }"
+check "$T/inq.conf"
+assert_eq 0 "$RC" "non_smtpd_milters by absolute path while cleanup is not chrooted: fine"
+postconf -c "$D" -F "cleanup/unix/chroot=y"
+expect_problem socket-chroot "non_smtpd_milters names unix:$Q/postlb/milter.sock by its absolute path, which a chrooted cleanup looks up" \
+	"a chrooted cleanup, non_smtpd_milters by absolute path" "$T/inq.conf"
 restore
 
 rcli CONFIG SET hz 10 >/dev/null
