@@ -38,16 +38,11 @@ static void member_key(const struct config *c, size_t mi, char *out,
 	snprintf(out, outsz, "%sm:%s", c->redis_prefix, c->members[mi].name);
 }
 
-#define MFIELDS_SUSP_MAX 32 /* suspensions listed by --json per member */
-
 struct mfields {
 	enum mstate state;
 	long long held; /* warm-up days held back */
 	char susp[1024]; /* "domain until ..." */
 	long long now_ms;
-	char sdom[MFIELDS_SUSP_MAX][256]; /* the same, for --json */
-	long long sleft_s[MFIELDS_SUSP_MAX];
-	size_t nsusp;
 };
 
 static void on_member_field(void *arg, const char *field, const char *value)
@@ -56,11 +51,6 @@ static void on_member_field(void *arg, const char *field, const char *value)
 	size_t o = strlen(f->susp);
 	int st;
 
-	if (strncmp(field, "s:", 2) == 0 && atoll(value) > f->now_ms &&
-	    f->nsusp < MFIELDS_SUSP_MAX) {
-		snprintf(f->sdom[f->nsusp], sizeof(f->sdom[0]), "%s", field + 2);
-		f->sleft_s[f->nsusp++] = (atoll(value) - f->now_ms + 999) / 1000;
-	}
 	if (strcmp(field, "state") == 0 && (st = route_state_parse(value)) >= 0)
 		f->state = (enum mstate)st;
 	else if (strcmp(field, HEALTH_F_WARM_HELD) == 0)
@@ -111,12 +101,32 @@ static long long member_today(struct store_sync *s, const struct config *c,
 	return store_sync_get(s, key, v, sizeof(v)) == 1 ? atoll(v) : 0;
 }
 
+/* A member's state hash, for members --json: its live suspensions. */
+struct susp_json {
+	struct json *j;
+	long long now_ms;
+};
+
+static void on_susp_json(void *arg, const char *field, const char *value)
+{
+	struct susp_json *x = arg;
+
+	if (strncmp(field, "s:", 2) != 0 || atoll(value) <= x->now_ms)
+		return;
+	json_obj_open(x->j, NULL);
+	json_str(x->j, "domain", field + 2);
+	json_int(x->j, "remaining_s", (atoll(value) - x->now_ms + 999) / 1000);
+	json_obj_close(x->j);
+}
+
 /* members --json: one object per member. */
 static int members_json(const struct config *c, struct store_sync *s)
 {
 	long long day = ctl_redis_ms(s) / 86400000;
 	struct json j;
 	struct mfields f;
+	struct susp_json sj = {&j, 0};
+	char key[200];
 
 	json_init(&j, stdout);
 	json_obj_open(&j, NULL);
@@ -146,11 +156,11 @@ static int members_json(const struct config *c, struct store_sync *s)
 		json_str(&j, "nexthop", m->nexthop);
 		json_str(&j, "address", m->address);
 		json_arr_open(&j, "suspended");
-		for (size_t k = 0; k < f.nsusp; k++) {
-			json_obj_open(&j, NULL);
-			json_str(&j, "domain", f.sdom[k]);
-			json_int(&j, "remaining_s", f.sleft_s[k]);
-			json_obj_close(&j);
+		sj.now_ms = f.now_ms;
+		member_key(c, i, key, sizeof(key));
+		if (store_sync_hgetall(s, key, on_susp_json, &sj) < 0) {
+			fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
+			return 1;
 		}
 		json_arr_close(&j);
 		json_obj_close(&j);

@@ -306,6 +306,13 @@ assert_eq 'ex"ample.com True' \
 	"$(jget "$J" '"%s %s" % (d["members"][1]["suspended"][0]["domain"], d["members"][1]["suspended"][0]["remaining_s"] > 3500)')" \
 	"members --json: m2's suspension, escaped"
 "$CTL" -c "$CONF" member resume m2 'ex"ample.com' >/dev/null
+read -r sec _ <<<"$(rcli TIME | tr '\n' ' ')"
+args=()
+for i in $(seq 1 40); do args+=("s:d$i.example" $(((sec + 3600) * 1000))); done
+rcli HSET postlb:m:m2 "${args[@]}" >/dev/null
+J=$("$CTL" -c "$CONF" --json members)
+assert_eq 40 "$(jget "$J" 'len(d["members"][1]["suspended"])')" "members --json: all 40 suspensions"
+rcli DEL postlb:m:m2 >/dev/null
 
 J=$("$CTL" -c "$CONF" --json health)
 assert_true "health --json is valid JSON" jvalid "$J"
