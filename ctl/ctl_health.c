@@ -303,6 +303,22 @@ static int health_member_json(const struct config *c, struct store_sync *s,
 	json_str(j, "why", h.rs_why);
 	json_obj_close(j);
 	json_str(j, "providers_suspended", h.prov);
+	json_str(j, "throttled", h.thr);
+	if (m->warm_start_day < 0) {
+		json_null(j, "warmup");
+	} else {
+		long long day = now / 86400000;
+		json_obj_open(j, "warmup");
+		json_int(j, "day", day - m->warm_start_day - h.held + 1);
+		json_int(j, "days", (long long)m->nwarm);
+		json_int(j, "held_days", h.held);
+		if (day >= m->warm_start_day &&
+		    route_warm_cap(m, day, h.held) >= 0)
+			json_int(j, "cap", route_warm_cap(m, day, h.held));
+		else
+			json_null(j, "cap");
+		json_obj_close(j);
+	}
 	json_int(j, "slowstart_pct", h.up_at > 0 ? pct : 100);
 	json_obj_open(j, "deliveries_5m");
 	for (int k = 0; k < FB_N; k++)

@@ -133,8 +133,9 @@ static int members_json(const struct config *c, struct store_sync *s)
 	json_arr_open(&j, "members");
 	for (size_t i = 0; i < c->nmembers; i++) {
 		const struct cfg_member *m = &c->members[i];
-		long long d = day - m->warm_start_day;
+		long long wc;
 		member_fields(s, c, i, &f);
+		wc = route_warm_cap(m, day, f.held);
 		json_obj_open(&j, NULL);
 		json_str(&j, "name", m->name);
 		json_str(&j, "state", route_state_name(f.state));
@@ -144,13 +145,14 @@ static int members_json(const struct config *c, struct store_sync *s)
 			json_null(&j, "warmup");
 		} else {
 			json_obj_open(&j, "warmup");
-			json_str(&j, "status", d < 0 ? "not_yet"
-					       : (size_t)d < m->nwarm ? "active"
-								      : "done");
-			if (d >= 0 && (size_t)d < m->nwarm)
-				json_int(&j, "cap", m->warm_caps[d]);
+			json_str(&j, "status", day < m->warm_start_day ? "not_yet"
+					       : wc >= 0		 ? "active"
+									 : "done");
+			if (day >= m->warm_start_day && wc >= 0)
+				json_int(&j, "cap", wc);
 			else
 				json_null(&j, "cap");
+			json_int(&j, "held_days", f.held);
 			json_obj_close(&j);
 		}
 		json_str(&j, "nexthop", m->nexthop);

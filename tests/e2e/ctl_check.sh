@@ -35,6 +35,8 @@ quotas = ( { name = "tight"; subject = "sasl_user"; unit = "messages"; limit = 3
 members = {
   m1 = { nexthop = "[127.0.0.1]:$SINK1"; address = "127.0.0.11"; };
   m2 = { nexthop = "[127.0.0.1]:$SINK2"; address = "127.0.0.12"; };
+  m3 = { nexthop = "[127.0.0.1]:$SINK2"; address = "127.0.0.13";
+         warmup = { start = "$(date -u +%F)"; caps = [ 5, 10 ]; }; };
 };
 pools = { both = { members = ["m1", "m2"]; algorithm = "round_robin"; }; };
 routing = { default_pool = "both"; refresh = "200ms"; budget = "100ms"; reserve = 1;
@@ -306,6 +308,9 @@ assert_eq 'ex"ample.com True' \
 	"$(jget "$J" '"%s %s" % (d["members"][1]["suspended"][0]["domain"], d["members"][1]["suspended"][0]["remaining_s"] > 3500)')" \
 	"members --json: m2's suspension, escaped"
 "$CTL" -c "$CONF" member resume m2 'ex"ample.com' >/dev/null
+assert_eq "m3 active 5 0" \
+	"$(jget "$J" '" ".join(str(x) for x in (d["members"][2]["name"], d["members"][2]["warmup"]["status"], d["members"][2]["warmup"]["cap"], d["members"][2]["warmup"]["held_days"]))')" \
+	"members --json: m3's warm-up, day 1"
 read -r sec _ <<<"$(rcli TIME | tr '\n' ' ')"
 args=()
 for i in $(seq 1 40); do args+=("s:d$i.example" $(((sec + 3600) * 1000))); done
@@ -316,9 +321,12 @@ rcli DEL postlb:m:m2 >/dev/null
 
 J=$("$CTL" -c "$CONF" --json health)
 assert_true "health --json is valid JSON" jvalid "$J"
-assert_eq "m1,m2 ready None False" \
+assert_eq "m1,m2,m3 ready None False" \
 	"$(jget "$J" '"%s %s %s %s" % (",".join(m["name"] for m in d["members"]), d["members"][0]["state"], d["members"][0]["check"], d["members"][0]["breaker"]["open"])')" \
 	"health --json: members, state, no check, breaker closed"
+assert_eq "1 2 0 5" \
+	"$(jget "$J" '" ".join(str(d["members"][2]["warmup"][k]) for k in ("day", "days", "held_days", "cap"))')" \
+	"health --json: m3's warm-up"
 J=$("$CTL" -c "$CONF" --json health m2)
 assert_eq "1 True" "$(jget "$J" '"%s %s" % (len(d["members"]), isinstance(d["members"][0]["events"], list))')" \
 	"health NAME --json: one member with its events"
