@@ -10,6 +10,7 @@
 #include "ctl_route.h"
 
 #include "check.h"
+#include "ctl_json.h"
 #include "health.h"
 #include "route.h"
 #include "store_redis.h"
@@ -250,6 +251,91 @@ static void on_event(void *arg, const char *item, const char *unused)
 	       strchr(item, ' ') ? strchr(item, ' ') + 1 : item);
 }
 
+static void on_event_json(void *arg, const char *item, const char *unused)
+{
+	struct json *j = arg;
+	const char *sp = strchr(item, ' ');
+
+	(void)unused;
+	json_obj_open(j, NULL);
+	json_int(j, "time_ms", atoll(item));
+	json_str(j, "event", sp ? sp + 1 : item);
+	json_obj_close(j);
+}
+
+/* health --json: one member's object (with NAME, its recent events). */
+static int health_member_json(const struct config *c, struct store_sync *s,
+			      size_t mi, long long now, int detail,
+			      struct json *j)
+{
+	const struct cfg_member *m = &c->members[mi];
+	struct hfields h;
+	struct fbsum sum;
+	char key[200];
+	int pct;
+
+	memset(&h, 0, sizeof(h));
+	h.now = now;
+	snprintf(key, sizeof(key), "%sm:%s", c->redis_prefix, m->name);
+	if (store_sync_hgetall(s, key, on_hfield, &h) < 0)
+		return -1;
+	memset(&sum, 0, sizeof(sum));
+	if (fb_sum(c, s, mi, now, 5, &sum) < 0)
+		return -1;
+	pct = check_slowstart_pct(now - h.up_at, c->slowstart_ms,
+				  c->slowstart_min_pct);
+	json_obj_open(j, NULL);
+	json_str(j, "name", m->name);
+	json_str(j, "state", h.state[0] ? h.state : "ready");
+	json_str(j, "check", !m->check ? NULL : h.hc[0] ? h.hc : "up");
+	json_int(j, "check_since_ms", h.hc_since);
+	json_str(j, "check_why", h.hc_why);
+	json_str(j, "last_check", h.hc_last);
+	json_obj_open(j, "breaker");
+	json_bool(j, "open", h.cb_until > now);
+	json_int(j, "until_ms", h.cb_until);
+	json_int(j, "trips", h.cb_trips);
+	json_str(j, "why", h.cb_why);
+	json_obj_close(j);
+	json_obj_open(j, "rule_suspension");
+	json_bool(j, "active", h.rs_until > now);
+	json_int(j, "until_ms", h.rs_until);
+	json_str(j, "why", h.rs_why);
+	json_obj_close(j);
+	json_str(j, "providers_suspended", h.prov);
+	json_str(j, "throttled", h.thr);
+	if (m->warm_start_day < 0) {
+		json_null(j, "warmup");
+	} else {
+		long long day = now / 86400000;
+		json_obj_open(j, "warmup");
+		json_int(j, "day", day - m->warm_start_day - h.held + 1);
+		json_int(j, "days", (long long)m->nwarm);
+		json_int(j, "held_days", h.held);
+		if (day >= m->warm_start_day &&
+		    route_warm_cap(m, day, h.held) >= 0)
+			json_int(j, "cap", route_warm_cap(m, day, h.held));
+		else
+			json_null(j, "cap");
+		json_obj_close(j);
+	}
+	json_int(j, "slowstart_pct", h.up_at > 0 ? pct : 100);
+	json_obj_open(j, "deliveries_5m");
+	for (int k = 0; k < FB_N; k++)
+		json_int(j, fb_kind[k], sum.n[k]);
+	json_obj_close(j);
+	if (detail) {
+		json_arr_open(j, "events");
+		snprintf(key, sizeof(key), "%s" HEALTH_KEY_EVENTS "%s",
+			 c->redis_prefix, m->name);
+		if (store_sync_lrange(s, key, 0, 19, on_event_json, j) < 0)
+			return -1;
+		json_arr_close(j);
+	}
+	json_obj_close(j);
+	return 0;
+}
+
 /* One member's line; with detail, its events and the check settings. */
 static int health_member(const struct config *c, struct store_sync *s,
 			 size_t mi, long long now, int detail)
@@ -323,6 +409,25 @@ int ctl_health(const struct config *c, const char *name)
 	}
 	s = ctl_open(c);
 	now = ctl_redis_ms(s);
+	if (ctl_json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_int(&j, "now_ms", now);
+		json_arr_open(&j, "members");
+		for (size_t i = 0; i < c->nmembers && rc == 0; i++)
+			if (name == NULL || strcmp(c->members[i].name, name) == 0)
+				rc = health_member_json(c, s, i, now,
+							name != NULL, &j);
+		json_arr_close(&j);
+		json_obj_close(&j);
+		if (rc < 0)
+			fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
+		else
+			rc = json_end(&j) < 0;
+		store_sync_close(s);
+		return rc != 0;
+	}
 	printf("%-16s %-6s %-5s %-14s %-9s %-5s %-12s %s\n", "member", "state",
 	       "check", "since", "breaker", "slow", "errors 5m",
 	       "why / last check");

@@ -39,13 +39,8 @@ static const char *pf_milter_addr(const struct config *c, char *buf,
 	return buf;
 }
 
-/*
- * Runs `postconf -c pfdir OPT [NAME]` (no shell: pfdir is passed as it
- * is) and calls line_cb for each output line (newline stripped).  Returns
- * 0, or -1 when postconf cannot run or fails.
- */
-static int pf_postconf(const char *pfdir, const char *opt, const char *name,
-		       void (*line_cb)(void *, char *), void *arg)
+int ctl_postconf(const char *pfdir, const char *opt, const char *name,
+		 void (*line_cb)(void *, char *), void *arg)
 {
 	const char *argv[] = {"postconf", "-c", pfdir, opt, name, NULL};
 	char line[2048];
@@ -95,7 +90,7 @@ static void pf_content_filter(const char *pfdir, char *out)
 {
 	out[0] = '\0';
 	if (pfdir != NULL)
-		pf_postconf(pfdir, "-h", "content_filter", pf_first_line, out);
+		ctl_postconf(pfdir, "-h", "content_filter", pf_first_line, out);
 }
 
 /* The re-injection smtpd found in `postconf -P` (reinject part). */
@@ -146,7 +141,7 @@ static int pf_reinject(const struct config *c, const char *pfdir)
 	char addr[300], want[300];
 
 	memset(&r, 0, sizeof(r));
-	if (pf_postconf(pfdir, "-P", NULL, pf_reinject_line, &r) < 0 ||
+	if (ctl_postconf(pfdir, "-P", NULL, pf_reinject_line, &r) < 0 ||
 	    r.service[0] == '\0') {
 		fprintf(stderr,
 			"postlbctl: no service in %s/master.cf has an empty "
@@ -214,18 +209,18 @@ static void pf_main(const struct config *c, const char *dir,
 	printf("milter_header_checks = regexp:%s/postlb_route.regexp\n", dir);
 }
 
-static void pf_route(const struct config *c)
+void ctl_route_regexp(const struct config *c, FILE *out)
 {
 	for (int nexthop = 1; nexthop >= 0; nexthop--) {
 		const char *sep = "";
-		printf("/^%s: (", ROUTE_HEADER);
+		fprintf(out, "/^%s: (", ROUTE_HEADER);
 		for (size_t i = 0; i < c->nmembers; i++)
 			if (c->members[i].here) {
-				printf("%s%s", sep, c->members[i].name);
+				fprintf(out, "%s%s", sep, c->members[i].name);
 				sep = "|";
 			}
-		printf(nexthop ? ") ([^ ]+)$/ FILTER $1:$2\n"
-			       : ")$/ FILTER $1:\n");
+		fprintf(out, nexthop ? ") ([^ ]+)$/ FILTER $1:$2\n"
+				     : ")$/ FILTER $1:\n");
 	}
 }
 
@@ -265,7 +260,7 @@ int ctl_postfix_config(const struct config *c, const char *part,
 	if (all)
 		printf("# ---- %s/postlb_route.regexp\n", dir);
 	if (all || strcmp(part, "route") == 0)
-		pf_route(c);
+		ctl_route_regexp(c, stdout);
 	if (all)
 		printf("# ---- %s/postlb_strip.regexp\n", dir);
 	if (all || strcmp(part, "strip") == 0)

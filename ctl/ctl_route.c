@@ -5,6 +5,7 @@
  */
 #include "ctl_route.h"
 
+#include "ctl_json.h"
 #include "health.h"
 #include "route.h"
 #include "select.h"
@@ -117,10 +118,92 @@ static const char *member_hosts(const struct cfg_member *m, char *out,
 	return out;
 }
 
+/* A member's state hash, for members --json: its live suspensions. */
+struct susp_json {
+	struct json *j;
+	long long now_ms;
+};
+
+static void on_susp_json(void *arg, const char *field, const char *value)
+{
+	struct susp_json *x = arg;
+
+	if (strncmp(field, "s:", 2) != 0 || atoll(value) <= x->now_ms)
+		return;
+	json_obj_open(x->j, NULL);
+	json_str(x->j, "domain", field + 2);
+	json_int(x->j, "remaining_s", (atoll(value) - x->now_ms + 999) / 1000);
+	json_obj_close(x->j);
+}
+
+/* members --json: one object per member. */
+static int members_json(const struct config *c, struct store_sync *s)
+{
+	long long day = ctl_redis_ms(s) / 86400000;
+	struct json j;
+	struct mfields f;
+	struct susp_json sj = {&j, 0};
+	char key[200];
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_arr_open(&j, "members");
+	for (size_t i = 0; i < c->nmembers; i++) {
+		const struct cfg_member *m = &c->members[i];
+		long long wc;
+		member_fields(s, c, i, &f);
+		wc = route_warm_cap(m, day, f.held);
+		json_obj_open(&j, NULL);
+		json_str(&j, "name", m->name);
+		json_str(&j, "state", route_state_name(f.state));
+		json_int(&j, "weight", m->weight);
+		json_int(&j, "today", member_today(s, c, i));
+		if (m->warm_start_day < 0) {
+			json_null(&j, "warmup");
+		} else {
+			json_obj_open(&j, "warmup");
+			json_str(&j, "status", day < m->warm_start_day ? "not_yet"
+					       : wc >= 0		 ? "active"
+									 : "done");
+			if (day >= m->warm_start_day && wc >= 0)
+				json_int(&j, "cap", wc);
+			else
+				json_null(&j, "cap");
+			json_int(&j, "held_days", f.held);
+			json_obj_close(&j);
+		}
+		json_str(&j, "nexthop", m->nexthop);
+		json_str(&j, "address", m->address);
+		json_arr_open(&j, "hosts"); /* empty: every host */
+		for (size_t h = 0; h < m->nhosts; h++)
+			json_str(&j, NULL, m->hosts[h]);
+		json_arr_close(&j);
+		json_str(&j, "site", m->site);
+		json_arr_open(&j, "suspended");
+		sj.now_ms = f.now_ms;
+		member_key(c, i, key, sizeof(key));
+		if (store_sync_hgetall(s, key, on_susp_json, &sj) < 0) {
+			fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
+			return 1;
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	return json_end(&j) < 0;
+}
+
 int ctl_members(const struct config *c)
 {
 	struct store_sync *s = ctl_open(c);
 	long long day = ctl_redis_ms(s) / 86400000;
+
+	if (ctl_json) {
+		int rc = members_json(c, s);
+		store_sync_close(s);
+		return rc;
+	}
 
 	printf("%-16s %-6s %6s %8s %10s  %-20s %s\n", "member", "state",
 	       "weight", "today", "warmup", "hosts (site)",
@@ -150,8 +233,42 @@ int ctl_members(const struct config *c)
 	return 0;
 }
 
+/* pools --json: the configured pools (no Redis). */
+static int pools_json(const struct config *c)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_arr_open(&j, "pools");
+	for (size_t i = 0; i < c->npools; i++) {
+		const struct cfg_pool *p = &c->pools[i];
+		json_obj_open(&j, NULL);
+		json_str(&j, "name", p->name);
+		json_bool(&j, "default", (int)i == c->default_pool);
+		json_str(&j, "algorithm", config_algo_name(p->algo));
+		json_str(&j, "fallback",
+			 p->fallback >= 0 ? c->pools[p->fallback].name : NULL);
+		json_bool(&j, "failover", p->failover);
+		json_arr_open(&j, "members");
+		for (size_t k = 0; k < p->nmembers; k++) {
+			json_obj_open(&j, NULL);
+			json_str(&j, "name", c->members[p->members[k]].name);
+			json_int(&j, "weight", c->members[p->members[k]].weight);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	return json_end(&j) < 0;
+}
+
 int ctl_pools(const struct config *c)
 {
+	if (ctl_json)
+		return pools_json(c);
 	for (size_t i = 0; i < c->npools; i++) {
 		const struct cfg_pool *p = &c->pools[i];
 		printf("%s%s: algorithm %s", p->name,
@@ -226,6 +343,24 @@ int ctl_member_suspend(const struct config *c, const char *name,
 		       field + 2);
 	store_sync_close(s);
 	return rc < 0;
+}
+
+/* explain --json: the rule that matched and its conditions. */
+static void explain_rule_json(struct json *j, const struct cfg_rule *r)
+{
+	json_obj_open(j, "rule");
+	json_str(j, "name", r->name);
+	json_int(j, "line", r->line);
+	json_arr_open(j, "matched_on");
+	for (int s = 0; s < SUBJ_GLOBAL; s++)
+		if (r->has[s])
+			json_str(j, NULL, config_subj_name((enum subj)s));
+	if (r->header)
+		json_str(j, NULL, "header");
+	if (r->size_min >= 0 || r->size_max >= 0)
+		json_str(j, NULL, "size");
+	json_arr_close(j);
+	json_obj_close(j);
 }
 
 /* Prints why rule r matched: its conditions. */
@@ -405,10 +540,12 @@ static int explain_args(const struct config *c, int argc, char **argv,
 
 /*
  * Explains one pool (site: this host's site's members only; prefer_site
- * tries them first): candidates, live states, the next pick.
+ * tries them first): candidates, live states, the next pick; as JSON into
+ * j when it is not NULL.
  */
 static int explain_plan(const struct config *c, struct store_sync *s,
-			int pool, const struct route_msg *m, int site)
+			int pool, const struct route_msg *m, int site,
+			struct json *j)
 {
 	static struct route_view view;
 	static struct route_plan plan;
@@ -417,9 +554,17 @@ static int explain_plan(const struct config *c, struct store_sync *s,
 	long long k = 0;
 	long pos;
 
-	printf("pool '%s': algorithm %s%s\n", c->pools[pool].name,
-	       config_algo_name(c->pools[pool].algo),
-	       site ? ", members of this host's site first" : "");
+	if (j != NULL) {
+		json_obj_open(j, NULL);
+		json_str(j, "name", c->pools[pool].name);
+		json_str(j, "algorithm", config_algo_name(c->pools[pool].algo));
+		json_bool(j, "site_only", site);
+		json_arr_open(j, "members");
+	} else {
+		printf("pool '%s': algorithm %s%s\n", c->pools[pool].name,
+		       config_algo_name(c->pools[pool].algo),
+		       site ? ", members of this host's site first" : "");
+	}
 	for (size_t i = 0; i < c->nmembers; i++) {
 		struct mfields f;
 		member_fields(s, c, i, &f);
@@ -428,7 +573,13 @@ static int explain_plan(const struct config *c, struct store_sync *s,
 	}
 	if (route_plan_pool(c, pool, &view, m, ctl_redis_ms(s) / 86400000,
 			    site, &plan) != 0) {
-		printf("  no member of this host%s\n", site ? "'s site" : "");
+		if (j != NULL) {
+			json_arr_close(j);
+			json_null(j, "next_pick");
+			json_obj_close(j);
+		} else
+			printf("  no member of this host%s\n",
+			       site ? "'s site" : "");
 		return -1;
 	}
 	for (size_t i = 0; i < plan.n; i++) {
@@ -445,6 +596,21 @@ static int explain_plan(const struct config *c, struct store_sync *s,
 			if (strstr(f.susp, needle) != NULL)
 				ok[i] = 0;
 		}
+		if (j != NULL) {
+			json_obj_open(j, NULL);
+			json_str(j, "name", c->members[mi].name);
+			json_int(j, "weight", plan.weight[i]);
+			json_str(j, "state", route_state_name(f.state));
+			json_int(j, "today", today);
+			if (plan.cap[i] >= 0)
+				json_int(j, "cap", plan.cap[i]);
+			else
+				json_null(j, "cap");
+			json_str(j, "suspended", f.susp);
+			json_bool(j, "usable", ok[i]);
+			json_obj_close(j);
+			continue;
+		}
 		printf("  %-16s weight %-4d %-6s today %lld", c->members[mi].name,
 		       plan.weight[i], route_state_name(f.state), today);
 		if (plan.cap[i] >= 0)
@@ -456,6 +622,14 @@ static int explain_plan(const struct config *c, struct store_sync *s,
 		 c->pools[pool].name, plan.set);
 	if (store_sync_get(s, key, v, sizeof(v)) == 1)
 		k = atoll(v);
+	if (j != NULL)
+		json_arr_close(j);
+	if (j != NULL && plan.mode == RM_LEAST) {
+		json_null(j, "next_pick");
+		json_str(j, "next_pick_rule", "least_outstanding");
+		json_obj_close(j);
+		return 0;
+	}
 	if (plan.mode == RM_LEAST) {
 		printf("  next pick: the member with the fewest messages "
 		       "assigned in the last %llds per weight\n",
@@ -465,23 +639,31 @@ static int explain_plan(const struct config *c, struct store_sync *s,
 	pos = select_walk(plan.cycle, plan.len,
 			  plan.mode == RM_SEQ ? (unsigned long long)k + 1 : 0,
 			  ok);
+	if (pos >= 0)
+		route_header_value(c, &plan, (size_t)pos, hdr, sizeof(hdr));
+	if (j != NULL) {
+		json_str(j, "next_pick",
+			 pos >= 0 ? c->members[plan.member[pos]].name : NULL);
+		json_str(j, "header", pos >= 0 ? hdr : NULL);
+		json_obj_close(j);
+		return pos >= 0 ? 0 : -1;
+	}
 	if (pos < 0) {
 		printf("  no member can take mail now\n");
 		return -1;
 	}
-	route_header_value(c, &plan, (size_t)pos, hdr, sizeof(hdr));
 	printf("  next pick: %s\n  header: %s: %s\n",
 	       c->members[plan.member[pos]].name, ROUTE_HEADER, hdr);
 	return 0;
 }
 
 static int explain_pool(const struct config *c, struct store_sync *s,
-			int pool, const struct route_msg *m)
+			int pool, const struct route_msg *m, struct json *j)
 {
 	if (c->pools[pool].prefer_site && c->host_site != NULL &&
-	    explain_plan(c, s, pool, m, 1) == 0)
+	    explain_plan(c, s, pool, m, 1, j) == 0)
 		return 0;
-	return explain_plan(c, s, pool, m, 0);
+	return explain_plan(c, s, pool, m, 0, j);
 }
 
 /* Says why a message is not postlb's to route (takeover.h). */
@@ -511,6 +693,7 @@ int ctl_explain(const struct config *c, int argc, char **argv)
 	char *store[EXPLAIN_STRINGS_MAX] = {0};
 	size_t nstore = 0;
 	struct store_sync *s;
+	struct json j, *jp = NULL;
 	int rule, pool, hops = 0, rc = 1;
 
 	if (c->default_pool < 0) {
@@ -521,34 +704,63 @@ int ctl_explain(const struct config *c, int argc, char **argv)
 	if (explain_args(c, argc, argv, &m, &take, store, &nstore) < 0)
 		goto out;
 	/* without -r nothing says where the message goes: assume outbound */
+	if (ctl_json) {
+		jp = &j;
+		json_init(jp, stdout);
+		json_obj_open(jp, NULL);
+	}
 	if (take.yes + take.no + take.unknown > 0 &&
 	    !takeover_message(&take, &why)) {
+		if (jp != NULL) {
+			json_bool(jp, "routed_by_postlb", 0);
+			json_str(jp, "left_to_postfix", why);
+			json_obj_close(jp);
+			rc = json_end(jp) < 0;
+			goto out;
+		}
 		explain_left(why, &take);
 		rc = 0;
 		goto out;
 	}
 	pool = route_classify(c, &m, &rule);
-	if (rule >= 0)
+	if (jp != NULL) {
+		json_bool(jp, "routed_by_postlb", 1);
+		json_null(jp, "left_to_postfix");
+		if (rule >= 0)
+			explain_rule_json(jp, &c->rules[rule]);
+		else
+			json_null(jp, "rule");
+		json_arr_open(jp, "pools");
+	} else if (rule >= 0) {
 		explain_rule(&c->rules[rule]);
-	else
+	} else {
 		printf("no rule matched: default pool\n");
+	}
 	s = ctl_open(c);
 	while (pool >= 0 && hops++ <= (int)c->npools) {
-		if (explain_pool(c, s, pool, &m) == 0) {
+		if (explain_pool(c, s, pool, &m, jp) == 0) {
 			rc = 0;
 			break;
 		}
 		pool = c->pools[pool].fallback;
-		if (pool >= 0)
+		if (pool >= 0 && jp == NULL)
 			printf("falling back to pool '%s'\n",
 			       c->pools[pool].name);
 	}
-	if (rc != 0)
+	if (jp != NULL) {
+		json_arr_close(jp);
+		json_str(jp, "no_member",
+			 rc == 0 ? NULL
+			 : c->no_member_tempfail ? "tempfail"
+						 : "default_transport");
+		json_obj_close(jp);
+	} else if (rc != 0) {
 		printf("no member: %s\n", c->no_member_tempfail
 					      ? "the message is tempfailed (451 4.4.3)"
 					      : "Postfix's default transport");
+	}
 	store_sync_close(s);
-	rc = 0;
+	rc = jp != NULL ? json_end(jp) < 0 : 0;
 out:
 	for (size_t i = 0; i < nstore; i++)
 		free(store[i]);

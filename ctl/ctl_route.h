@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <stdio.h>
+
 struct store_sync;
 
 /* A Redis connection for c; prints the error and exits when there is none. */
@@ -37,5 +39,16 @@ int ctl_explain(const struct config *c, int argc, char **argv);
  */
 int ctl_postfix_config(const struct config *c, const char *part,
 		       const char *dir, const char *pfdir);
+
+/*
+ * Runs `postconf -c pfdir OPT [NAME]` (no shell: pfdir is passed as it
+ * is; NAME may be NULL) and calls line_cb for each output line (newline
+ * stripped, cut at 2047 bytes).  Returns 0, or -1 when postconf cannot
+ * run or fails (ctl_postfix.c).
+ */
+int ctl_postconf(const char *pfdir, const char *opt, const char *name,
+		 void (*line_cb)(void *, char *), void *arg);
+/* Writes the route regexp file (milter_header_checks) for c's members. */
+void ctl_route_regexp(const struct config *c, FILE *out);
 
 #endif

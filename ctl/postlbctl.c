@@ -8,6 +8,8 @@
  * it.  Subject values are normalised exactly as policyd keys them.
  */
 #include "config.h"
+#include "ctl_check.h"
+#include "ctl_json.h"
 #include "ctl_route.h"
 #include "log.h"
 #include "num.h"
@@ -23,7 +25,7 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: postlbctl [-c FILE] COMMAND [ARGS]\n"
+		"usage: postlbctl [-c FILE] [--json] COMMAND [ARGS]\n"
 		"  list                            quotas and live overrides\n"
 		"  get QUOTA SUBJECT               effective limit for SUBJECT\n"
 		"  set QUOTA SUBJECT LIMIT [WINDOW]  live override (SUBJECT '*'"
@@ -45,7 +47,13 @@ static void usage(void)
 		"  health [NAME]                   members' health: checks, breaker,\n"
 		"                                  slow start, events\n"
 		"  postfix-config [all|master|main|route|strip|reinject] [DIR [POSTFIX_DIR]]\n"
-		"                                  Postfix lines for the members\n");
+		"                                  Postfix lines for the members\n"
+		"operation:\n"
+		"  check [-C POSTFIX_DIR]          problems in Postfix and Redis,\n"
+		"                                  each with its fix (exit 1: some)\n"
+		"  stats [-w SECONDS] [-n COUNT]   routed and refused per second\n"
+		"--json: one JSON document (list, get, usage, pools, members,\n"
+		"        health, explain, check; stats: one per report)\n");
 	exit(2);
 }
 
@@ -55,6 +63,7 @@ struct ctl {
 	const struct cfg_quota *q;
 	char subject[QUOTA_SUBJECT_MAX];
 	char key[QUOTA_KEY_MAX], ovr[QUOTA_KEY_MAX], ovr_all[QUOTA_KEY_MAX];
+	struct json *j; /* list --json */
 };
 
 static void ctl_connect(struct ctl *x)
@@ -132,11 +141,39 @@ static void print_limit(long long limit, long long window_ms)
 	printf("%lld per %s", limit, w);
 }
 
+/* The members every quota document of get and usage starts with. */
+static void json_target(struct json *j, struct ctl *x, long long limit,
+			long long window_ms, const char *from)
+{
+	json_str(j, "quota", x->q->name);
+	json_str(j, "subject_type", config_subj_name(x->q->subject));
+	json_str(j, "subject", x->subject);
+	json_bool(j, "unlimited", limit < 0);
+	if (limit < 0)
+		json_null(j, "limit");
+	else
+		json_int(j, "limit", limit);
+	json_int(j, "window_ms", window_ms);
+	json_str(j, "unit", config_unit_name(x->q->unit));
+	json_str(j, "source", strcmp(from, "config") == 0 ? "config"
+			      : strcmp(from, "live override") == 0
+				  ? "override"
+				  : "override_all");
+}
+
 static int cmd_get(struct ctl *x)
 {
 	long long limit, window_ms;
 	const char *from = ctl_limit(x, &limit, &window_ms);
 
+	if (ctl_json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_target(&j, x, limit, window_ms, from);
+		json_obj_close(&j);
+		return json_end(&j) < 0;
+	}
 	printf("%s %s %s: ", x->q->name, config_subj_name(x->q->subject),
 	       x->subject);
 	print_limit(limit, window_ms);
@@ -173,18 +210,51 @@ static int cmd_set(struct ctl *x, const char *limit_s, const char *window_s)
 	return cmd_get(x);
 }
 
+/* usage --json: used, and when the next unit and the whole quota free. */
+static int usage_json(struct ctl *x, long long limit, long long window_ms,
+		      const char *from, long long tat, long long now)
+{
+	struct json j;
+	long long used;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_target(&j, x, limit, window_ms, from);
+	if (limit < 0) {
+		json_null(&j, "used");
+		json_num(&j, "next_unit_s", 0);
+		json_num(&j, "full_s", 0);
+	} else {
+		double step = limit > 0 ? (double)window_ms * 1000 / (double)limit
+					: 0;
+		double next = (double)tat + step - (double)window_ms * 1000 -
+			      (double)now;
+		used = quota_used(tat, now, limit, window_ms * 1000);
+		json_int(&j, "used", used > limit ? limit : used);
+		json_num(&j, "next_unit_s",
+			 tat > now && limit > 0 && next > 0 ? next / 1e6 : 0);
+		json_num(&j, "full_s",
+			 tat > now ? (double)(tat - now) / 1e6 : 0);
+	}
+	json_obj_close(&j);
+	return json_end(&j) < 0;
+}
+
 static int cmd_usage(struct ctl *x)
 {
 	long long limit, window_ms, now, tat = 0, used;
+	const char *from;
 	char v[64];
 	int rc;
 
-	ctl_limit(x, &limit, &window_ms);
+	from = ctl_limit(x, &limit, &window_ms);
 	rc = store_sync_get(x->st, x->key, v, sizeof(v));
 	if (rc < 0 || store_sync_time_us(x->st, &now) < 0)
 		ctl_fail(x, "usage");
 	if (rc == 1 && num_parse_ll(v, strlen(v), 0, 1LL << 62, &tat) < 0)
 		tat = 0;
+	if (ctl_json)
+		return usage_json(x, limit, window_ms, from, tat, now);
 	printf("%s %s %s: ", x->q->name, config_subj_name(x->q->subject),
 	       x->subject);
 	if (limit < 0) {
@@ -223,9 +293,74 @@ static void list_override(void *arg, const char *key)
 	printf("\n");
 }
 
+/* SCAN callback of list --json: one override object. */
+static void list_override_json(void *arg, const char *key)
+{
+	struct ctl *x = arg;
+	struct json *j = x->j;
+	size_t pl = strlen(x->cfg->redis_prefix) + 2;
+	const char *colon = strchr(key + pl, ':');
+	char v[64];
+	long long limit, window_ms;
+
+	if (colon == NULL || store_sync_get(x->st, key, v, sizeof(v)) != 1 ||
+	    quota_override_parse(v, &limit, &window_ms) < 0)
+		return;
+	json_obj_open(j, NULL);
+	json_strn(j, "quota", key + pl, (size_t)(colon - key - pl));
+	json_str(j, "subject", colon + 1);
+	json_bool(j, "unlimited", limit < 0);
+	if (limit < 0)
+		json_null(j, "limit");
+	else
+		json_int(j, "limit", limit);
+	json_int(j, "window_ms", window_ms);
+	json_obj_close(j);
+}
+
+static int list_json(struct ctl *x)
+{
+	struct json j;
+	char pat[QUOTA_KEY_MAX];
+
+	json_init(&j, stdout);
+	x->j = &j;
+	json_obj_open(&j, NULL);
+	json_str(&j, "config", x->cfg->path);
+	json_arr_open(&j, "quotas");
+	for (size_t i = 0; i < x->cfg->nquotas; i++) {
+		const struct cfg_quota *q = &x->cfg->quotas[i];
+		json_obj_open(&j, NULL);
+		json_str(&j, "name", q->name);
+		json_str(&j, "subject_type", config_subj_name(q->subject));
+		json_bool(&j, "unlimited", q->limit < 0);
+		if (q->limit < 0)
+			json_null(&j, "limit");
+		else
+			json_int(&j, "limit", q->limit);
+		json_int(&j, "window_ms", q->window_ms);
+		json_str(&j, "unit", config_unit_name(q->unit));
+		json_str(&j, "action", q->reject ? "reject" : "defer");
+		json_str(&j, "class", q->class ? q->class->name : NULL);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	ctl_connect(x);
+	json_arr_open(&j, "overrides");
+	snprintf(pat, sizeof(pat), "%so:*", x->cfg->redis_prefix);
+	if (store_sync_scan(x->st, pat, 10000, list_override_json, x) < 0)
+		ctl_fail(x, "SCAN");
+	json_arr_close(&j);
+	json_obj_close(&j);
+	return json_end(&j) < 0;
+}
+
 static int cmd_list(struct ctl *x)
 {
 	char pat[QUOTA_KEY_MAX];
+
+	if (ctl_json)
+		return list_json(x);
 
 	printf("quotas (%s):\n", x->cfg->path);
 	for (size_t i = 0; i < x->cfg->nquotas; i++) {
@@ -272,8 +407,15 @@ int main(int argc, char **argv)
 	struct ctl x = {0};
 	char err[1024];
 	const char *cmd;
-	int opt, rc = 0;
+	int opt, rc = 0, n = 1;
 
+	for (int i = 1; i < argc; i++) /* --json, wherever it is given */
+		if (strcmp(argv[i], "--json") == 0)
+			ctl_json = 1;
+		else
+			argv[n++] = argv[i];
+	argc = n;
+	argv[argc] = NULL;
 	while ((opt = getopt(argc, argv, "+c:")) != -1) {
 		if (opt != 'c')
 			usage();
@@ -328,6 +470,10 @@ int main(int argc, char **argv)
 		rc = ctl_member(x.cfg, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "explain") == 0) {
 		rc = ctl_explain(x.cfg, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "check") == 0) {
+		rc = ctl_check(x.cfg, argc, argv);
+	} else if (strcmp(cmd, "stats") == 0) {
+		rc = ctl_stats(x.cfg, argc, argv);
 	} else if (argc <= 4 && strcmp(cmd, "postfix-config") == 0) {
 		rc = ctl_postfix_config(x.cfg, argc > 1 ? argv[1] : "all",
 					argc > 2 ? argv[2] : "/etc/postfix",

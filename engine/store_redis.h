@@ -139,6 +139,14 @@ int store_sync_lrange(struct store_sync *s, const char *key, long start,
 int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
 		    int argc, const char *const *argv, const size_t *lens,
 		    long long *out, size_t nout);
+/*
+ * INFO section: calls cb for every "field:value" line (header and blank
+ * lines skipped; a line is cut at 511 bytes).
+ */
+int store_sync_info(struct store_sync *s, const char *section,
+		    void (*cb)(void *arg, const char *field,
+			       const char *value),
+		    void *arg);
 /* The last error text of s (for messages). */
 const char *store_sync_error(const struct store_sync *s);
 

@@ -403,3 +403,37 @@ int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
 	freeReplyObject(r);
 	return n;
 }
+
+int store_sync_info(struct store_sync *s, const char *section,
+		    void (*cb)(void *arg, const char *field,
+			       const char *value),
+		    void *arg)
+{
+	const char *av[] = {"INFO", section};
+	redisReply *r = store_sync_cmd(s, 2, av);
+	char line[512];
+	const char *p, *end, *nl;
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	if (r->type != REDIS_REPLY_STRING) {
+		snprintf(s->err, sizeof(s->err), "INFO: unexpected reply");
+		freeReplyObject(r);
+		return -STORE_EREPLY;
+	}
+	/* "field:value\r\n" lines; "# Section" headers and blanks skipped */
+	for (p = r->str, end = r->str + r->len; p < end; p = nl + 1) {
+		char *colon;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+		line[strcspn(line, "\r")] = '\0';
+		if (line[0] == '#' || (colon = strchr(line, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		cb(arg, line, colon + 1);
+	}
+	freeReplyObject(r);
+	return 0;
+}

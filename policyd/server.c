@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pp.h"
 #include "quota.h"
+#include "refusals.h"
 #include "sock.h"
 #include "store_redis.h"
 
@@ -270,6 +271,10 @@ static void conn_on_verdict(void *arg, int rc, const struct quota_verdict *v)
 						  ? SA_REJECT
 						  : SA_DEFER);
 				log_info("%s: %s", t->id, action);
+				if (v->idx < t->plan.n)
+					refusals_count(
+					    srv->store, t->cfg->redis_prefix,
+					    t->plan.checks[v->idx].q->name);
 			}
 		}
 		conn_done(c, action);

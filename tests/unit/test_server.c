@@ -83,6 +83,20 @@ void __wrap_store_get_stats(const struct store *s, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 }
 
+static size_t nrefusals;
+void __wrap_refusals_count(struct store *st, const char *prefix,
+			   const char *quota);
+
+/* Counts the quota refusals the server reports for postlbctl stats. */
+void __wrap_refusals_count(struct store *st, const char *prefix,
+			   const char *quota)
+{
+	(void)st;
+	(void)prefix;
+	(void)quota;
+	nrefusals++;
+}
+
 /* Records the call; the test answers it (or never does). */
 int __wrap_store_quota_check(struct store *s, const struct quota_plan *plan,
 			     store_quota_cb cb, void *arg)
@@ -280,6 +294,56 @@ static void test_late_verdict(void **state)
 	}
 }
 
+/*
+ * A quota refusal is counted for postlbctl stats (refusals_count), once;
+ * an allowed request, a store failure and a verdict after the budget are
+ * not.
+ */
+static void test_refusal_counted(void **state)
+{
+	struct quota_verdict v;
+	char buf[4096];
+	int fd;
+
+	(void)state;
+	start("open", "1s");
+	nrefusals = 0;
+	fd = client();
+	assert_int_equal(write(fd, REQ, sizeof(REQ) - 1), sizeof(REQ) - 1);
+	pump(5);
+	assert_int_equal(ncalls, 1);
+	allowed(&v, 3600000, 0, 0);
+	calls[0].cb(calls[0].arg, 0, &v);
+	pump(5);
+	assert_int_equal(nrefusals, 0);
+	assert_int_equal(write(fd, REQ, sizeof(REQ) - 1), sizeof(REQ) - 1);
+	pump(5);
+	assert_int_equal(ncalls, 2);
+	memset(&v, 0, sizeof(v));
+	v.idx = 0;
+	v.limit = 1000;
+	v.window_ms = 3600000;
+	v.retry_us = 3600000;
+	calls[1].cb(calls[1].arg, 0, &v);
+	pump(5);
+	assert_int_equal(nrefusals, 1);
+	assert_int_equal(write(fd, REQ, sizeof(REQ) - 1), sizeof(REQ) - 1);
+	pump(5);
+	assert_int_equal(ncalls, 3);
+	calls[2].cb(calls[2].arg, -STORE_EDOWN, NULL);
+	pump(5);
+	assert_int_equal(nrefusals, 1);
+	assert_true(answers(fd, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "action=DUNNO\n\n"
+				 "action=DEFER_IF_PERMIT 4.7.1 Sending quota "
+				 "exceeded: sender s@example.com may send 1000 "
+				 "messages per 1h (quota q); try again in 4 s\n\n"
+				 "action=DUNNO\n\n");
+	close(fd);
+	pump(2);
+	stop();
+}
+
 /* A TCP listener serves policyd.allow only (default: loopback). */
 static void test_allow(void **state)
 {
@@ -426,6 +490,7 @@ int main(void)
 	    cmocka_unit_test(test_late_verdict),
 	    cmocka_unit_test(test_allow),
 	    cmocka_unit_test(test_metrics_counts),
+	    cmocka_unit_test(test_refusal_counted),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
