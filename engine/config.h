@@ -179,6 +179,13 @@ struct config {
 	int feedback_breaker_on;
 	struct breaker_conf feedback_breaker;
 	struct respond_set *feedback_rules; /* response rules in force */
+
+	/* drain of queued mail (postlb-policyd; config_drain.c) */
+	char *drain_socketmap;	    /* policyd.socketmap "unix:/path"; NULL off */
+	char *drain_requeue;	    /* postlb-requeue's socket; NULL: no drain */
+	long long drain_rate;	    /* messages requeued per second at most */
+	long long drain_interval_ms; /* how often member health is looked at */
+	int drain_auto;		    /* drain on health, not only on "drain" */
 };
 
 /*

@@ -45,6 +45,10 @@ int cfg_health_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 int cfg_feedback_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_feedback_free(struct config *c);
 
+/* config_drain.c: the drain group and policyd.socketmap. */
+int cfg_drain_load(struct cfg_ctx *x, config_t *cf, struct config *c);
+void cfg_drain_free(struct config *c);
+
 /* config_route.c: members, pools, rules, routing and milter sections. */
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_route_free(struct config *c);
