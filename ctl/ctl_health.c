@@ -246,6 +246,8 @@ static int health_member(const struct config *c, struct store_sync *s,
 							 : "");
 	if (h.prov[0])
 		printf("%-16s suspended for provider(s): %s\n", "", h.prov);
+	if (ctl_drain_show(c, s, m->name) < 0)
+		return -1;
 	if (!detail)
 		return 0;
 	if (m->check)

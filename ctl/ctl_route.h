@@ -38,4 +38,11 @@ int ctl_explain(const struct config *c, int argc, char **argv);
 int ctl_postfix_config(const struct config *c, const char *part,
 		       const char *dir, const char *pfdir);
 
+/* ctl_drain.c: member drain NAME --dry-run; the drains in progress of a
+ * member (health); the master.cf lines of the requeue path. */
+int ctl_drain_dry_run(const struct config *c, const char *name);
+int ctl_drain_show(const struct config *c, struct store_sync *s,
+		   const char *name);
+void ctl_drain_postfix(const struct config *c);
+
 #endif

@@ -67,6 +67,12 @@ int cfg_drain_load(struct cfg_ctx *x, config_t *cf, struct config *c)
 	    drain_path(x, config_setting_get_member(g, "requeue"), "requeue",
 		       c->drain_requeue) < 0)
 		return -1;
+	/* requeued mail meets the socketmap in cleanup-rq; without it the
+	 * mail would wait in maildrop for good */
+	if (c->drain_requeue != NULL && c->drain_socketmap == NULL)
+		return cfg_fail(x, config_setting_get_member(g, "requeue"),
+				"drain: 'requeue' needs policyd.socketmap, "
+				"which re-routes the requeued mail");
 	return 0;
 }
 

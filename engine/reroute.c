@@ -6,6 +6,7 @@
 #include "reroute.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -225,6 +226,79 @@ int qscan_line(struct qscan *q, const char *line, size_t len,
 		} else {
 			q->in_msgid = 0;
 		}
+	}
+	return 0;
+}
+
+void reroute_need_init(struct reroute_need *n)
+{
+	memset(n, 0, sizeof(*n));
+}
+
+static int rr_ahead(const char *v, long long now_ms)
+{
+	return strtoll(v, NULL, 10) > now_ms;
+}
+
+void reroute_need_field(struct reroute_need *n, const char *f, const char *v,
+			long long now_ms, int health)
+{
+	const char *why = NULL;
+	size_t len;
+
+	if (strcmp(f, "state") == 0 &&
+	    (strcmp(v, "drain") == 0 || strcmp(v, "maint") == 0 ||
+	     strcmp(v, "down") == 0))
+		why = "state";
+	else if (!health)
+		return;
+	else if (strcmp(f, "hc") == 0 && strcmp(v, "down") == 0)
+		why = "hc";
+	else if ((strcmp(f, "cb_until") == 0 || strcmp(f, "rs_until") == 0) &&
+		 rr_ahead(v, now_ms))
+		why = f;
+	if (why != NULL) {
+		if (!n->whole)
+			snprintf(n->why, sizeof(n->why), "%s %s", why,
+				 strcmp(why, "state") == 0 || strcmp(why, "hc") == 0
+				     ? v
+				     : "open");
+		n->whole = 1;
+		return;
+	}
+	if (strncmp(f, "p:", 2) == 0 && rr_ahead(v, now_ms) &&
+	    (len = strlen(f + 2)) > 0 && len < REROUTE_PROVIDER_MAX &&
+	    n->nprov < REROUTE_SCOPES_MAX)
+		memcpy(n->prov[n->nprov++], f + 2, len + 1);
+	else if (strncmp(f, "s:", 2) == 0 && rr_ahead(v, now_ms) &&
+		 (len = strlen(f + 2)) > 0 && len <= ROUTE_DOMAIN_MAX &&
+		 n->ndom < REROUTE_SCOPES_MAX)
+		memcpy(n->dom[n->ndom++], f + 2, len + 1);
+	else
+		return;
+	if (n->why[0] == '\0')
+		snprintf(n->why, sizeof(n->why), "%.79s", f);
+}
+
+int reroute_need_any(const struct reroute_need *n)
+{
+	return n->whole || n->nprov > 0 || n->ndom > 0;
+}
+
+int reroute_need_moves(const struct reroute_need *n, const struct qscan_msg *m,
+		       const char *const *prov)
+{
+	if (n->whole)
+		return 1;
+	if (m->msgid[0] == '\0' || m->many)
+		return 0;
+	for (size_t i = 0; i < m->ndomains; i++) {
+		for (size_t j = 0; j < n->ndom; j++)
+			if (strcasecmp(m->domains[i], n->dom[j]) == 0)
+				return 1;
+		for (size_t j = 0; prov != NULL && prov[i] != NULL && j < n->nprov; j++)
+			if (strcmp(prov[i], n->prov[j]) == 0)
+				return 1;
 	}
 	return 0;
 }

@@ -98,4 +98,45 @@ int reroute_qid_ok(const char *s, size_t len);
 /* A member name as config accepts it: 1..CONFIG_NAME_MAX of [A-Za-z0-9_.-]. */
 int reroute_name_ok(const char *s, size_t len);
 
+/*
+ * What a drain of one member moves, from the fields of its hash PREFIX
+ * m:NAME (engine/health.h) at now_ms (Redis's clock):
+ *  - everything when its manual state is drain, maint or down, or (when
+ *    health drains are on) hc is down or cb_until or rs_until lies ahead;
+ *  - else the messages with a recipient domain suspended by s:DOMAIN or
+ *    whose domain's provider is suspended by p:PROVIDER (health drains).
+ * At most REROUTE_SCOPES_MAX providers and as many domains are kept; the
+ * rest waits for the next pass.
+ */
+#define REROUTE_SCOPES_MAX 64
+#define REROUTE_PROVIDER_MAX 32 /* as RESPOND_PROVIDER_MAX */
+
+struct reroute_need {
+	int whole;
+	char why[80]; /* "state drain", "hc down", "p:google", ... */
+	char prov[REROUTE_SCOPES_MAX][REROUTE_PROVIDER_MAX];
+	size_t nprov;
+	char dom[REROUTE_SCOPES_MAX][ROUTE_DOMAIN_MAX + 1];
+	size_t ndom;
+};
+
+/* Zeroes n; then feed every field of the member's hash. */
+void reroute_need_init(struct reroute_need *n);
+void reroute_need_field(struct reroute_need *n, const char *field,
+			const char *value, long long now_ms, int health);
+/* 1 if the member needs a drain at all. */
+int reroute_need_any(const struct reroute_need *n);
+
+/*
+ * 1 if message m moves under n: any message for a whole drain; for a
+ * scoped one, a message whose domains are known (a Message-ID to record
+ * them under, not "many") and one of them suspended, by domain or through
+ * prov[i], the provider of m->domains[i] (NULL: unknown).
+ */
+int reroute_need_moves(const struct reroute_need *n, const struct qscan_msg *m,
+		       const char *const *prov);
+
+/* The drain's record script (engine/drain_record.lua, see its header). */
+extern const char DRAIN_RECORD_LUA[];
+
 #endif

@@ -401,6 +401,8 @@ static void test_config_drain(void **state)
 	    {"unknown key", "drain = { speed = 1; };", 1, "speed"},
 	    {"relative requeue", "drain = {\n requeue = \"x/rq\"; };", 2,
 	     "absolute"},
+	    {"requeue without socketmap",
+	     "drain = {\n requeue = \"/run/rq\"; };", 2, "policyd.socketmap"},
 	    {"socketmap not unix", "policyd = { socketmap = \"tcp:1\"; };", 1,
 	     "unix:/path"},
 	    {"socketmap path too long",
