@@ -49,6 +49,7 @@ struct drain {
 	char host[300];
 	long long next_ms[CONFIG_MEMBERS_MAX]; /* monotonic */
 	int idle[CONFIG_MEMBERS_MAX];	       /* passes with nothing to move */
+	int rq_warned[CONFIG_MEMBERS_MAX];     /* postlb-requeue failure logged */
 	/* the learned provider map, read once per pass that needs it */
 	char **prov_dom, **prov_name;
 	size_t nprov, capprov;
@@ -303,16 +304,19 @@ static int dr_member(struct drain *d, size_t mi, long long now_ms)
 		return 0;
 	rq = rqclient_open(d->cfg->drain_requeue, DRAIN_LIST_TIMEOUT_MS, err,
 			   sizeof(err));
-	if (rq == NULL) {
-		log_warn("drain: %s needs a drain (%s): %s", name, need.why, err);
-		return 0;
-	}
-	if (rqclient_list(rq, name, dr_list_msg, &l, err, sizeof(err)) < 0) {
-		log_warn("drain: %s: %s", name, err);
+	if (rq == NULL || rqclient_list(rq, name, dr_list_msg, &l, err,
+					sizeof(err)) < 0) {
+		if (!d->rq_warned[mi]) /* once until it works again */
+			log_warn("drain: %s needs a drain (%s): %s", name,
+				 need.why, err);
+		d->rq_warned[mi] = 1;
 		rqclient_close(rq);
 		dr_list_free(&l);
-		return 0;
+		return 2;
 	}
+	if (d->rq_warned[mi])
+		log_info("drain: %s: postlb-requeue answers again", name);
+	d->rq_warned[mi] = 0;
 	moved = l.n > 0 ? dr_move(d, rq, name, &l, need.why) : 0;
 	rqclient_close(rq);
 	if (l.n > 0) {

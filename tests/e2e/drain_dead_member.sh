@@ -72,3 +72,5 @@ moved=$(drained main r1)
 log "drained from r1: $moved"
 assert_ge "$moved" 1000 "the drain moved at least the 1,000 deferred messages"
 assert_eq 0 "$(grep -c 'status=bounced' "$D/maillog")" "nothing bounced"
+
+e2e_finish
