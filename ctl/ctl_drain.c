@@ -55,21 +55,43 @@ int ctl_drain_dry_run(const struct config *c, const char *name)
 	return 0;
 }
 
-static void on_drain(void *arg, const char *host, const char *v)
-{
-	const char *name = arg;
+#define CTL_DRAIN_HOSTS_MAX 64 /* hosts shown per member */
 
-	printf("%-16s draining on %s: %s\n", "", host, v);
-	(void)name;
+struct drain_keys {
+	char key[CTL_DRAIN_HOSTS_MAX][400];
+	size_t n;
+};
+
+static void on_drain_key(void *arg, const char *key)
+{
+	struct drain_keys *k = arg;
+
+	if (k->n < CTL_DRAIN_HOSTS_MAX)
+		snprintf(k->key[k->n++], sizeof(k->key[0]), "%s", key);
 }
 
 int ctl_drain_show(const struct config *c, struct store_sync *s,
 		   const char *name)
 {
-	char key[200];
+	static struct drain_keys k;
+	char pat[200], val[256];
+	size_t plen;
 
-	snprintf(key, sizeof(key), "%sdr:%s", c->redis_prefix, name);
-	return store_sync_hgetall(s, key, on_drain, (void *)name);
+	k.n = 0;
+	plen = (size_t)snprintf(pat, sizeof(pat), "%sdr:%s:", c->redis_prefix,
+				name);
+	snprintf(pat + plen, sizeof(pat) - plen, "*");
+	if (store_sync_scan(s, pat, CTL_DRAIN_HOSTS_MAX, on_drain_key, &k) < 0)
+		return -1;
+	for (size_t i = 0; i < k.n; i++) {
+		int rc = store_sync_get(s, k.key[i], val, sizeof(val));
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			printf("%-16s draining on %s: %s\n", "", k.key[i] + plen,
+			       val);
+	}
+	return 0;
 }
 
 void ctl_drain_postfix(const struct config *c)

@@ -222,19 +222,31 @@ static int dr_record(struct drain *d, const struct dr_item *it, size_t n)
 		   : -1;
 }
 
+/*
+ * The progress of a pass in Redis: PREFIX dr:MEMBER:HOST, a string that
+ * lapses after DRAIN_PROGRESS_TTL_S unless refreshed (a host that dies
+ * mid-drain leaves nothing behind for long); moved < 0 deletes it.
+ */
 static void dr_progress(struct drain *d, const char *member, long moved,
 			size_t total, const char *why, long long since_ms)
 {
-	char key[300], val[200];
+	char key[400], val[200], ttl[16];
+	const char *argv[3] = {key, ttl, val};
+	size_t lens[3];
+	long long out[1];
 
-	snprintf(key, sizeof(key), "%sdr:%s", d->cfg->redis_prefix, member);
+	snprintf(key, sizeof(key), "%sdr:%s:%s", d->cfg->redis_prefix, member,
+		 d->host);
 	if (moved < 0) {
-		store_sync_hdel(d->rs, key, d->host);
+		store_sync_del(d->rs, key);
 		return;
 	}
 	snprintf(val, sizeof(val), "moved=%ld of=%zu since=%lld why=%s", moved,
 		 total, since_ms, why);
-	store_sync_hset(d->rs, key, d->host, val);
+	snprintf(ttl, sizeof(ttl), "%d", DRAIN_PROGRESS_TTL_S);
+	for (int i = 0; i < 3; i++)
+		lens[i] = strlen(argv[i]);
+	store_sync_eval(d->rs, DRAIN_RECORD_LUA, 1, 3, argv, lens, out, 1);
 }
 
 /* Moves l's messages at drain.rate; returns how many moved, -1 on error. */

@@ -11,7 +11,7 @@
  * recipient domains by Message-ID for the requeue socketmap, and has
  * postlb-requeue requeue it, at most drain.rate messages a second.  Each
  * pass that moved mail is logged once with the count; a pass in progress
- * is in Redis (PREFIX dr:NAME, field HOST) for `postlbctl health`.  Mail
+ * is in Redis (PREFIX dr:NAME:HOST, lapsing) for `postlbctl health`.  Mail
  * in active delivery is never touched: it is drained by a later pass if
  * it comes back deferred.
  *
@@ -25,6 +25,8 @@
 
 /* How long a requeued message's domains stay recorded (seconds). */
 #define DRAIN_RECORD_TTL_S 86400
+/* How long a pass's progress record outlives its last update (seconds). */
+#define DRAIN_PROGRESS_TTL_S 60
 /* Learned provider map entries used by one pass at most. */
 #define DRAIN_PROVIDERS_MAX 100000
 

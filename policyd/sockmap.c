@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -246,6 +247,8 @@ static int sm_answer(struct sockmap *s, struct sm_conn *k, const char *p,
 	else {
 		if (h.kind == RR_MSGID)
 			memcpy(k->msgid, h.msgid, strlen(h.msgid) + 1);
+		else if (strncasecmp(key, "Received:", 9) == 0)
+			k->msgid[0] = '\0'; /* trace headers open a message */
 		snprintf(text, sizeof(text), "NOTFOUND ");
 	}
 	s->temp += strncmp(text, "TEMP", 4) == 0;
