@@ -53,7 +53,8 @@ static int rr_msgid(const char *rest, char *out)
 
 	rest += strspn(rest, " \t\r\n");
 	n = strcspn(rest, " \t\r\n");
-	if (n == 0 || n > REROUTE_MSGID_MAX || rest[strspn(rest + n, " \t\r\n") + n] != '\0')
+	if (n == 0 || n > REROUTE_MSGID_MAX ||
+	    rest[n + strspn(rest + n, " \t\r\n")] != '\0')
 		return 0;
 	memcpy(out, rest, n);
 	out[n] = '\0';

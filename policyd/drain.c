@@ -285,9 +285,15 @@ static long dr_move(struct drain *d, struct rqclient *rq, const char *member,
 	return moved;
 }
 
+struct dr_need_arg {
+	struct reroute_need *n;
+	long long now;
+	int health;
+};
+
 static void dr_need_field(void *arg, const char *f, const char *v)
 {
-	struct { struct reroute_need *n; long long now; int health; } *a = arg;
+	struct dr_need_arg *a = arg;
 
 	reroute_need_field(a->n, f, v, a->now, a->health);
 }
@@ -300,11 +306,10 @@ static int dr_member(struct drain *d, size_t mi, long long now_ms)
 {
 	static struct reroute_need need;
 	const char *name = d->cfg->members[mi].name;
-	struct { struct reroute_need *n; long long now; int health; } a = {
-	    &need, now_ms, d->cfg->drain_auto};
+	struct dr_need_arg a = {&need, now_ms, d->cfg->drain_auto};
 	struct dr_list l = {&need, d, NULL, 0, 0, 0, 0};
 	struct rqclient *rq;
-	long long t0 = dr_mono_ms();
+	long long t0 = dr_mono_ms(), t_list;
 	long moved;
 	char key[300], err[256];
 
@@ -329,16 +334,19 @@ static int dr_member(struct drain *d, size_t mi, long long now_ms)
 	if (d->rq_warned[mi])
 		log_info("drain: %s: postlb-requeue answers again", name);
 	d->rq_warned[mi] = 0;
+	t_list = dr_mono_ms() - t0;
 	moved = l.n > 0 ? dr_move(d, rq, name, &l, need.why) : 0;
 	rqclient_close(rq);
 	if (l.n > 0) {
 		dr_progress(d, name, -1, 0, NULL, 0);
-		log_info("drain: %s (%s): moved %ld of %zu deferred messages to "
-			 "other members in %lld ms (%ld deferred for it; %ld kept: "
-			 "a scoped drain needs a Message-ID and at most %d domains)",
+		log_info("drain: %s (%s): moved %ld of %zu deferred messages in "
+			 "%lld ms (listing %ld took %lld ms)%s",
 			 name, need.why, moved < 0 ? 0 : moved, l.n,
-			 dr_mono_ms() - t0, l.seen, l.skipped,
-			 REROUTE_DOMAINS_MAX);
+			 dr_mono_ms() - t0, l.seen, t_list,
+			 l.skipped > 0 ? "; scoped drain: messages without a "
+					 "Message-ID or with too many domains "
+					 "stay"
+				       : "");
 	}
 	dr_list_free(&l);
 	return moved > 0 ? 1 : 2;

@@ -150,12 +150,23 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "fvc:s:g:")) != -1) {
 		switch (opt) {
-		case 'f': fg = 1; break;
-		case 'v': log_set_verbose(1); break;
-		case 'c': pfdir = optarg; break;
-		case 's': path = optarg; break;
-		case 'g': group = optarg; break;
-		default: rqm_usage();
+		case 'f':
+			fg = 1;
+			break;
+		case 'v':
+			log_set_verbose(1);
+			break;
+		case 'c':
+			pfdir = optarg;
+			break;
+		case 's':
+			path = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		default:
+			rqm_usage();
 		}
 	}
 	if (optind != argc)

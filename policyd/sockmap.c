@@ -137,7 +137,8 @@ static int sm_domains(struct sockmap *s, const char *msgid,
 		return -1;
 	if (rc == 0)
 		return 0;
-	for (d = strtok_r(buf, " ", &save); d != NULL && m->ndomains < ROUTE_DOMAINS_MAX;
+	for (d = strtok_r(buf, " ", &save);
+	     d != NULL && m->ndomains < ROUTE_DOMAINS_MAX;
 	     d = strtok_r(NULL, " ", &save))
 		m->rcpt_domains[m->ndomains++] = d;
 	return 0;

@@ -433,6 +433,69 @@ static void test_config_drain(void **state)
 	config_unref(c);
 }
 
+/* what a drain moves, from a member's hash */
+static void test_need(void **state)
+{
+	struct reroute_need n;
+	struct qscan_msg m = {0};
+	const char *prov[2] = {"google", NULL};
+
+	(void)state;
+	reroute_need_init(&n);
+	reroute_need_field(&n, "state", "ready", 1000, 1);
+	reroute_need_field(&n, "hc", "up", 1000, 1);
+	reroute_need_field(&n, "cb_until", "1000", 1000, 1); /* not ahead */
+	reroute_need_field(&n, "rs_until", "999", 1000, 1);
+	reroute_need_field(&n, "p:google", "1000", 1000, 1);
+	reroute_need_field(&n, "s:x.example", "5", 1000, 1);
+	assert_int_equal(reroute_need_any(&n), 0);
+	/* whole drains */
+	reroute_need_init(&n);
+	reroute_need_field(&n, "state", "drain", 1000, 0);
+	assert_int_equal(n.whole, 1);
+	assert_string_equal(n.why, "state drain");
+	reroute_need_init(&n);
+	reroute_need_field(&n, "hc", "down", 1000, 0); /* health drains off */
+	assert_int_equal(reroute_need_any(&n), 0);
+	reroute_need_field(&n, "hc", "down", 1000, 1);
+	assert_string_equal(n.why, "hc down");
+	reroute_need_init(&n);
+	reroute_need_field(&n, "cb_until", "1001", 1000, 1);
+	assert_string_equal(n.why, "cb_until open");
+	assert_int_equal(reroute_need_moves(&n, &m, NULL), 1);
+	/* scoped: provider and domain */
+	reroute_need_init(&n);
+	reroute_need_field(&n, "p:google", "2000", 1000, 1);
+	reroute_need_field(&n, "s:x.example", "2000", 1000, 1);
+	assert_int_equal(n.whole, 0);
+	assert_int_equal(n.nprov, 1);
+	assert_int_equal(n.ndom, 1);
+	assert_string_equal(n.why, "p:google");
+	strcpy(m.msgid, "<a@b>");
+	strcpy(m.domains[0], "gmail.com");
+	strcpy(m.domains[1], "other.example");
+	m.ndomains = 2;
+	assert_int_equal(reroute_need_moves(&n, &m, prov), 1);
+	prov[0] = "yahoo";
+	assert_int_equal(reroute_need_moves(&n, &m, prov), 0);
+	strcpy(m.domains[1], "X.example");
+	assert_int_equal(reroute_need_moves(&n, &m, prov), 1);
+	/* no Message-ID to record the domains under, or too many: stays */
+	m.msgid[0] = '\0';
+	assert_int_equal(reroute_need_moves(&n, &m, prov), 0);
+	strcpy(m.msgid, "<a@b>");
+	m.many = 1;
+	assert_int_equal(reroute_need_moves(&n, &m, prov), 0);
+	/* REROUTE_SCOPES_MAX scopes are kept, one more is not */
+	reroute_need_init(&n);
+	for (int i = 0; i <= REROUTE_SCOPES_MAX; i++) {
+		char f[32];
+		snprintf(f, sizeof(f), "p:prov%d", i);
+		reroute_need_field(&n, f, "2000", 1000, 1);
+	}
+	assert_int_equal(n.nprov, REROUTE_SCOPES_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +508,7 @@ int main(void)
 	    cmocka_unit_test(test_rqproto),
 	    cmocka_unit_test(test_items),
 	    cmocka_unit_test(test_config_drain),
+	    cmocka_unit_test(test_need),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
