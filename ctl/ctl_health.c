@@ -377,6 +377,8 @@ static int health_member(const struct config *c, struct store_sync *s,
 	if (h.thr[0])
 		printf("%-16s throttled: %s\n", "", h.thr);
 	health_warmup(c, s, m, &h);
+	if (ctl_drain_show(c, s, m->name) < 0)
+		return -1;
 	if (!detail)
 		return 0;
 	if (m->check)

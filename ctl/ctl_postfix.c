@@ -243,10 +243,14 @@ int ctl_postfix_config(const struct config *c, const char *part,
 		pfdir = dir;
 	if (strcmp(part, "reinject") == 0)
 		return pf_reinject(c, pfdir);
+	if (strcmp(part, "requeue") == 0) {
+		ctl_drain_postfix(c);
+		return 0;
+	}
 	if (!all && strcmp(part, "master") != 0 && strcmp(part, "main") != 0 &&
 	    strcmp(part, "route") != 0 && strcmp(part, "strip") != 0) {
 		fprintf(stderr, "postlbctl: postfix-config [all|master|main|"
-				"route|strip|reinject] [DIR [POSTFIX_DIR]]\n");
+				"route|strip|reinject|requeue] [DIR [POSTFIX_DIR]]\n");
 		return 1;
 	}
 	if (all)
@@ -265,5 +269,9 @@ int ctl_postfix_config(const struct config *c, const char *part,
 		printf("# ---- %s/postlb_strip.regexp\n", dir);
 	if (all || strcmp(part, "strip") == 0)
 		printf("/^%s:/ IGNORE\n", ROUTE_HEADER);
+	if (all && c->drain_socketmap != NULL) {
+		printf("# ---- master.cf: the requeue path of the drain\n");
+		ctl_drain_postfix(c);
+	}
 	return 0;
 }

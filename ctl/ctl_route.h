@@ -50,5 +50,11 @@ int ctl_postconf(const char *pfdir, const char *opt, const char *name,
 		 void (*line_cb)(void *, char *), void *arg);
 /* Writes the route regexp file (milter_header_checks) for c's members. */
 void ctl_route_regexp(const struct config *c, FILE *out);
+/* ctl_drain.c: member drain NAME --dry-run; the drains in progress of a
+ * member (health); the master.cf lines of the requeue path. */
+int ctl_drain_dry_run(const struct config *c, const char *name);
+int ctl_drain_show(const struct config *c, struct store_sync *s,
+		   const char *name);
+void ctl_drain_postfix(const struct config *c);
 
 #endif

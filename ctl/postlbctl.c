@@ -39,6 +39,7 @@ static void usage(void)
 		"  pools                           pools, algorithms, members\n"
 		"  members                         state, weight, today's count\n"
 		"  member drain|maint|ready|down NAME   set a member's state\n"
+		"  member drain NAME --dry-run     the deferred mail a drain would move\n"
 		"  member suspend NAME DOMAIN DURATION  skip NAME for DOMAIN\n"
 		"  member resume NAME DOMAIN       end a suspension\n"
 		"  explain [-s SENDER] [-r RCPT]... [-u SASL_USER] [-i IP]\n"
@@ -46,7 +47,7 @@ static void usage(void)
 		"                                  which rule, pool and member\n"
 		"  health [NAME]                   members' health: checks, breaker,\n"
 		"                                  slow start, events\n"
-		"  postfix-config [all|master|main|route|strip|reinject] [DIR [POSTFIX_DIR]]\n"
+		"  postfix-config [all|master|main|route|strip|reinject|requeue] [DIR [POSTFIX_DIR]]\n"
 		"                                  Postfix lines for the members\n"
 		"operation:\n"
 		"  check [-C POSTFIX_DIR]          problems in Postfix and Redis,\n"
@@ -387,6 +388,9 @@ static int ctl_member(const struct config *c, int argc, char **argv)
 
 	if (argc == 2 && route_state_parse(argv[0]) >= 0)
 		return ctl_member_set(c, argv[1], argv[0]);
+	if (argc == 3 && strcmp(argv[0], "drain") == 0 &&
+	    strcmp(argv[2], "--dry-run") == 0)
+		return ctl_drain_dry_run(c, argv[1]);
 	if (argc == 4 && strcmp(argv[0], "suspend") == 0) {
 		if (num_parse_duration_ms(argv[3], &ms) < 0) {
 			fprintf(stderr, "postlbctl: bad duration '%s'\n",

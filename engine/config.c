@@ -368,7 +368,8 @@ static int cfg_policyd(struct cfg_ctx *x, config_t *cf, struct config *c)
 	    "listen",	 "socket_mode",	    "user",	 "group",
 	    "budget",	 "fail_mode",	    "max_connections", "idle_timeout",
 	    "line_max",	 "attributes_max", "request_max", "reserve",
-	    "reserve_time", "allow", "count_only", "metrics", NULL};
+	    "reserve_time", "allow", "count_only", "metrics",
+	    "socketmap", NULL};
 	const config_setting_t *g = config_lookup(cf, "policyd"), *s;
 	long long v;
 	char *fm = NULL;
@@ -720,14 +721,15 @@ static int cfg_validate(struct cfg_ctx *x, config_t *cf, struct config *c)
 	static const char *const top[] = {
 	    "redis",   "policyd", "classes", "quotas", "exempt", "members",
 	    "pools",   "rules",	  "routing", "milter", "health", "feedback",
-	    "host",    "hosts",	  NULL};
+	    "host",    "hosts",	  "drain",   NULL};
 	const config_setting_t *root = config_root_setting(cf);
 
 	if (cfg_known(x, root, top) < 0 || cfg_redis(x, cf, c) < 0 ||
 	    cfg_policyd(x, cf, c) < 0 || cfg_classes(x, cf, c) < 0 ||
 	    cfg_quotas(x, cf, c) < 0 || cfg_exempt(x, cf, c) < 0 ||
 	    cfg_route_load(x, cf, c) < 0 || cfg_feedback_load(x, cf, c) < 0 ||
-	    cfg_metrics_load(x, cf, c) < 0)
+	    cfg_metrics_load(x, cf, c) < 0 ||
+	    cfg_drain_load(x, cf, c) < 0)
 		return -1;
 	return 0;
 }
@@ -816,6 +818,7 @@ void config_unref(struct config *c)
 	cfg_route_free(c);
 	cfg_feedback_free(c);
 	cfg_metrics_free(c);
+	cfg_drain_free(c);
 	free(c);
 }
 

@@ -207,6 +207,12 @@ struct config {
 	/* /metrics endpoints (config_metrics.c): "host:port", NULL: none */
 	char *policyd_metrics;
 	char *milter_metrics;
+	/* drain of queued mail (postlb-policyd; config_drain.c) */
+	char *drain_socketmap;	    /* policyd.socketmap "unix:/path"; NULL off */
+	char *drain_requeue;	    /* postlb-requeue's socket; NULL: no drain */
+	long long drain_rate;	    /* messages requeued per second at most */
+	long long drain_interval_ms; /* how often member health is looked at */
+	int drain_auto;		    /* drain on health, not only on "drain" */
 };
 
 /*

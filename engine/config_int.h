@@ -51,6 +51,9 @@ int cfg_member_hosts(struct cfg_ctx *x, const config_setting_t *e,
 		     struct config *c, struct cfg_member *m);
 int cfg_hosts_check(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_hosts_free(struct config *c);
+/* config_drain.c: the drain group and policyd.socketmap. */
+int cfg_drain_load(struct cfg_ctx *x, config_t *cf, struct config *c);
+void cfg_drain_free(struct config *c);
 
 /* config_route.c: members, pools, rules, routing and milter sections. */
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c);

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "daemon.h"
+#include "drain.h"
 #include "feedback.h"
 #include "health_metrics.h"
 #include "log.h"
@@ -17,6 +18,7 @@
 #include "metrics_policyd.h"
 #include "prober.h"
 #include "server.h"
+#include "sockmap.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -33,6 +35,8 @@ static struct prober *prober;
 static struct config *cfg;
 static struct feedback *fb; /* NULL: no feedback configured */
 static struct metrics_http *mh; /* NULL: no policyd.metrics */
+static struct sockmap *smap; /* NULL: no policyd.socketmap */
+static struct drain *drainer; /* NULL: no drain.requeue */
 
 /*
  * Loads path and checks that it gives postlb-policyd something to do: the
@@ -51,7 +55,8 @@ static int policyd_load(const char *path, struct config **out, char *err,
 		return -1;
 	for (size_t i = 0; i < c->nmembers; i++)
 		checks += c->members[i].check != 0;
-	if (c->nquotas == 0 && checks == 0 && c->feedback_log == NULL) {
+	if (c->nquotas == 0 && checks == 0 && c->feedback_log == NULL &&
+	    c->drain_socketmap == NULL && c->drain_requeue == NULL) {
 		snprintf(err, errsz,
 			 "%s: no quotas, no health checks and no feedback: "
 			 "postlb-policyd has nothing to do (an empty or "
@@ -82,6 +87,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	prober_set_config(prober, nc);
+	sockmap_set_config(smap, nc);
+	drain_set_config(drainer, nc);
 	if (fb != NULL && feedback_set_config(fb, nc) < 0)
 		log_err("reload: the feedback keeps its running config");
 	else if (fb == NULL && nc->feedback_log != NULL)
@@ -186,7 +193,15 @@ int main(int argc, char **argv)
 	    (mh = metrics_http_new(base, cfg->policyd_metrics,
 				   metrics_policyd_write, srv)) == NULL)
 		log_fatal("cannot serve metrics on %s", cfg->policyd_metrics);
+	if (cfg->drain_socketmap != NULL &&
+	    (smap = sockmap_new(cfg, uid, gid)) == NULL)
+		log_fatal("cannot create the socketmap");
 	daemon_drop(uid, gid, "policyd.user");
+	if (smap != NULL && sockmap_start(smap) < 0)
+		log_fatal("cannot start the socketmap");
+	drainer = drain_new(cfg);
+	if (cfg->drain_requeue != NULL && drainer == NULL)
+		log_fatal("cannot start the drain");
 	prober = prober_new(cfg);
 	if (prober == NULL)
 		log_fatal("cannot start the health checks");
@@ -205,6 +220,8 @@ int main(int argc, char **argv)
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
 	event_base_dispatch(base);
 	metrics_http_free(mh);
+	drain_free(drainer);
+	sockmap_free(smap);
 	prober_free(prober);
 	server_stop(srv);
 	on_stats(0, 0, NULL);
