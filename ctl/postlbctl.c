@@ -23,7 +23,7 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: postlbctl [-c FILE] COMMAND [ARGS]\n"
+		"usage: postlbctl [-c FILE] COMMAND [ARGS] | --version\n"
 		"  list                            quotas and live overrides\n"
 		"  get QUOTA SUBJECT               effective limit for SUBJECT\n"
 		"  set QUOTA SUBJECT LIMIT [WINDOW]  live override (SUBJECT '*'"
@@ -274,6 +274,10 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int opt, rc = 0;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("postlbctl %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	while ((opt = getopt(argc, argv, "+c:")) != -1) {
 		if (opt != 'c')
 			usage();
