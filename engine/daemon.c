@@ -110,10 +110,11 @@ void daemon_drop(int uid, int gid, const char *setting)
 		return;
 	if (uid == -1)
 		log_fatal("refusing to run as root: set %s", setting);
-	/* the user's own groups stay (adm, systemd-journal: its log);
-	 * root's supplementary groups go */
+	/* the user's own groups stay (adm, systemd-journal: its log; its
+	 * primary group, which may own the config, even when gid is another
+	 * group); root's supplementary groups go */
 	pw = getpwuid((uid_t)uid);
-	if ((pw != NULL ? initgroups(pw->pw_name, (gid_t)gid)
+	if ((pw != NULL ? initgroups(pw->pw_name, pw->pw_gid)
 			: setgroups(0, NULL)) < 0 ||
 	    setgid((gid_t)gid) < 0 ||
 	    setuid((uid_t)uid) < 0)

@@ -35,8 +35,8 @@ void daemon_ids(const char *user, const char *group, const char *setting,
 
 /*
  * When running as root: switches to uid/gid for good (with the user's
- * supplementary groups, so group membership can grant it a log to read;
- * none of root's), or refuses to go on
+ * primary and supplementary groups, so group membership can grant it a
+ * log or the config to read; none of root's), or refuses to go on
  * when uid is -1 (setting names the config setting to set).  Otherwise a
  * no-op.
  */
