@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config clang libclang-rt-14-dev
 libhiredis-dev libconfig-dev libevent-dev libmilter-dev libcmocka-dev libxxhash-dev
 postfix redis-server redis-tools swaks postfwd procps python3 iproute2
-libsystemd-dev systemd-journal-remote"
+libsystemd-dev systemd-journal-remote
+debhelper lintian mandoc systemd"
 
 missing=""
 for p in $PKGS; do
