@@ -73,6 +73,16 @@ check_n "$POLICYD" "$T/adjacent.conf" "adjacent.conf:5: two strings side by side
 check_n "$POLICYD" "$T/missing.conf" "missing.conf: cannot read file: No such file or directory" "a missing file"
 check_n "$MILTER" "$T" "cannot read file: Is a directory" "a directory"
 
+log "=== the example config"
+EX=$top_srcdir/conf/postlb.conf
+assert_match "documentation" "$(head -n 8 "$EX")" "the example says at the top that its addresses are documentation ones"
+assert_eq "" "$(grep -v '^[[:space:]]*#' "$EX" | grep -E 'start[[:space:]]*=[[:space:]]*"[0-9]{4}-')" \
+	"the example sets no fixed warm-up start date"
+# valid as shipped, but for its user (postlb may not exist here)
+sed 's/user = "postlb"/user = "postfix"/' "$EX" >"$T/example.conf"
+assert_true "the example passes postlb-policyd -n" "$POLICYD" -n -c "$T/example.conf"
+assert_true "the example passes postlb-milter -n" "$MILTER" -n -c "$T/example.conf"
+
 log "=== reload after the privilege drop: root:postfix 0640"
 conf_policyd "$T/p.conf"
 chown root:postfix "$T/p.conf"
