@@ -83,6 +83,14 @@ sed 's/user = "postlb"/user = "postfix"/' "$EX" >"$T/example.conf"
 assert_true "the example passes postlb-policyd -n" "$POLICYD" -n -c "$T/example.conf"
 assert_true "the example passes postlb-milter -n" "$MILTER" -n -c "$T/example.conf"
 
+out=$("$CTL" -c "$T/example.conf" postfix-config all "$T/pf" "$T/pf" 2>&1)
+assert_match "# ---- master.cf: append to $T/pf/master.cf" "$out" "postfix-config: where the master.cf part goes"
+assert_match "# ---- main.cf: merge into $T/pf/main.cf" "$out" "postfix-config: where the main.cf part goes"
+assert_match "after any DKIM signer" "$out" "postfix-config: where the milter goes relative to a DKIM signer"
+assert_match "# ---- write to $T/pf/postlb_route.regexp" "$out" "postfix-config: where the route file goes"
+assert_match "# ---- write to $T/pf/postlb_strip.regexp" "$out" "postfix-config: where the strip file goes"
+assert_match "# ---- then: postfix reload" "$out" "postfix-config: the last step"
+
 log "=== reload after the privilege drop: root:postfix 0640"
 conf_policyd "$T/p.conf"
 chown root:postfix "$T/p.conf"
