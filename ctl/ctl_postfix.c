@@ -254,24 +254,36 @@ int ctl_postfix_config(const struct config *c, const char *part,
 		return 1;
 	}
 	if (all)
-		printf("# ---- master.cf: one smtp transport per member\n");
+		printf("# ---- master.cf: append to %s/master.cf (one smtp "
+		       "transport per member)\n",
+		       pfdir);
 	if (all || strcmp(part, "master") == 0)
 		pf_master(c, dir);
 	if (all)
-		printf("# ---- main.cf\n");
+		printf("# ---- main.cf: merge into %s/main.cf; a second "
+		       "smtpd_milters line replaces the\n"
+		       "# first, so add postlb's milter to the list there, "
+		       "after any DKIM signer\n"
+		       "# (the route header is stripped on the way out and "
+		       "must never be signed)\n",
+		       pfdir);
 	if (all || strcmp(part, "main") == 0)
 		pf_main(c, dir, pfdir);
 	if (all)
-		printf("# ---- %s/postlb_route.regexp\n", dir);
+		printf("# ---- write to %s/postlb_route.regexp (again when "
+		       "members change)\n",
+		       dir);
 	if (all || strcmp(part, "route") == 0)
 		ctl_route_regexp(c, stdout);
 	if (all)
-		printf("# ---- %s/postlb_strip.regexp\n", dir);
+		printf("# ---- write to %s/postlb_strip.regexp\n", dir);
 	if (all || strcmp(part, "strip") == 0)
 		printf("/^%s:/ IGNORE\n", ROUTE_HEADER);
 	if (all && c->drain_socketmap != NULL) {
 		printf("# ---- master.cf: the requeue path of the drain\n");
 		ctl_drain_postfix(c);
 	}
+	if (all)
+		printf("# ---- then: postfix reload\n");
 	return 0;
 }

@@ -25,7 +25,7 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: postlbctl [-c FILE] [--json] COMMAND [ARGS]\n"
+		"usage: postlbctl [-c FILE] [--json] COMMAND [ARGS] | --version\n"
 		"  list                            quotas and live overrides\n"
 		"  get QUOTA SUBJECT               effective limit for SUBJECT\n"
 		"  set QUOTA SUBJECT LIMIT [WINDOW]  live override (SUBJECT '*'"
@@ -413,6 +413,10 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int opt, rc = 0, n = 1;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("postlbctl %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	for (int i = 1; i < argc; i++) /* --json, wherever it is given */
 		if (strcmp(argv[i], "--json") == 0)
 			ctl_json = 1;

@@ -743,7 +743,8 @@ static int cfg_finish(config_t *cf, int parsed, const char *name,
 
 	if (!parsed) {
 		if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errsz, "%s: cannot read file", name);
+			snprintf(err, errsz, "%s: cannot read file: %s", name,
+				 config_error_text(cf));
 		else
 			snprintf(err, errsz, "%s:%d: %s", name,
 				 config_error_line(cf), config_error_text(cf));
@@ -758,16 +759,38 @@ static int cfg_finish(config_t *cf, int parsed, const char *name,
 	return 0;
 }
 
+/* Two adjacent strings are one to libconfig: refuse the missing comma. */
+static int cfg_lint(const char *text, const char *name, char *err,
+		    size_t errsz)
+{
+	unsigned line = cfg_lint_text(text, strlen(text));
+
+	if (line == 0)
+		return 0;
+	snprintf(err, errsz,
+		 "%s:%u: two strings side by side would be joined into one "
+		 "(a missing comma?); write one string or separate them",
+		 name, line);
+	return -1;
+}
+
+/* The file is read here, so a failure says why (errno), then parsed. */
 int config_load(const char *path, struct config **out, char *err,
 		size_t errsz)
 {
-	config_t cf;
+	char *text;
+	size_t len;
 	int rc;
 
-	config_init(&cf);
-	rc = cfg_finish(&cf, config_read_file(&cf, path) == CONFIG_TRUE, path,
-			out, err, errsz);
-	config_destroy(&cf);
+	if (cfg_read_text(path, &text, &len, err, errsz) < 0)
+		return -1;
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(err, errsz, "%s: holds a NUL byte", path);
+		free(text);
+		return -1;
+	}
+	rc = config_load_string(text, path, out, err, errsz);
+	free(text);
 	return rc;
 }
 
@@ -777,6 +800,8 @@ int config_load_string(const char *text, const char *name,
 	config_t cf;
 	int rc;
 
+	if (cfg_lint(text, name, err, errsz) < 0)
+		return -1;
 	config_init(&cf);
 	rc = cfg_finish(&cf, config_read_string(&cf, text) == CONFIG_TRUE,
 			name, out, err, errsz);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/postlb/postlb.conf"
+#define CONFIG_FILE_MAX (4 * 1024 * 1024) /* bytes of postlb.conf */
 #define CONFIG_QUOTAS_MAX 64
 /* Limits that validation enforces; arrays of that many entries rely on them. */
 #define CONFIG_MEMBERS_MAX 4096     /* per config */

@@ -37,6 +37,17 @@ int cfg_mode(struct cfg_ctx *x, const config_setting_t *g, unsigned *out);
 int cfg_set_read(struct cfg_ctx *x, const config_setting_t *s, enum subj subj,
 		 struct cfg_set *set);
 void cfg_set_free(struct cfg_set *set);
+/*
+ * config_lint.c: the line of the second of two adjacent string literals
+ * in text (libconfig would join them: a missing comma), or 0 if none.
+ */
+unsigned cfg_lint_text(const char *text, size_t len);
+/*
+ * Reads all of path (at most CONFIG_FILE_MAX bytes) into *out, NUL-ended,
+ * for the caller to free; on failure -1 with the reason (errno) in err.
+ */
+int cfg_read_text(const char *path, char **out, size_t *outlen, char *err,
+		  size_t errsz);
 
 /* config_health.c: health (checks, slow start) and members' checks. */
 int cfg_health_load(struct cfg_ctx *x, config_t *cf, struct config *c);

@@ -54,17 +54,56 @@ static int route_name_ok(const char *s)
 	return 1;
 }
 
+/*
+ * A port as Postfix takes it: a number 1-65535 or a service name (a
+ * letter, then letters, digits, '-'): "58x7" is neither.
+ */
+static int route_port_ok(const char *p)
+{
+	long v = 0;
+
+	if (*p >= '0' && *p <= '9') {
+		for (; *p != '\0'; p++) {
+			if (*p < '0' || *p > '9' || (v = v * 10 + (*p - '0')) > 65535)
+				return 0;
+		}
+		return v > 0;
+	}
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	for (; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	return 1;
+}
+
 /* A nexthop as Postfix takes it: host, [host], optional :port. */
 static int route_nexthop_ok(const char *s)
 {
 	size_t n = strlen(s);
+	const char *host_end, *colon;
 
 	if (n == 0 || n > CONFIG_NEXTHOP_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= ' ' || s[i] == ',' || s[i] >= 0x7f)
 			return 0;
-	return 1;
+	if (s[0] == '[') {
+		host_end = strchr(s, ']');
+		if (host_end == NULL || host_end == s + 1)
+			return 0;
+		host_end++;
+		if (*host_end == '\0')
+			return 1;
+		return *host_end == ':' && route_port_ok(host_end + 1);
+	}
+	if (strchr(s, '[') != NULL || strchr(s, ']') != NULL)
+		return 0;
+	colon = strchr(s, ':');
+	if (colon == NULL)
+		return 1;
+	return colon > s && route_port_ok(colon + 1);
 }
 
 /* Parses "YYYY-MM-DD" into days since 1970-01-01 (UTC). */

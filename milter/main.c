@@ -3,7 +3,9 @@
  *
  * Startup: options, config (-n: check and exit), the milter socket (sock.h:
  * a stale socket is removed, never a link or a file; mode and owner from
- * the config), then privileges are dropped for good and smfi_main() runs.
+ * the config), then privileges are dropped for good, systemd is told it
+ * is ready (sd_notify) and smfi_main() runs.  Without -d or -f it goes to
+ * the background first.
  * HUP, TERM and INT are blocked in every thread but libmilter's signal
  * thread, which turns them into a clean stop.  libmilter turns
  * SIGHUP into a shutdown, so the config is reloaded on SIGUSR1 by a
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 static const char *cfg_path;
+static struct daemon_opts opts;
 static struct router *router;
 static char *metrics_addr; /* the one served, NULL: none */
 
@@ -35,8 +38,10 @@ static void reload(void)
 	struct config *nc;
 	char err[1024];
 
+	daemon_notify_reloading();
 	if (config_load(cfg_path, &nc, err, sizeof(err)) < 0) {
 		log_err("reload failed, keeping the running config: %s", err);
+		daemon_notify_ready();
 		return;
 	}
 	if (nc->default_pool < 0) {
@@ -44,6 +49,7 @@ static void reload(void)
 			"routing section",
 			cfg_path);
 		config_unref(nc);
+		daemon_notify_ready();
 		return;
 	}
 	router_set_config(router, nc);
@@ -52,6 +58,7 @@ static void reload(void)
 		log_warn("reload: a new milter.metrics takes a restart");
 	config_unref(nc);
 	log_info("reloaded %s", cfg_path);
+	daemon_notify_ready();
 }
 
 static void *signal_thread(void *arg)
@@ -98,9 +105,13 @@ static void open_socket(const struct config *c, int uid, int gid)
 	if (smfi_setconn(c->milter_listen) != MI_SUCCESS)
 		log_fatal("smfi_setconn(%s) failed", c->milter_listen);
 	if (strncmp(c->milter_listen, "unix:", 5) != 0) {
+		errno = 0;
 		if (smfi_opensocket(0) != MI_SUCCESS)
-			log_fatal("cannot open milter socket %s",
-				  c->milter_listen);
+			log_fatal("cannot open milter socket %s: %s",
+				  c->milter_listen,
+				  errno != 0 ? strerror(errno)
+					     : "bad address, or the port is "
+					       "in use");
 		return;
 	}
 	errno = 0;
@@ -115,7 +126,6 @@ int main(int argc, char **argv)
 	sigset_t all;
 	struct config *cfg;
 	pthread_t sig_tid;
-	struct daemon_opts o;
 	struct metrics_http *mh = NULL;
 	int rc, uid, gid;
 	char err[1024];
@@ -131,24 +141,26 @@ int main(int argc, char **argv)
 	sigaddset(&all, SIGTERM);
 	sigaddset(&all, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	daemon_parse(argc, argv, "postlb-milter", &o);
-	cfg_path = o.config;
-	log_set_verbose(o.verbose);
-	log_init("postlb-milter", o.foreground || o.check);
+	daemon_parse(argc, argv, "postlb-milter", &opts);
+	cfg_path = opts.config;
+	log_set_verbose(opts.verbose);
+	log_init("postlb-milter", opts.foreground || opts.check);
 	if (config_load(cfg_path, &cfg, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
 	if (cfg->default_pool < 0)
 		log_fatal("%s: no routing section (members, pools, "
 			  "routing.default_pool)",
 			  cfg_path);
-	if (o.check) {
+	/* -n refuses what a start would: an unknown user or group, root */
+	daemon_ids(cfg->milter_user, cfg->milter_group, "milter.user", &uid,
+		   &gid);
+	if (opts.check) {
 		printf("%s: OK (%zu members, %zu pools, %zu rules)\n", cfg_path,
 		       cfg->nmembers, cfg->npools, cfg->nrules);
 		config_unref(cfg);
 		return 0;
 	}
-	daemon_ids(cfg->milter_user, cfg->milter_group, "milter.user", &uid,
-		   &gid);
+	daemon_detach(&opts); /* before any thread */
 	router = router_new(cfg);
 	if (router == NULL)
 		log_fatal("cannot start the router");
@@ -168,8 +180,11 @@ int main(int argc, char **argv)
 		 cfg_path, cfg->nmembers, cfg->npools, cfg->nrules,
 		 cfg->milter_listen);
 	config_unref(cfg);
+	daemon_notify_ready();
 	rc = smfi_main();
 	metrics_http_stop(mh);
+	daemon_notify_stopping();
+	daemon_pidfile_remove(&opts);
 	log_info("stopped");
 	return rc == MI_SUCCESS ? 0 : 1;
 }

@@ -3,7 +3,8 @@
  *
  * Startup: parse options, load and validate the config (-n: only that),
  * raise the descriptor limit, bind the listeners as root if need be, then
- * drop privileges for good.  SIGHUP reloads the config without dropping
+ * drop privileges for good, then tell systemd it is ready (sd_notify; -d
+ * keeps it in the foreground for Type=notify).  SIGHUP reloads the config without dropping
  * connections (listen changes need a restart); SIGTERM/SIGINT stop
  * cleanly; SIGUSR1 logs the counters.  Signals are handled by libevent in
  * the loop, never in a handler.
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 static const char *cfg_path;
+static struct daemon_opts opts;
 static struct server *srv;
 static struct prober *prober;
 static struct config *cfg;
@@ -77,13 +79,16 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	(void)arg;
+	daemon_notify_reloading();
 	if (policyd_load(cfg_path, &nc, err, sizeof(err)) < 0) {
 		log_err("reload failed, keeping the running config: %s", err);
+		daemon_notify_ready();
 		return;
 	}
 	if (server_set_config(srv, nc) < 0) {
 		log_err("reload failed, keeping the running config");
 		config_unref(nc);
+		daemon_notify_ready();
 		return;
 	}
 	prober_set_config(prober, nc);
@@ -100,12 +105,14 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	config_unref(cfg);
 	cfg = nc;
 	log_info("reloaded %s (%zu quotas)", cfg_path, cfg->nquotas);
+	daemon_notify_ready();
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	log_info("signal %d: shutting down", (int)sig);
+	daemon_notify_stopping();
 	event_base_loopexit(arg, NULL);
 }
 
@@ -160,27 +167,26 @@ int main(int argc, char **argv)
 {
 	struct event_base *base;
 	struct event *ev[4];
-	struct daemon_opts o;
 	int uid, gid;
 	char err[1024];
 
-	daemon_parse(argc, argv, "postlb-policyd", &o);
-	cfg_path = o.config;
-	log_set_verbose(o.verbose);
-	log_init("postlb-policyd", o.foreground || o.check);
+	daemon_parse(argc, argv, "postlb-policyd", &opts);
+	cfg_path = opts.config;
+	log_set_verbose(opts.verbose);
+	log_init("postlb-policyd", opts.foreground || opts.check);
 	if (policyd_load(cfg_path, &cfg, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
-	if (o.check) {
+	/* -n refuses what a start would: an unknown user or group, root */
+	daemon_ids(cfg->user, cfg->group, "policyd.user", &uid, &gid);
+	if (opts.check) {
 		printf("%s: OK (%zu quotas, %zu classes)\n", cfg_path,
 		       cfg->nquotas, cfg->nclasses);
 		config_unref(cfg);
 		return 0;
 	}
-	daemon_ids(cfg->user, cfg->group, "policyd.user", &uid, &gid);
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
-	if (!o.foreground && daemon(0, 0) < 0)
-		log_fatal("daemon: %s", strerror(errno));
+	daemon_detach(&opts);
 	base = policyd_base();
 	if (base == NULL)
 		log_fatal("cannot create the event loop");
@@ -218,6 +224,7 @@ int main(int argc, char **argv)
 	log_info("started with %s (%zu quotas, budget %lld ms, fail mode %s)",
 		 cfg_path, cfg->nquotas, cfg->budget_ms,
 		 cfg->fail_mode == FAIL_OPEN ? "open" : "closed");
+	daemon_notify_ready();
 	event_base_dispatch(base);
 	metrics_http_free(mh);
 	drain_free(drainer);
@@ -232,6 +239,7 @@ int main(int argc, char **argv)
 	event_base_free(base);
 	config_unref(cfg);
 	health_metrics_free();
+	daemon_pidfile_remove(&opts);
 	log_info("stopped");
 	return 0;
 }

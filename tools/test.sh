@@ -2,7 +2,10 @@
 # The whole test suite, from a fresh Debian 12 machine: installs the
 # dependencies, builds with warnings as errors and ASan/UBSan, runs the
 # unit tests and the end-to-end tests against a private redis-server and a
-# private Postfix, smoke-runs every libFuzzer target, then `make distcheck`.
+# private Postfix, smoke-runs every libFuzzer target, builds the Debian
+# package (lintian without errors), installs it, runs mail through it and
+# purges it (tests/e2e/package.sh), then `make distcheck`.  Works from any
+# state of the checkout (an in-tree ./configure is undone first).
 # A missing Postfix or Redis fails the run (POSTLB_NO_SKIP=1), never skips.
 # Run as root (the end-to-end tests start Postfix).
 set -eu
@@ -10,6 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 sh tools/deps.sh
+sh tools/clean-intree.sh
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
 export POSTLB_NO_SKIP=1
@@ -34,6 +38,16 @@ fi
 
 echo "== fuzz smoke (libFuzzer)"
 make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-15}" || fail=1
+
+echo "== Debian package: build, lintian, install, mail, purge"
+if deb=$(sh "$top/tools/build-deb.sh" . "$top/build-test/deb" | tail -n 1); then
+	make check TESTS=tests/e2e/package.sh POSTLB_PACKAGE_TEST=1 POSTLB_DEB="$deb" \
+		>package.out 2>&1 || { cat tests/e2e/package.log; fail=1; }
+	grep -E '^(PASS|FAIL|ERROR):' package.out || { cat package.out; fail=1; }
+else
+	echo "the package does not build"
+	fail=1
+fi
 
 echo "== make distcheck"
 cd "$top"

@@ -40,7 +40,7 @@ gen_conf() {
 		done
 		echo "};"
 		echo "routing = { default_pool = \"p0\"; };"
-		echo "milter = { listen = \"unix:$RUN/milter.sock\"; };"
+		echo "milter = { listen = \"unix:$RUN/milter.sock\"; user = \"postfix\"; };"
 	} >"$f"
 }
 

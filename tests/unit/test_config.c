@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,6 +268,16 @@ static void test_quota_defaults(void **state)
 #define QFULL QBASE "unit = \"messages\"; limit = 1; window = \"1h\"; "
 
 static const struct bad_case bad_cases[] = {
+    /* two strings side by side: libconfig would join them */
+    {"adjacent strings", "policyd = {\n  listen = [ \"unix:/a\"\n    \"unix:/b\" ];\n};\n",
+     3, "two strings side by side would be joined"},
+    {"adjacent strings, one line", "exempt = {\n  sender = [ \"a@x\" \"b@x\" ];\n};\n",
+     2, "a missing comma?"},
+    {"adjacent strings around a comment",
+     "exempt = {\n  sender = [ \"a@x\" # first\n /* c */ \"b@x\" ];\n};\n", 3,
+     "two strings"},
+    {"adjacent strings after an escaped quote",
+     "redis = {\n  prefix = \"a\\\"\" \"b\";\n};\n", 2, "two strings"},
     /* syntax */
     {"syntax error", "redis = {\n  address = ;\n};\n", 2, "syntax error"},
     {"bad token", "redis = {\n  db = 1;\n  prefix = 'x';\n};\n", 3,
@@ -803,6 +814,13 @@ static void test_valid_edges(void **state)
 	    "policyd = { line_max = 64; attributes_max = 8; request_max = 256; "
 	    "};\n",
 	    "redis = { db = 15; address = \"redis.example:6380\"; };\n",
+	    /* quotes inside strings and comments are not strings */
+	    "redis = { prefix = \"p\\\"x\"; password = \"a#b//c\"; };\n"
+	    "# \"a\" \"b\"\n// \"a\" \"b\"\n/* \"a\"\n \"b\" */\n",
+	    "exempt = { sender = [ \"a@x\", \"b@x\" ]; };\n",
+	    "members = { x = { nexthop = \"[2001:db8::1]:65535\"; };\n"
+	    "  y = { nexthop = \"relay.example:submission\"; };\n"
+	    "  z = { nexthop = \"r1:1\"; }; w = { nexthop = \"[r1]\"; }; };\n",
 	    "quotas = ( { name = \"q\"; subject = \"sender\"; unit = \"bytes\";"
 	    " limit = 0; window = \"366d\"; cidr = 0; cidr6 = 0; } );\n",
 	    "quotas = ( { name = \"q\"; subject = \"sender\"; unit = \"bytes\";"
@@ -976,7 +994,7 @@ static void test_load_file(void **state)
 	char path[] = "/tmp/test_config.XXXXXX";
 	const char bad[] = "redis = {\n  db = 99;\n};\n";
 	struct config *c = NULL;
-	char err[600], want[64];
+	char err[600], want[128];
 	int fd = mkstemp(path);
 
 	(void)state;
@@ -1002,8 +1020,49 @@ static void test_load_file(void **state)
 
 	assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
 	assert_null(c);
-	snprintf(want, sizeof(want), "%s: cannot read file", path);
+	/* the reason comes from errno */
+	snprintf(want, sizeof(want), "%s: cannot read file: %s", path,
+		 strerror(ENOENT));
 	assert_string_equal(err, want);
+	assert_int_equal(config_load("/", &c, err, sizeof(err)), -1);
+	assert_null(c);
+	snprintf(want, sizeof(want), "/: cannot read file: %s",
+		 strerror(EISDIR));
+	assert_string_equal(err, want);
+}
+
+/* A file one byte over CONFIG_FILE_MAX is refused; one at it is read. */
+static void test_load_file_max(void **state)
+{
+	char path[] = "/tmp/test_config.XXXXXX";
+	struct config *c = NULL;
+	char err[600];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd != -1);
+	/* a comment line filling the file: valid, nothing configured */
+	assert_int_equal(ftruncate(fd, CONFIG_FILE_MAX), 0);
+	assert_int_equal(pwrite(fd, "#", 1, 0), 1);
+	assert_int_equal(pwrite(fd, "\n", 1, CONFIG_FILE_MAX - 1), 1);
+	for (off_t o = 1; o < CONFIG_FILE_MAX - 1; o += 4096) {
+		char blank[4096];
+		size_t n = CONFIG_FILE_MAX - 1 - o < (off_t)sizeof(blank)
+			       ? (size_t)(CONFIG_FILE_MAX - 1 - o)
+			       : sizeof(blank);
+		memset(blank, ' ', n);
+		assert_int_equal(pwrite(fd, blank, n, o), (ssize_t)n);
+	}
+	if (config_load(path, &c, err, sizeof(err)) != 0)
+		fail_msg("a file of CONFIG_FILE_MAX bytes refused: %s", err);
+	config_unref(c);
+	c = NULL;
+	assert_int_equal(pwrite(fd, "\n", 1, CONFIG_FILE_MAX), 1);
+	assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+	assert_null(c);
+	assert_non_null(strstr(err, "larger than"));
+	close(fd);
+	unlink(path);
 }
 
 /* ---- policyd.allow: the client networks TCP listeners serve ---- */
@@ -1387,6 +1446,7 @@ int main(void)
 	    cmocka_unit_test(test_routing_max),
 	    cmocka_unit_test(test_hosts),
 	    cmocka_unit_test(test_valid_edges),
+	    cmocka_unit_test(test_load_file_max),
 	    cmocka_unit_test(test_budget_value),
 	    cmocka_unit_test(test_metrics_addr),
 	    cmocka_unit_test(test_set_has),
