@@ -43,6 +43,8 @@ timeout 10 "$CTL" -c "$T/postlb.conf" member drain r1 >/dev/null || fail "postlb
 wait_for 60 _queue_empty "${POSTFIX_DIR[pf]}" || fail "host 1's queue did not empty"
 wait_for 60 _queue_empty "${POSTFIX_DIR[pf2]}" || fail "host 2's queue did not empty"
 
+wait_for 30 _drained_ge main r1 120 || true
+wait_for 30 _drained_ge second r1 80 || true
 assert_eq 120 "$(drained main r1)" "host 1 drained its own 120 messages"
 assert_eq 80 "$(drained second r1)" "host 2 drained its own 80 messages"
 # every id host 1's postlb-requeue moved came from host 1's queue (orig_id)

@@ -54,6 +54,7 @@ assert_exactly_once 200 "the deferred mail" r2 r3
 assert_exactly_once 10 "the active mail" r1
 assert_eq 0 "$(sink_ids r2 r3 | grep -c -F -f <(sink_ids r1))" "no active message was also re-routed"
 assert_eq 0 "$(sink_messages relayhost)" "nothing went to the default transport"
+wait_for 30 _drained_ge main r1 200 || true
 assert_eq 200 "$(drained main r1)" "the drain moved exactly the 200 deferred messages"
 
 e2e_finish

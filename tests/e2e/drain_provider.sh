@@ -49,6 +49,7 @@ sleep 2 # a later pass must not move anything else
 assert_exactly_once 100 "gmail.com mail" r2 r3
 assert_eq 100 "$(grep -c '^To: <u@gmail.com>' "${SINK_DIR[r2]}/dump" "${SINK_DIR[r3]}/dump" | awk -F: '{ s += $2 } END { print s }')" \
 	"only gmail.com mail was delivered"
+wait_for 30 _drained_ge main r1 100 || true
 assert_eq 100 "$(drained main r1)" "the drain moved exactly the 100 gmail.com messages"
 rerouted=$(grep ' filter: header X-Postlb-Route: r1 ' "$D/maillog")
 assert_eq 100 "$(grep -c . <<<"$rerouted")" "the socketmap routed the 100 moved messages"

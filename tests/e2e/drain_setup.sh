@@ -103,5 +103,9 @@ drained() {
 		awk '{ s += $NF } END { print s + 0 }'
 }
 
+# _drained_ge POLICYD_NAME MEMBER N: the drain logged at least N moved
+# (a pass logs once it has ended, which may be after the mail is gone).
+_drained_ge() { [ "$(drained "$1" "$2")" -ge "$3" ]; }
+
 # _hc_is MEMBER VALUE: the member's hc field is VALUE.
 _hc_is() { [ "$(rcli HGET "postlb:m:$1" hc)" = "$2" ]; }

@@ -19,6 +19,8 @@ for page in postlb-policyd.8 postlb-milter.8 postlbctl.8 postlb.conf.5; do
 	done
 done
 assert_true "postlb.conf.5: has CONFIGURATION PARAMETERS" grep -q '^\.SH CONFIGURATION PARAMETERS' "$top_srcdir/man/postlb.conf.5"
+assert_true "postlb.conf.5: its parameters are the README's Configuration reference (tools/man-params.py)" \
+	python3 "$top_srcdir/tools/man-params.py" --check
 
 for p in postlb-policyd postlb-milter postlbctl; do
 	f=$top_srcdir/man/$p.8

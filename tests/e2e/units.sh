@@ -1,6 +1,7 @@
 # units.sh: the systemd units as built (packaging/*.service, with the
 # configured paths): systemd-analyze security --offline=true reports an
-# overall exposure level of at most 2.0 for each; Type=notify; each
+# overall exposure level of at most 2.0 for each (postlb-requeue's too);
+# Type=notify for the two daemons; each
 # ExecReload sends the signal its daemon reloads on (postlb-policyd:
 # SIGHUP; postlb-milter: SIGUSR1, libmilter takes SIGHUP as a stop); the
 # programs they start are the ones make install puts in sbindir.
@@ -32,4 +33,14 @@ for d in policyd:HUP milter:USR1; do
 		"$name.service: starts $sbindir/$name in the foreground (-d)"
 	assert_true "$name.service: no @...@ left" test -z "$(grep -o '@[a-z]*@' "$unit")"
 done
+# postlb-requeue: root (postsuper must be), no network, Type=simple
+unit=$top_builddir/packaging/postlb-requeue.service
+[ -f "$unit" ] || die "$unit is not built (run make)"
+level=$(systemd-analyze security --offline=true "$unit" 2>&1 |
+	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+log "postlb-requeue.service: exposure $level"
+assert_true "postlb-requeue.service: exposure $level <= 2.0" awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'
+assert_eq yes "$(sed -n 's/^PrivateNetwork=//p' "$unit")" "postlb-requeue.service: no network"
+assert_match "^$sbindir/postlb-requeue -f " "$(sed -n 's/^ExecStart=//p' "$unit")" \
+	"postlb-requeue.service: starts $sbindir/postlb-requeue"
 e2e_finish
