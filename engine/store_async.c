@@ -2,13 +2,20 @@
  * store_async: the asynchronous face of the Redis client (see
  * store_redis.h), for postlb-policyd: hiredis + libevent, one connection
  * per process, reconnect with a short backoff, a stall watchdog, the quota
- * script sent as EVALSHA (EVAL once after NOSCRIPT).  Single-threaded.
- * No policy decisions here, and no blocking call.
+ * script sent as EVALSHA (EVAL once after NOSCRIPT).  With
+ * redis.sentinels, each connect first asks the sentinels in turn (each
+ * within SENTINEL_TIMEOUT_MS, asynchronously: the event loop never waits)
+ * for the primary, checks that it says ROLE master, and asks ROLE again
+ * every STORE_ROLE_CHECK_MS; a READONLY reply or another role drops the
+ * connection, and the next connect finds the new primary.  While it is
+ * down, calls answer -STORE_EDOWN at once (the fail mode).
+ * Single-threaded.  No policy decisions here, and no blocking call.
  */
 #include "store_int.h"
 
 #include "log.h"
 #include "num.h"
+#include "sentinel.h"
 
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
@@ -32,7 +39,8 @@
 #define STORE_BACKOFF_MIN_MS 100
 #define STORE_BACKOFF_MAX_MS 300
 
-enum store_state { ST_DOWN, ST_CONNECTING, ST_UP };
+/* ST_ASKING: a sentinel is asked for the primary (Sentinel mode). */
+enum store_state { ST_DOWN, ST_ASKING, ST_CONNECTING, ST_UP };
 
 struct store_call {
 	struct store *s;
@@ -50,8 +58,14 @@ struct store {
 	struct event_base *base;
 	redisAsyncContext *ac;
 	enum store_state state;
-	char *address, *prefix, *password;
-	int db;
+	struct store_target t;
+	char *prefix;
+	char where[300]; /* for messages: the address or the primary found */
+	redisAsyncContext *sac;	  /* the sentinel being asked */
+	size_t ask_first, ask_i;  /* sentinel that answered last; attempt */
+	long long ask_since_ms;
+	long long role_ms;	  /* last ROLE sent (Sentinel mode) */
+	int role_pending;
 	char sha[41];
 	struct event *tick;
 	long long state_since_ms, next_attempt_ms, backoff_ms;
@@ -94,11 +108,11 @@ static void store_set_down(struct store *s, const char *why)
 
 	if (s->state == ST_UP)
 		log_warn("redis: %s is down: %s; answering from the fail mode",
-			 s->address, why);
+			 s->where, why);
 	else if (s->failures++ == 0)
 		log_warn("redis: cannot connect to %s: %s; retrying with "
 			 "backoff",
-			 s->address, why);
+			 s->where, why);
 	s->state = ST_DOWN;
 	s->state_since_ms = now;
 	s->backoff_ms = s->backoff_ms == 0 ? STORE_BACKOFF_MIN_MS
@@ -112,12 +126,16 @@ static void store_set_down(struct store *s, const char *why)
 /* Drops the connection now; hiredis calls every pending callback. */
 static void store_drop(struct store *s, const char *why)
 {
-	redisAsyncContext *ac = s->ac;
+	redisAsyncContext *ac = s->ac, *sac = s->sac;
 
 	s->ac = NULL;
+	s->sac = NULL;
+	s->role_pending = 0;
 	store_set_down(s, why);
 	if (ac != NULL)
 		redisAsyncFree(ac);
+	if (sac != NULL)
+		redisAsyncFree(sac);
 }
 
 static void store_on_disconnect(const redisAsyncContext *ac, int status)
@@ -152,7 +170,8 @@ static void store_on_script(redisAsyncContext *ac, void *r, void *priv)
 	s->failures = 0;
 	s->backoff_ms = 0;
 	s->state_since_ms = store_now_ms();
-	log_info("redis: connected to %s", s->address);
+	s->role_ms = s->state_since_ms;
+	log_info("redis: connected to %s", s->where);
 }
 
 /* AUTH and SELECT replies: an error drops the connection. */
@@ -167,10 +186,38 @@ static void store_on_setup(redisAsyncContext *ac, void *r, void *priv)
 		store_drop(s, reply->str);
 }
 
+/*
+ * A ROLE reply: anything but "master" drops the connection (the server
+ * is a replica: a failover is under way or over).
+ */
+static void store_on_role(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store *s = priv;
+	redisReply *reply = r;
+	char why[64];
+
+	if (s->ac != ac || reply == NULL)
+		return;
+	s->role_pending = 0;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    sentinel_parse_role(reply->element[0]->str,
+				reply->element[0]->len) == SENTINEL_ROLE_MASTER)
+		return;
+	snprintf(why, sizeof(why), "not the primary (ROLE %.20s)",
+		 reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+			 reply->element[0]->type == REDIS_REPLY_STRING
+		     ? reply->element[0]->str
+		     : "?");
+	store_drop(s, why);
+}
+
 static void store_on_connect(const redisAsyncContext *ac, int status)
 {
 	struct store *s = ac->data;
+	const char *av[3];
 	char db[16];
+	int n;
 
 	if (s == NULL || s->ac != ac)
 		return;
@@ -179,27 +226,23 @@ static void store_on_connect(const redisAsyncContext *ac, int status)
 		store_set_down(s, ac->errstr);
 		return;
 	}
-	if (s->password != NULL)
-		redisAsyncCommand(s->ac, store_on_setup, s, "AUTH %b",
-				  s->password, strlen(s->password));
-	if (s->db != 0) {
-		snprintf(db, sizeof(db), "%d", s->db);
+	if ((n = store_auth_argv(&s->t, av)) > 0)
+		redisAsyncCommandArgv(s->ac, store_on_setup, s, n, av, NULL);
+	if (s->t.db != 0) {
+		snprintf(db, sizeof(db), "%d", s->t.db);
 		redisAsyncCommand(s->ac, store_on_setup, s, "SELECT %s", db);
 	}
+	/* a replica is never written to: the sentinels may lag a failover */
+	if (s->t.nsentinels > 0)
+		redisAsyncCommand(s->ac, store_on_role, s, "ROLE");
 	redisAsyncCommand(s->ac, store_on_script, s, "SCRIPT LOAD %b",
 			  QUOTA_LUA, strlen(QUOTA_LUA));
 }
 
-static void store_connect(struct store *s)
+/* Connects to host:port (or the unix socket host). */
+static void store_connect_to(struct store *s, const char *host, int port,
+			     int is_unix)
 {
-	char host[256];
-	int port = 0, is_unix = 0;
-
-	s->st.reconnects++; /* every attempt, also those failing at once */
-	if (store_parse_address(s->address, host, &port, &is_unix) < 0) {
-		store_set_down(s, "bad address");
-		return;
-	}
 	s->ac = is_unix ? redisAsyncConnectUnix(host)
 			: redisAsyncConnect(host, port);
 	if (s->ac == NULL || s->ac->err) {
@@ -220,6 +263,131 @@ static void store_connect(struct store *s)
 	redisAsyncSetDisconnectCallback(s->ac, store_on_disconnect);
 }
 
+static void store_ask_next(struct store *s);
+
+/* Frees the sentinel connection (also from its own callbacks). */
+static void store_ask_close(struct store *s)
+{
+	redisAsyncContext *sac = s->sac;
+
+	s->sac = NULL;
+	if (sac != NULL)
+		redisAsyncFree(sac);
+}
+
+/* The reply of a sentinel: connect to the primary it names, or ask the
+ * next sentinel. */
+static void store_on_ask(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store *s = priv;
+	redisReply *reply = r;
+	struct sentinel_addr a;
+	const char *el[2];
+	size_t lens[2], n = 0;
+	int rc = -SENTINEL_EREPLY;
+
+	if (s->sac != ac || reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_NIL) {
+		rc = 0;
+	} else if (reply->type == REDIS_REPLY_ARRAY && reply->elements <= 2) {
+		for (; n < reply->elements &&
+		       reply->element[n]->type == REDIS_REPLY_STRING;
+		     n++) {
+			el[n] = reply->element[n]->str;
+			lens[n] = reply->element[n]->len;
+		}
+		if (n == reply->elements)
+			rc = sentinel_parse_master(n, el, lens, &a);
+	}
+	store_ask_close(s);
+	if (rc != 1) {
+		s->ask_i++;
+		store_ask_next(s);
+		return;
+	}
+	s->ask_first = sentinel_order(s->t.nsentinels, s->ask_first,
+				      s->ask_i);
+	snprintf(s->where, sizeof(s->where), "primary '%s' at %s:%d",
+		 s->t.master_name, a.host, a.port);
+	store_connect_to(s, a.host, a.port, 0);
+}
+
+static void store_on_ask_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct store *s = ac->data;
+
+	(void)status;
+	if (s == NULL || s->sac != ac)
+		return;
+	s->sac = NULL; /* hiredis frees it */
+	s->ask_i++;
+	store_ask_next(s);
+}
+
+static void store_on_ask_connect(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK)
+		store_on_ask_disconnect(ac, status);
+}
+
+/*
+ * Asks sentinel number ask_i (in sentinel_order()) for the primary; when
+ * every sentinel has failed, the store is down until the next attempt.
+ */
+static void store_ask_next(struct store *s)
+{
+	struct sentinel_addr a;
+	const char *sa;
+
+	for (; s->ask_i < s->t.nsentinels; s->ask_i++) {
+		sa = s->t.sentinels[sentinel_order(s->t.nsentinels,
+						   s->ask_first, s->ask_i)];
+		if (sentinel_parse_addr(sa, strlen(sa), &a) < 0)
+			continue; /* refused by config validation */
+		s->sac = redisAsyncConnect(a.host, a.port);
+		if (s->sac == NULL || s->sac->err) {
+			if (s->sac != NULL)
+				redisAsyncFree(s->sac);
+			s->sac = NULL;
+			continue;
+		}
+		s->sac->data = s;
+		redisLibeventAttach(s->sac, s->base);
+		redisAsyncSetConnectCallback(s->sac, store_on_ask_connect);
+		redisAsyncSetDisconnectCallback(s->sac,
+						store_on_ask_disconnect);
+		redisAsyncCommand(s->sac, store_on_ask, s,
+				  "SENTINEL get-master-addr-by-name %s",
+				  s->t.master_name);
+		s->state = ST_ASKING;
+		s->ask_since_ms = store_now_ms();
+		return;
+	}
+	store_set_down(s, "no sentinel named the primary");
+}
+
+static void store_connect(struct store *s)
+{
+	char host[256];
+	int port = 0, is_unix = 0;
+
+	s->st.reconnects++; /* every attempt, also those failing at once */
+	if (s->t.nsentinels > 0) {
+		snprintf(s->where, sizeof(s->where), "primary '%s'",
+			 s->t.master_name);
+		s->ask_i = 0;
+		store_ask_next(s);
+		return;
+	}
+	snprintf(s->where, sizeof(s->where), "%s", s->t.address);
+	if (store_parse_address(s->t.address, host, &port, &is_unix) < 0) {
+		store_set_down(s, "bad address");
+		return;
+	}
+	store_connect_to(s, host, port, is_unix);
+}
+
 /* Periodic: reconnects when due, times out connects, notices stalls. */
 static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -233,6 +401,13 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 		if (now >= s->next_attempt_ms)
 			store_connect(s);
 		break;
+	case ST_ASKING:
+		if (now - s->ask_since_ms > SENTINEL_TIMEOUT_MS) {
+			store_ask_close(s);
+			s->ask_i++;
+			store_ask_next(s);
+		}
+		break;
 	case ST_CONNECTING:
 		if (now - s->state_since_ms > STORE_CONNECT_TIMEOUT_MS)
 			store_drop(s, "connect timed out");
@@ -241,6 +416,13 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 		if (s->head != NULL &&
 		    now - s->head->sent_ms > STORE_STALL_MS)
 			store_drop(s, "no reply within 1000 ms");
+		else if (s->t.nsentinels > 0 && !s->role_pending &&
+			 now - s->role_ms >= STORE_ROLE_CHECK_MS) {
+			s->role_ms = now;
+			if (redisAsyncCommand(s->ac, store_on_role, s,
+					      "ROLE") == REDIS_OK)
+				s->role_pending = 1;
+		}
 		break;
 	}
 }
@@ -254,7 +436,7 @@ struct store *store_new(struct event_base *base, const struct config *c)
 		return NULL;
 	s->base = base;
 	s->state = ST_DOWN;
-	s->db = -1; /* not yet configured: every setting is copied */
+	s->t.db = -1; /* not yet configured: every setting is copied */
 	if (store_reconfigure(s, c) < 0) {
 		store_free(s);
 		return NULL;
@@ -269,33 +451,15 @@ struct store *store_new(struct event_base *base, const struct config *c)
 	return s;
 }
 
-static int store_streq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-/* Copies src into *dst (NULL stays NULL); -1 when out of memory. */
-static int store_dup(const char *src, char **dst)
-{
-	*dst = src != NULL ? strdup(src) : NULL;
-	return src != NULL && *dst == NULL ? -1 : 0;
-}
-
 int store_reconfigure(struct store *s, const struct config *c)
 {
-	int same = store_streq(s->address, c->redis_address) &&
-		   store_streq(s->password, c->redis_password) &&
-		   s->db == c->redis_db;
-	char *prefix = NULL, *address = NULL, *password = NULL;
+	int same = store_target_same(&s->t, c);
+	char *prefix = c->redis_prefix != NULL ? strdup(c->redis_prefix) : NULL;
 
 	/* every copy first: out of memory leaves s as it was */
-	if (store_dup(c->redis_prefix, &prefix) < 0 ||
-	    (!same && (store_dup(c->redis_address, &address) < 0 ||
-		       store_dup(c->redis_password, &password) < 0))) {
+	if ((c->redis_prefix != NULL && prefix == NULL) ||
+	    (!same && store_target_set(&s->t, c) < 0)) {
 		free(prefix);
-		free(address);
 		log_err("store: out of memory; keeping the Redis settings");
 		return -1;
 	}
@@ -303,12 +467,7 @@ int store_reconfigure(struct store *s, const struct config *c)
 	s->prefix = prefix;
 	if (same)
 		return 0;
-	free(s->address);
-	free(s->password);
-	s->address = address;
-	s->password = password;
-	s->db = c->redis_db;
-	if (s->ac != NULL) {
+	if (s->ac != NULL || s->sac != NULL) {
 		store_drop(s, "configuration changed");
 		s->next_attempt_ms = 0;
 	}
@@ -326,9 +485,9 @@ void store_free(struct store *s)
 		s->ac = NULL;
 		redisAsyncFree(ac);
 	}
-	free(s->address);
+	store_ask_close(s);
+	store_target_clear(&s->t);
 	free(s->prefix);
-	free(s->password);
 	free(s);
 }
 
@@ -428,6 +587,12 @@ static void store_on_quota(redisAsyncContext *ac, void *r, void *priv)
 	store_call_unlink(s, c);
 	if (reply == NULL) {
 		rc = -STORE_EDOWN;
+	} else if (reply->type == REDIS_REPLY_ERROR &&
+		   sentinel_is_readonly(reply->str, reply->len)) {
+		/* a replica now: nothing was charged; find the primary */
+		rc = -STORE_EDOWN;
+		if (s->ac != NULL)
+			store_drop(s, "READONLY: the primary became a replica");
 	} else if (store_reply_noscript(reply) && !c->retried &&
 		   s->ac != NULL) {
 		/* The script did not run: sending it again charges once. */
@@ -581,6 +746,9 @@ static void store_on_cmd(redisAsyncContext *ac, void *r, void *priv)
 
 	(void)ac;
 	c->s->cmd_pending--;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    sentinel_is_readonly(reply->str, reply->len) && c->s->ac != NULL)
+		store_drop(c->s, "READONLY: the primary became a replica");
 	if (c->icb != NULL) {
 		store_on_ints(c, reply);
 		free(c);

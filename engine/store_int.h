@@ -10,6 +10,37 @@
 
 #include <hiredis/hiredis.h>
 
+/* Every 1000 ms a connection found through the sentinels asks ROLE again:
+ * a primary demoted while connected is left within a second. */
+#define STORE_ROLE_CHECK_MS 1000
+
+/*
+ * Where a store connects: a plain address, or the primary that the
+ * sentinels name for master_name; and how it authenticates.  Copies of a
+ * config's strings, owned.
+ */
+struct store_target {
+	char *address, *password, *username, *master_name;
+	char *sentinels[CONFIG_SENTINELS_MAX];
+	size_t nsentinels; /* 0: plain address */
+	int db;
+};
+
+/*
+ * Copies c's Redis settings into *t (replacing what it held).  Returns
+ * 0, or -1 when out of memory, *t unchanged.
+ */
+int store_target_set(struct store_target *t, const struct config *c);
+/* 1 if t holds c's Redis settings (the prefix aside). */
+int store_target_same(const struct store_target *t, const struct config *c);
+void store_target_clear(struct store_target *t);
+/*
+ * The AUTH command for t into av (room for 3): "AUTH password" or, with
+ * a username (Redis 6 ACL), "AUTH username password".  Returns argc, 0
+ * when t has no password.
+ */
+int store_auth_argv(const struct store_target *t, const char **av);
+
 /*
  * Splits "unix:/path" (is_unix 1, the path in host) or "host:port" /
  * "[v6]:port" into host (room for 256 bytes) and port.  Returns 0 or -1.
