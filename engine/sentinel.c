@@ -73,9 +73,12 @@ enum sentinel_role sentinel_parse_role(const char *s, size_t len)
 	return SENTINEL_ROLE_OTHER;
 }
 
-int sentinel_is_readonly(const char *s, size_t len)
+int sentinel_is_failover(const char *s, size_t len)
 {
-	return s != NULL && len >= 8 && memcmp(s, "READONLY", 8) == 0;
+	if (s == NULL)
+		return 0;
+	return (len >= 8 && memcmp(s, "READONLY", 8) == 0) ||
+	       (len >= 10 && memcmp(s, "NOREPLICAS", 10) == 0);
 }
 
 size_t sentinel_order(size_t n, size_t first, size_t i)

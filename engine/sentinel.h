@@ -2,8 +2,8 @@
  * sentinel: the pure part of finding the Redis primary through Redis
  * Sentinel (hiredis 0.14 has no Sentinel support): parsing a sentinel's
  * "host:port", the reply to SENTINEL get-master-addr-by-name and the
- * first element of ROLE, the test of a READONLY error reply (the server
- * is a replica now: a failover), and the order in which to ask the
+ * first element of ROLE, the test of an error reply that means a
+ * failover (READONLY, NOREPLICAS), and the order in which to ask the
  * sentinels.  No I/O and no hiredis types: the store's files
  * (store_sync.c, store_async.c) do the talking and hand the reply's
  * strings in.
@@ -47,11 +47,14 @@ int sentinel_parse_master(size_t n, const char *const *el,
 enum sentinel_role sentinel_parse_role(const char *s, size_t len);
 
 /*
- * 1 if an error reply (s, len bytes) says the server is a replica
- * (READONLY, also from inside a script): the primary moved, drop the
- * connection and ask the sentinels again.  0 otherwise.
+ * 1 if an error reply (s, len bytes) says that writes must go elsewhere:
+ * READONLY (the server is a replica now; also from inside a script) or
+ * NOREPLICAS (a primary cut off from its replicas under
+ * min-replicas-to-write, which Sentinel is likely replacing): drop the
+ * connection and ask the sentinels again.  Nothing was written.  0
+ * otherwise.
  */
-int sentinel_is_readonly(const char *s, size_t len);
+int sentinel_is_failover(const char *s, size_t len);
 
 /*
  * The i-th sentinel to ask (0 <= i < n) when the one at index first

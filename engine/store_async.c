@@ -6,8 +6,8 @@
  * redis.sentinels, each connect first asks the sentinels in turn (each
  * within SENTINEL_TIMEOUT_MS, asynchronously: the event loop never waits)
  * for the primary, checks that it says ROLE master, and asks ROLE again
- * every STORE_ROLE_CHECK_MS; a READONLY reply or another role drops the
- * connection, and the next connect finds the new primary.  While it is
+ * every STORE_ROLE_CHECK_MS; a READONLY or NOREPLICAS reply or another
+ * role drops the connection, and the next connect finds the new primary.  While it is
  * down, calls answer -STORE_EDOWN at once (the fail mode).
  * Single-threaded.  No policy decisions here, and no blocking call.
  */
@@ -210,6 +210,19 @@ static void store_on_role(redisAsyncContext *ac, void *r, void *priv)
 		     ? reply->element[0]->str
 		     : "?");
 	store_drop(s, why);
+}
+
+/*
+ * An error reply that means a failover (READONLY, NOREPLICAS; see
+ * sentinel_is_failover()): drops the connection, once, so that the next
+ * connect asks the sentinels.
+ */
+static void store_drop_failover(struct store *s, const redisReply *r)
+{
+	char esc[120];
+
+	if (s->ac != NULL)
+		store_drop(s, log_escape(esc, sizeof(esc), r->str, r->len));
 }
 
 static void store_on_connect(const redisAsyncContext *ac, int status)
@@ -588,11 +601,10 @@ static void store_on_quota(redisAsyncContext *ac, void *r, void *priv)
 	if (reply == NULL) {
 		rc = -STORE_EDOWN;
 	} else if (reply->type == REDIS_REPLY_ERROR &&
-		   sentinel_is_readonly(reply->str, reply->len)) {
-		/* a replica now: nothing was charged; find the primary */
+		   sentinel_is_failover(reply->str, reply->len)) {
+		/* nothing was charged: find the primary */
 		rc = -STORE_EDOWN;
-		if (s->ac != NULL)
-			store_drop(s, "READONLY: the primary became a replica");
+		store_drop_failover(s, reply);
 	} else if (store_reply_noscript(reply) && !c->retried &&
 		   s->ac != NULL) {
 		/* The script did not run: sending it again charges once. */
@@ -747,8 +759,8 @@ static void store_on_cmd(redisAsyncContext *ac, void *r, void *priv)
 	(void)ac;
 	c->s->cmd_pending--;
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-	    sentinel_is_readonly(reply->str, reply->len) && c->s->ac != NULL)
-		store_drop(c->s, "READONLY: the primary became a replica");
+	    sentinel_is_failover(reply->str, reply->len))
+		store_drop_failover(c->s, reply);
 	if (c->icb != NULL) {
 		store_on_ints(c, reply);
 		free(c);

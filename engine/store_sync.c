@@ -5,7 +5,7 @@
  * EVALSHA with their sha1 cached per connection (loaded again once after
  * NOSCRIPT).  With redis.sentinels, each open asks the sentinels for the
  * primary and checks its ROLE, asked again every STORE_ROLE_CHECK_MS; a
- * READONLY reply or another role breaks the connection (the caller
+ * READONLY or NOREPLICAS reply or another role breaks the connection (the caller
  * closes it and opens a new one, which finds the new primary).  No
  * policy decisions here.
  */
@@ -26,7 +26,7 @@ struct store_sync {
 	const char *script[2]; /* scripts whose sha1 is known here */
 	char sha[2][41];
 	int sentinel;	   /* found through the sentinels: ROLE asked again */
-	int broken;	   /* READONLY or demoted: never used again */
+	int broken;	   /* failover reply or demoted: never used again */
 	long long role_ms; /* when ROLE last said "master" */
 };
 
@@ -49,13 +49,14 @@ static struct timeval store_sync_tv(long long ms)
 }
 
 /*
- * 1 if r is a READONLY error: the server became a replica (a failover);
- * the connection is marked broken so that it is closed, not reused.
+ * 1 if r is an error that means a failover (READONLY, NOREPLICAS; see
+ * sentinel_is_failover()): the connection is marked broken so that it is
+ * closed, not reused.
  */
-static int store_sync_readonly(struct store_sync *s, const redisReply *r)
+static int store_sync_failover(struct store_sync *s, const redisReply *r)
 {
 	if (r->type != REDIS_REPLY_ERROR ||
-	    !sentinel_is_readonly(r->str, r->len))
+	    !sentinel_is_failover(r->str, r->len))
 		return 0;
 	s->broken = 1;
 	return 1;
@@ -119,7 +120,7 @@ static redisReply *store_sync_cmd(struct store_sync *s, int argc,
 		return NULL;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		store_sync_readonly(s, r);
+		store_sync_failover(s, r);
 		snprintf(s->err, sizeof(s->err), "%s", r->str);
 		freeReplyObject(r);
 		return NULL;
@@ -562,7 +563,7 @@ int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
 		snprintf(s->err, sizeof(s->err), "%s",
 			 r->type == REDIS_REPLY_ERROR ? r->str
 						      : "unexpected reply");
-		if (store_sync_readonly(s, r))
+		if (store_sync_failover(s, r))
 			n = -STORE_EDOWN; /* a failover: rediscover */
 	}
 	freeReplyObject(r);

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lens[1] = size - lens[0] - 1;
 	memset(&a, 'Z', sizeof(a));
 	check(sentinel_parse_master(2, el, lens, &a), 1, &a);
-	(void)sentinel_is_readonly(s, size);
+	(void)sentinel_is_failover(s, size);
 	(void)sentinel_parse_role(s, size);
 	return 0;
 }

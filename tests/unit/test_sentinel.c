@@ -167,15 +167,21 @@ static void test_role_and_readonly(void **state)
 	assert_int_equal(sentinel_parse_role("masterx", 7),
 			 SENTINEL_ROLE_OTHER);
 	assert_int_equal(sentinel_parse_role("", 0), SENTINEL_ROLE_OTHER);
-	assert_int_equal(sentinel_is_readonly(ro, strlen(ro)), 1);
-	assert_int_equal(sentinel_is_readonly(ro_script, strlen(ro_script)),
+	assert_int_equal(sentinel_is_failover(ro, strlen(ro)), 1);
+	assert_int_equal(sentinel_is_failover(ro_script, strlen(ro_script)),
 			 1);
-	assert_int_equal(sentinel_is_readonly("READONLY", 8), 1);
-	assert_int_equal(sentinel_is_readonly("READONLY", 7), 0);
-	assert_int_equal(sentinel_is_readonly("ERR unknown command", 19), 0);
-	assert_int_equal(sentinel_is_readonly("NOSCRIPT No matching", 20), 0);
-	assert_int_equal(sentinel_is_readonly(NULL, 0), 0);
-	assert_int_equal(sentinel_is_readonly("", 0), 0);
+	assert_int_equal(sentinel_is_failover("READONLY", 8), 1);
+	assert_int_equal(sentinel_is_failover("READONLY", 7), 0);
+	assert_int_equal(sentinel_is_failover(
+			     "NOREPLICAS Not enough good replicas to write.",
+			     46),
+			 1);
+	assert_int_equal(sentinel_is_failover("NOREPLICAS", 9), 0);
+	assert_int_equal(sentinel_is_failover("ERR READONLY", 12), 0);
+	assert_int_equal(sentinel_is_failover("ERR unknown command", 19), 0);
+	assert_int_equal(sentinel_is_failover("NOSCRIPT No matching", 20), 0);
+	assert_int_equal(sentinel_is_failover(NULL, 0), 0);
+	assert_int_equal(sentinel_is_failover("", 0), 0);
 }
 
 static void test_order(void **state)
