@@ -4,10 +4,10 @@
 # loopback (down-after 1 s), a private Postfix with postlb-policyd (quota
 # at END-OF-MESSAGE, fail_mode open, budget 100 ms) and postlb-milter
 # (pool of two members), all configured with redis.sentinels and
-# redis.master_name, under steady load (smtp-source).  A probe sender
-# whose quota (1 per 30 days) is spent answers "deferred" while policyd
-# decides from Redis and DUNNO from the fail mode, which timestamps the
-# fail-mode window.  Checks:
+# redis.master_name (and an ACL user, redis.username), under steady load
+# (smtp-source).  A probe sender whose quota (1 per 30 days) is spent
+# answers "deferred" while policyd decides from Redis and DUNNO from the
+# fail mode, which timestamps the fail-mode window.  Checks:
 #  1. replication lag under the load (INFO replication offsets), for the
 #     bound on quota units a failover can lose (README "Failover and soft
 #     state");
@@ -79,6 +79,12 @@ _sentinels_ready() {
 	done
 }
 wait_for 20 _replica_synced || die "the replica did not sync"
+# postlb authenticates as an ACL user (redis.username); ACLs are not
+# replicated, so both servers get it (the sentinels use the default user)
+for p in "$P1" "$P2"; do
+	[ "$(rp "$p" ACL SETUSER postlb on '>pw-postlb' '~*' '&*' '+@all')" = OK ] ||
+		die "ACL SETUSER failed on :$p"
+done
 wait_for 30 _sentinels_ready || die "the sentinels did not see each other and the replica"
 log "primary :$P1, replica :$P2, sentinels :$S1 :$S2 :$S3"
 
@@ -90,7 +96,7 @@ done
 pick_port SMTP_PORT
 cat >"$CONF" <<EOF
 redis = { sentinels = [ "127.0.0.1:$S1", "127.0.0.1:$S2", "127.0.0.1:$S3" ];
-  master_name = "pm"; prefix = "postlb:"; };
+  master_name = "pm"; prefix = "postlb:"; username = "postlb"; password = "pw-postlb"; };
 policyd = { listen = ["unix:$RUN/policy.sock"]; user = "postfix"; socket_mode = "0666";
   budget = "${BUDGET_MS}ms"; fail_mode = "open"; reserve = false; };
 classes = { probe = { subject = "sender"; members = [ "probe@probe.example" ]; }; };
@@ -217,6 +223,9 @@ log "figure: replication lag under load: median ${LAG_MED} us, max ${LAG_MAX} us
 assert_ge "${#lags[@]}" 40 "lag samples taken"
 assert_ge "$RATE" 5 "steady load: quota decisions per second"
 
+assert_ge "$(rp "$P1" CLIENT LIST | grep -c ' user=postlb ')" 2 \
+	"policyd and the milter authenticated as ACL user postlb"
+
 # --- 2. kill -9 of the primary mid-run ---
 log "=== kill -9 of the primary"
 T_KILL=$(now_ms)
@@ -226,6 +235,8 @@ wait_for 30 _promoted || die "Sentinel did not promote the replica within 30 s"
 T_PROMO=$(now_ms)
 log "figure: replica promoted $((T_PROMO - T_KILL)) ms after the kill"
 wait_policyd_connected pd 2 15 || fail "policyd did not connect to the new primary"
+assert_ge "$(rp "$P2" CLIENT LIST | grep -c ' user=postlb ')" 2 \
+	"on the new primary too, as ACL user postlb"
 assert_match "connected to primary 'pm' at 127\.0\.0\.1:$P2" \
 	"$(grep 'redis: connected to' "$(policyd_log pd)" | tail -n 1)" \
 	"policyd found the new primary through the sentinels"
