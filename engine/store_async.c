@@ -3,12 +3,12 @@
  * store_redis.h), for postlb-policyd: hiredis + libevent, one connection
  * per process, reconnect with a short backoff, a stall watchdog, the quota
  * script sent as EVALSHA (EVAL once after NOSCRIPT).  With
- * redis.sentinels, each connect first asks the sentinels in turn (each
- * within SENTINEL_TIMEOUT_MS, asynchronously: the event loop never waits)
- * for the primary, checks that it says ROLE master, and asks ROLE again
- * every STORE_ROLE_CHECK_MS; a READONLY or NOREPLICAS reply or another
- * role drops the connection, and the next connect finds the new primary.  While it is
- * down, calls answer -STORE_EDOWN at once (the fail mode).
+ * redis.sentinels, each connect first asks the sentinels for the primary
+ * (store_sentinel.c; asynchronously: the event loop never waits), checks
+ * that it says ROLE master, and asks ROLE again every
+ * STORE_ROLE_CHECK_MS; a READONLY or NOREPLICAS reply or another role
+ * drops the connection, and the next connect finds the new primary.
+ * While it is down, calls answer -STORE_EDOWN at once (the fail mode).
  * Single-threaded.  No policy decisions here, and no blocking call.
  */
 #include "store_int.h"
@@ -61,9 +61,7 @@ struct store {
 	struct store_target t;
 	char *prefix;
 	char where[300]; /* for messages: the address or the primary found */
-	redisAsyncContext *sac;	  /* the sentinel being asked */
-	size_t ask_first, ask_i;  /* sentinel that answered last; attempt */
-	long long ask_since_ms;
+	struct store_asker ask;	  /* Sentinel mode: finds the primary */
 	long long role_ms;	  /* last ROLE sent (Sentinel mode) */
 	int role_pending;
 	char sha[41];
@@ -126,16 +124,14 @@ static void store_set_down(struct store *s, const char *why)
 /* Drops the connection now; hiredis calls every pending callback. */
 static void store_drop(struct store *s, const char *why)
 {
-	redisAsyncContext *ac = s->ac, *sac = s->sac;
+	redisAsyncContext *ac = s->ac;
 
 	s->ac = NULL;
-	s->sac = NULL;
 	s->role_pending = 0;
+	store_ask_cancel(&s->ask);
 	store_set_down(s, why);
 	if (ac != NULL)
 		redisAsyncFree(ac);
-	if (sac != NULL)
-		redisAsyncFree(sac);
 }
 
 static void store_on_disconnect(const redisAsyncContext *ac, int status)
@@ -171,6 +167,7 @@ static void store_on_script(redisAsyncContext *ac, void *r, void *priv)
 	s->backoff_ms = 0;
 	s->state_since_ms = store_now_ms();
 	s->role_ms = s->state_since_ms;
+	s->role_pending = 0; /* a ROLE lost with the last connection */
 	log_info("redis: connected to %s", s->where);
 }
 
@@ -276,108 +273,18 @@ static void store_connect_to(struct store *s, const char *host, int port,
 	redisAsyncSetDisconnectCallback(s->ac, store_on_disconnect);
 }
 
-static void store_ask_next(struct store *s);
-
-/* Frees the sentinel connection (also from its own callbacks). */
-static void store_ask_close(struct store *s)
+/* The primary the sentinels named (NULL: none): connect to it. */
+static void store_on_asked(void *arg, const struct sentinel_addr *p)
 {
-	redisAsyncContext *sac = s->sac;
+	struct store *s = arg;
 
-	s->sac = NULL;
-	if (sac != NULL)
-		redisAsyncFree(sac);
-}
-
-/* The reply of a sentinel: connect to the primary it names, or ask the
- * next sentinel. */
-static void store_on_ask(redisAsyncContext *ac, void *r, void *priv)
-{
-	struct store *s = priv;
-	redisReply *reply = r;
-	struct sentinel_addr a;
-	const char *el[2];
-	size_t lens[2], n = 0;
-	int rc = -SENTINEL_EREPLY;
-
-	if (s->sac != ac || reply == NULL)
-		return;
-	if (reply->type == REDIS_REPLY_NIL) {
-		rc = 0;
-	} else if (reply->type == REDIS_REPLY_ARRAY && reply->elements <= 2) {
-		for (; n < reply->elements &&
-		       reply->element[n]->type == REDIS_REPLY_STRING;
-		     n++) {
-			el[n] = reply->element[n]->str;
-			lens[n] = reply->element[n]->len;
-		}
-		if (n == reply->elements)
-			rc = sentinel_parse_master(n, el, lens, &a);
-	}
-	store_ask_close(s);
-	if (rc != 1) {
-		s->ask_i++;
-		store_ask_next(s);
+	if (p == NULL) {
+		store_set_down(s, "no sentinel named the primary");
 		return;
 	}
-	s->ask_first = sentinel_order(s->t.nsentinels, s->ask_first,
-				      s->ask_i);
 	snprintf(s->where, sizeof(s->where), "primary '%s' at %s:%d",
-		 s->t.master_name, a.host, a.port);
-	store_connect_to(s, a.host, a.port, 0);
-}
-
-static void store_on_ask_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct store *s = ac->data;
-
-	(void)status;
-	if (s == NULL || s->sac != ac)
-		return;
-	s->sac = NULL; /* hiredis frees it */
-	s->ask_i++;
-	store_ask_next(s);
-}
-
-static void store_on_ask_connect(const redisAsyncContext *ac, int status)
-{
-	if (status != REDIS_OK)
-		store_on_ask_disconnect(ac, status);
-}
-
-/*
- * Asks sentinel number ask_i (in sentinel_order()) for the primary; when
- * every sentinel has failed, the store is down until the next attempt.
- */
-static void store_ask_next(struct store *s)
-{
-	struct sentinel_addr a;
-	const char *sa;
-
-	for (; s->ask_i < s->t.nsentinels; s->ask_i++) {
-		sa = s->t.sentinels[sentinel_order(s->t.nsentinels,
-						   s->ask_first, s->ask_i)];
-		if (sentinel_parse_addr(sa, strlen(sa), &a) < 0)
-			continue; /* refused by config validation */
-		s->sac = redisAsyncConnect(a.host, a.port);
-		if (s->sac == NULL || s->sac->err) {
-			if (s->sac != NULL)
-				redisAsyncFree(s->sac);
-			s->sac = NULL;
-			continue;
-		}
-		s->sac->data = s;
-		redisLibeventAttach(s->sac, s->base);
-		redisAsyncSetConnectCallback(s->sac, store_on_ask_connect);
-		redisAsyncSetDisconnectCallback(s->sac,
-						store_on_ask_disconnect);
-		redisAsyncCommand(s->sac, store_on_ask, s,
-				  "SENTINEL get-master-addr-by-name %s",
-				  s->t.master_name);
-		s->state = ST_ASKING;
-		s->ask_since_ms = store_now_ms();
-		return;
-	}
-	store_set_down(s, "no sentinel named the primary");
+		 s->t.master_name, p->host, p->port);
+	store_connect_to(s, p->host, p->port, 0);
 }
 
 static void store_connect(struct store *s)
@@ -389,8 +296,9 @@ static void store_connect(struct store *s)
 	if (s->t.nsentinels > 0) {
 		snprintf(s->where, sizeof(s->where), "primary '%s'",
 			 s->t.master_name);
-		s->ask_i = 0;
-		store_ask_next(s);
+		s->state = ST_ASKING; /* store_on_asked() may come at once */
+		s->state_since_ms = store_now_ms();
+		store_ask_start(&s->ask);
 		return;
 	}
 	snprintf(s->where, sizeof(s->where), "%s", s->t.address);
@@ -415,11 +323,7 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 			store_connect(s);
 		break;
 	case ST_ASKING:
-		if (now - s->ask_since_ms > SENTINEL_TIMEOUT_MS) {
-			store_ask_close(s);
-			s->ask_i++;
-			store_ask_next(s);
-		}
+		store_ask_tick(&s->ask);
 		break;
 	case ST_CONNECTING:
 		if (now - s->state_since_ms > STORE_CONNECT_TIMEOUT_MS)
@@ -449,6 +353,10 @@ struct store *store_new(struct event_base *base, const struct config *c)
 		return NULL;
 	s->base = base;
 	s->state = ST_DOWN;
+	s->ask.base = base;
+	s->ask.t = &s->t;
+	s->ask.cb = store_on_asked;
+	s->ask.arg = s;
 	s->t.db = -1; /* not yet configured: every setting is copied */
 	if (store_reconfigure(s, c) < 0) {
 		store_free(s);
@@ -480,7 +388,7 @@ int store_reconfigure(struct store *s, const struct config *c)
 	s->prefix = prefix;
 	if (same)
 		return 0;
-	if (s->ac != NULL || s->sac != NULL) {
+	if (s->ac != NULL || s->ask.sac != NULL) {
 		store_drop(s, "configuration changed");
 		s->next_attempt_ms = 0;
 	}
@@ -498,7 +406,7 @@ void store_free(struct store *s)
 		s->ac = NULL;
 		redisAsyncFree(ac);
 	}
-	store_ask_close(s);
+	store_ask_cancel(&s->ask);
 	store_target_clear(&s->t);
 	free(s->prefix);
 	free(s);

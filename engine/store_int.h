@@ -35,6 +35,41 @@ int store_target_set(struct store_target *t, const struct config *c);
 int store_target_same(const struct store_target *t, const struct config *c);
 void store_target_clear(struct store_target *t);
 /*
+ * store_sentinel.c: finding the primary through the sentinels.
+ *
+ * An asker lives in its store (its address is the privdata of hiredis
+ * callbacks, so it must not move or go away while it asks).  Set base, t
+ * (borrowed: the store's settings), cb and arg once; first is the index
+ * of the sentinel that answered last.  store_ask_start() asks the
+ * sentinels in turn; cb(arg, primary) is called exactly once, with the
+ * primary found or NULL when none named one, possibly before
+ * store_ask_start() returns.  store_ask_tick() moves on from a sentinel
+ * that has not answered within SENTINEL_TIMEOUT_MS; store_ask_cancel()
+ * stops asking (cb is not called).
+ */
+struct sentinel_addr;
+typedef void (*store_asked_cb)(void *arg, const struct sentinel_addr *p);
+struct store_asker {
+	struct event_base *base;
+	const struct store_target *t;
+	store_asked_cb cb;
+	void *arg;
+	struct redisAsyncContext *sac; /* the sentinel being asked */
+	size_t first, i;
+	long long since_ms;
+};
+void store_ask_start(struct store_asker *a);
+void store_ask_tick(struct store_asker *a);
+void store_ask_cancel(struct store_asker *a);
+/*
+ * Blocking: asks c's sentinels in turn (each within SENTINEL_TIMEOUT_MS,
+ * all within timeout_ms) for the primary of c's master_name.  0 with
+ * *out, or -1 with err.  Thread-safe.
+ */
+int store_ask_sync(const struct config *c, long long timeout_ms,
+		   struct sentinel_addr *out, char *err, size_t errsz);
+
+/*
  * The AUTH command for t into av (room for 3): "AUTH password" or, with
  * a username (Redis 6 ACL), "AUTH username password".  Returns argc, 0
  * when t has no password.

@@ -30,9 +30,6 @@ struct store_sync {
 	long long role_ms; /* when ROLE last said "master" */
 };
 
-/* The sentinel that answered last, asked first by the next open. */
-static size_t store_sync_first;
-
 static long long store_sync_now_ms(void)
 {
 	struct timespec ts;
@@ -128,74 +125,6 @@ static redisReply *store_sync_cmd(struct store_sync *s, int argc,
 	return r;
 }
 
-/*
- * Asks the sentinels of c in turn (each within SENTINEL_TIMEOUT_MS, all
- * within timeout_ms) for the primary of c's master_name.  0 with *out,
- * or -1 with err.
- */
-static int store_sync_ask(const struct config *c, long long timeout_ms,
-			  struct sentinel_addr *out, char *err, size_t errsz)
-{
-	long long t0 = store_sync_now_ms(), ms;
-	size_t n = c->nredis_sentinels,
-	       first = __atomic_load_n(&store_sync_first, __ATOMIC_RELAXED);
-
-	snprintf(err, errsz, "no sentinel answered for '%s'",
-		 c->redis_master_name);
-	for (size_t i = 0; i < n; i++) {
-		size_t k = sentinel_order(n, first, i);
-		const char *sa = c->redis_sentinels[k];
-		const char *el[2];
-		size_t lens[2], ne = 0;
-		struct sentinel_addr a;
-		redisContext *sc;
-		redisReply *r;
-		int rc = -SENTINEL_EREPLY;
-
-		ms = timeout_ms - (store_sync_now_ms() - t0);
-		if (ms <= 0)
-			break;
-		if (sentinel_parse_addr(sa, strlen(sa), &a) < 0)
-			continue; /* refused by config validation */
-		ms = ms < SENTINEL_TIMEOUT_MS ? ms : SENTINEL_TIMEOUT_MS;
-		sc = redisConnectWithTimeout(a.host, a.port, store_sync_tv(ms));
-		if (sc == NULL || sc->err) {
-			snprintf(err, errsz, "sentinel %s: %s", sa,
-				 sc ? sc->errstr : "out of memory");
-			redisFree(sc);
-			continue;
-		}
-		redisSetTimeout(sc, store_sync_tv(ms));
-		r = redisCommand(sc, "SENTINEL get-master-addr-by-name %s",
-				 c->redis_master_name);
-		if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
-		    r->elements <= 2) {
-			for (; ne < r->elements; ne++) {
-				if (r->element[ne]->type != REDIS_REPLY_STRING)
-					break;
-				el[ne] = r->element[ne]->str;
-				lens[ne] = r->element[ne]->len;
-			}
-			if (ne == r->elements)
-				rc = sentinel_parse_master(ne, el, lens, out);
-		} else if (r != NULL && r->type == REDIS_REPLY_NIL) {
-			rc = 0;
-		}
-		snprintf(err, errsz, "sentinel %s: %s", sa,
-			 r == NULL ? sc->errstr
-			 : rc == 0 ? "does not know the primary"
-				   : "unexpected reply");
-		freeReplyObject(r);
-		redisFree(sc);
-		if (rc == 1) {
-			__atomic_store_n(&store_sync_first, k,
-					 __ATOMIC_RELAXED);
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* Authenticates and selects the database on a new connection. */
 static int store_sync_setup(struct store_sync *s, const struct config *c)
 {
@@ -234,7 +163,7 @@ int store_sync_open(const struct config *c, long long timeout_ms,
 	int port = 0, is_unix = 0;
 
 	if (c->nredis_sentinels > 0) {
-		if (store_sync_ask(c, timeout_ms, &a, err, errsz) < 0)
+		if (store_ask_sync(c, timeout_ms, &a, err, errsz) < 0)
 			return -1;
 		snprintf(host, sizeof(host), "%s", a.host);
 		port = a.port;
