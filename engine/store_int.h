@@ -1,6 +1,7 @@
 /*
  * store_int: declarations shared by the store's files (store_redis.c,
- * store_async.c, store_sync.c), the only files that include hiredis.h.
+ * store_async.c, store_sync.c, store_sentinel.c), the only files that
+ * include hiredis.h.
  * Not for use outside them.
  */
 #ifndef POSTLB_STORE_INT_H

@@ -4,10 +4,10 @@
  * time) and postlbctl: plain commands with a timeout, and scripts by
  * EVALSHA with their sha1 cached per connection (loaded again once after
  * NOSCRIPT).  With redis.sentinels, each open asks the sentinels for the
- * primary and checks its ROLE, asked again every STORE_ROLE_CHECK_MS; a
- * READONLY or NOREPLICAS reply or another role breaks the connection (the caller
- * closes it and opens a new one, which finds the new primary).  No
- * policy decisions here.
+ * primary (store_sentinel.c) and checks its ROLE, asked again every
+ * STORE_ROLE_CHECK_MS; a READONLY or NOREPLICAS reply or another role
+ * breaks the connection (the caller closes it and opens a new one, which
+ * finds the new primary).  No policy decisions here.
  */
 #include "store_int.h"
 
