@@ -266,7 +266,8 @@ int config_set_has(const struct cfg_set *set, enum subj s, const char *value)
 static int cfg_redis(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"address", "prefix", "password",
-					   "db", NULL};
+					   "db", "username", "sentinels",
+					   "master_name", NULL};
 	const config_setting_t *g = config_lookup(cf, "redis");
 	long long db = 0;
 
@@ -283,6 +284,8 @@ static int cfg_redis(struct cfg_ctx *x, config_t *cf, struct config *c)
 	c->redis_db = (int)db;
 	if (strlen(c->redis_prefix) > 64)
 		return cfg_fail(x, g, "redis prefix longer than 64 bytes");
+	if (cfg_sentinel_load(x, g, c) < 0)
+		return -1;
 	if (strncmp(c->redis_address, "unix:", 5) != 0 &&
 	    strrchr(c->redis_address, ':') == NULL)
 		return cfg_fail(x, config_setting_get_member(g, "address"),
@@ -823,6 +826,7 @@ void config_unref(struct config *c)
 	free(c->redis_address);
 	free(c->redis_prefix);
 	free(c->redis_password);
+	cfg_sentinel_free(c);
 	for (size_t i = 0; i < c->nlisten; i++)
 		free(c->listen[i]);
 	free(c->listen);

@@ -38,6 +38,7 @@
 #define CONFIG_HEADER_RULES_MAX 32 /* rules with a header condition */
 #define CONFIG_NEXTHOP_MAX 255 /* a member's nexthop */
 #define CONFIG_METRICS_ADDR_MAX 255 /* policyd.metrics, milter.metrics */
+#define CONFIG_SENTINELS_MAX 8 /* redis.sentinels */
 
 enum subj {
 	SUBJ_SASL_USER,
@@ -148,6 +149,11 @@ struct config {
 	char *redis_prefix;
 	char *redis_password;	/* NULL: none */
 	int redis_db;
+	char *redis_username;	/* NULL: none (AUTH with the password only) */
+	/* Sentinel mode: ask these for master_name's primary (0: address) */
+	char *redis_sentinels[CONFIG_SENTINELS_MAX]; /* "host:port" */
+	size_t nredis_sentinels;
+	char *redis_master_name;	/* NULL unless sentinels are set */
 
 	char **listen;		/* "unix:/path" or "tcp:host:port" */
 	size_t nlisten;

@@ -65,6 +65,11 @@ void cfg_hosts_free(struct config *c);
 /* config_drain.c: the drain group and policyd.socketmap. */
 int cfg_drain_load(struct cfg_ctx *x, config_t *cf, struct config *c);
 void cfg_drain_free(struct config *c);
+/* config_sentinel.c: redis.username, redis.sentinels, redis.master_name
+ * of the redis group g. */
+int cfg_sentinel_load(struct cfg_ctx *x, const config_setting_t *g,
+		      struct config *c);
+void cfg_sentinel_free(struct config *c);
 
 /* config_route.c: members, pools, rules, routing and milter sections. */
 int cfg_route_load(struct cfg_ctx *x, config_t *cf, struct config *c);

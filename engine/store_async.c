@@ -2,13 +2,20 @@
  * store_async: the asynchronous face of the Redis client (see
  * store_redis.h), for postlb-policyd: hiredis + libevent, one connection
  * per process, reconnect with a short backoff, a stall watchdog, the quota
- * script sent as EVALSHA (EVAL once after NOSCRIPT).  Single-threaded.
- * No policy decisions here, and no blocking call.
+ * script sent as EVALSHA (EVAL once after NOSCRIPT).  With
+ * redis.sentinels, each connect first asks the sentinels for the primary
+ * (store_sentinel.c; asynchronously: the event loop never waits), checks
+ * that it says ROLE master, and asks ROLE again every
+ * STORE_ROLE_CHECK_MS; a READONLY or NOREPLICAS reply or another role
+ * drops the connection, and the next connect finds the new primary.
+ * While it is down, calls answer -STORE_EDOWN at once (the fail mode).
+ * Single-threaded.  No policy decisions here, and no blocking call.
  */
 #include "store_int.h"
 
 #include "log.h"
 #include "num.h"
+#include "sentinel.h"
 
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
@@ -32,7 +39,8 @@
 #define STORE_BACKOFF_MIN_MS 100
 #define STORE_BACKOFF_MAX_MS 300
 
-enum store_state { ST_DOWN, ST_CONNECTING, ST_UP };
+/* ST_ASKING: a sentinel is asked for the primary (Sentinel mode). */
+enum store_state { ST_DOWN, ST_ASKING, ST_CONNECTING, ST_UP };
 
 struct store_call {
 	struct store *s;
@@ -50,8 +58,12 @@ struct store {
 	struct event_base *base;
 	redisAsyncContext *ac;
 	enum store_state state;
-	char *address, *prefix, *password;
-	int db;
+	struct store_target t;
+	char *prefix;
+	char where[300]; /* for messages: the address or the primary found */
+	struct store_asker ask;	  /* Sentinel mode: finds the primary */
+	long long role_ms;	  /* last ROLE sent (Sentinel mode) */
+	int role_pending;
 	char sha[41];
 	struct event *tick;
 	long long state_since_ms, next_attempt_ms, backoff_ms;
@@ -94,11 +106,11 @@ static void store_set_down(struct store *s, const char *why)
 
 	if (s->state == ST_UP)
 		log_warn("redis: %s is down: %s; answering from the fail mode",
-			 s->address, why);
+			 s->where, why);
 	else if (s->failures++ == 0)
 		log_warn("redis: cannot connect to %s: %s; retrying with "
 			 "backoff",
-			 s->address, why);
+			 s->where, why);
 	s->state = ST_DOWN;
 	s->state_since_ms = now;
 	s->backoff_ms = s->backoff_ms == 0 ? STORE_BACKOFF_MIN_MS
@@ -115,6 +127,8 @@ static void store_drop(struct store *s, const char *why)
 	redisAsyncContext *ac = s->ac;
 
 	s->ac = NULL;
+	s->role_pending = 0;
+	store_ask_cancel(&s->ask);
 	store_set_down(s, why);
 	if (ac != NULL)
 		redisAsyncFree(ac);
@@ -152,7 +166,9 @@ static void store_on_script(redisAsyncContext *ac, void *r, void *priv)
 	s->failures = 0;
 	s->backoff_ms = 0;
 	s->state_since_ms = store_now_ms();
-	log_info("redis: connected to %s", s->address);
+	s->role_ms = s->state_since_ms;
+	s->role_pending = 0; /* a ROLE lost with the last connection */
+	log_info("redis: connected to %s", s->where);
 }
 
 /* AUTH and SELECT replies: an error drops the connection. */
@@ -167,10 +183,51 @@ static void store_on_setup(redisAsyncContext *ac, void *r, void *priv)
 		store_drop(s, reply->str);
 }
 
+/*
+ * A ROLE reply: anything but "master" drops the connection (the server
+ * is a replica: a failover is under way or over).
+ */
+static void store_on_role(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store *s = priv;
+	redisReply *reply = r;
+	char why[64];
+
+	if (s->ac != ac || reply == NULL)
+		return;
+	s->role_pending = 0;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING &&
+	    sentinel_parse_role(reply->element[0]->str,
+				reply->element[0]->len) == SENTINEL_ROLE_MASTER)
+		return;
+	snprintf(why, sizeof(why), "not the primary (ROLE %.20s)",
+		 reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+			 reply->element[0]->type == REDIS_REPLY_STRING
+		     ? reply->element[0]->str
+		     : "?");
+	store_drop(s, why);
+}
+
+/*
+ * An error reply that means a failover (READONLY, NOREPLICAS; see
+ * sentinel_is_failover()): drops the connection, once, so that the next
+ * connect asks the sentinels.
+ */
+static void store_drop_failover(struct store *s, const redisReply *r)
+{
+	char esc[120];
+
+	if (s->ac != NULL)
+		store_drop(s, log_escape(esc, sizeof(esc), r->str, r->len));
+}
+
 static void store_on_connect(const redisAsyncContext *ac, int status)
 {
 	struct store *s = ac->data;
+	const char *av[3];
 	char db[16];
+	int n;
 
 	if (s == NULL || s->ac != ac)
 		return;
@@ -179,27 +236,23 @@ static void store_on_connect(const redisAsyncContext *ac, int status)
 		store_set_down(s, ac->errstr);
 		return;
 	}
-	if (s->password != NULL)
-		redisAsyncCommand(s->ac, store_on_setup, s, "AUTH %b",
-				  s->password, strlen(s->password));
-	if (s->db != 0) {
-		snprintf(db, sizeof(db), "%d", s->db);
+	if ((n = store_auth_argv(&s->t, av)) > 0)
+		redisAsyncCommandArgv(s->ac, store_on_setup, s, n, av, NULL);
+	if (s->t.db != 0) {
+		snprintf(db, sizeof(db), "%d", s->t.db);
 		redisAsyncCommand(s->ac, store_on_setup, s, "SELECT %s", db);
 	}
+	/* a replica is never written to: the sentinels may lag a failover */
+	if (s->t.nsentinels > 0)
+		redisAsyncCommand(s->ac, store_on_role, s, "ROLE");
 	redisAsyncCommand(s->ac, store_on_script, s, "SCRIPT LOAD %b",
 			  QUOTA_LUA, strlen(QUOTA_LUA));
 }
 
-static void store_connect(struct store *s)
+/* Connects to host:port (or the unix socket host). */
+static void store_connect_to(struct store *s, const char *host, int port,
+			     int is_unix)
 {
-	char host[256];
-	int port = 0, is_unix = 0;
-
-	s->st.reconnects++; /* every attempt, also those failing at once */
-	if (store_parse_address(s->address, host, &port, &is_unix) < 0) {
-		store_set_down(s, "bad address");
-		return;
-	}
 	s->ac = is_unix ? redisAsyncConnectUnix(host)
 			: redisAsyncConnect(host, port);
 	if (s->ac == NULL || s->ac->err) {
@@ -220,6 +273,42 @@ static void store_connect(struct store *s)
 	redisAsyncSetDisconnectCallback(s->ac, store_on_disconnect);
 }
 
+/* The primary the sentinels named (NULL: none): connect to it. */
+static void store_on_asked(void *arg, const struct sentinel_addr *p)
+{
+	struct store *s = arg;
+
+	if (p == NULL) {
+		store_set_down(s, "no sentinel named the primary");
+		return;
+	}
+	snprintf(s->where, sizeof(s->where), "primary '%s' at %s:%d",
+		 s->t.master_name, p->host, p->port);
+	store_connect_to(s, p->host, p->port, 0);
+}
+
+static void store_connect(struct store *s)
+{
+	char host[256];
+	int port = 0, is_unix = 0;
+
+	s->st.reconnects++; /* every attempt, also those failing at once */
+	if (s->t.nsentinels > 0) {
+		snprintf(s->where, sizeof(s->where), "primary '%s'",
+			 s->t.master_name);
+		s->state = ST_ASKING; /* store_on_asked() may come at once */
+		s->state_since_ms = store_now_ms();
+		store_ask_start(&s->ask);
+		return;
+	}
+	snprintf(s->where, sizeof(s->where), "%s", s->t.address);
+	if (store_parse_address(s->t.address, host, &port, &is_unix) < 0) {
+		store_set_down(s, "bad address");
+		return;
+	}
+	store_connect_to(s, host, port, is_unix);
+}
+
 /* Periodic: reconnects when due, times out connects, notices stalls. */
 static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -233,6 +322,9 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 		if (now >= s->next_attempt_ms)
 			store_connect(s);
 		break;
+	case ST_ASKING:
+		store_ask_tick(&s->ask);
+		break;
 	case ST_CONNECTING:
 		if (now - s->state_since_ms > STORE_CONNECT_TIMEOUT_MS)
 			store_drop(s, "connect timed out");
@@ -241,6 +333,13 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 		if (s->head != NULL &&
 		    now - s->head->sent_ms > STORE_STALL_MS)
 			store_drop(s, "no reply within 1000 ms");
+		else if (s->t.nsentinels > 0 && !s->role_pending &&
+			 now - s->role_ms >= STORE_ROLE_CHECK_MS) {
+			s->role_ms = now;
+			if (redisAsyncCommand(s->ac, store_on_role, s,
+					      "ROLE") == REDIS_OK)
+				s->role_pending = 1;
+		}
 		break;
 	}
 }
@@ -254,7 +353,11 @@ struct store *store_new(struct event_base *base, const struct config *c)
 		return NULL;
 	s->base = base;
 	s->state = ST_DOWN;
-	s->db = -1; /* not yet configured: every setting is copied */
+	s->ask.base = base;
+	s->ask.t = &s->t;
+	s->ask.cb = store_on_asked;
+	s->ask.arg = s;
+	s->t.db = -1; /* not yet configured: every setting is copied */
 	if (store_reconfigure(s, c) < 0) {
 		store_free(s);
 		return NULL;
@@ -269,33 +372,15 @@ struct store *store_new(struct event_base *base, const struct config *c)
 	return s;
 }
 
-static int store_streq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-/* Copies src into *dst (NULL stays NULL); -1 when out of memory. */
-static int store_dup(const char *src, char **dst)
-{
-	*dst = src != NULL ? strdup(src) : NULL;
-	return src != NULL && *dst == NULL ? -1 : 0;
-}
-
 int store_reconfigure(struct store *s, const struct config *c)
 {
-	int same = store_streq(s->address, c->redis_address) &&
-		   store_streq(s->password, c->redis_password) &&
-		   s->db == c->redis_db;
-	char *prefix = NULL, *address = NULL, *password = NULL;
+	int same = store_target_same(&s->t, c);
+	char *prefix = c->redis_prefix != NULL ? strdup(c->redis_prefix) : NULL;
 
 	/* every copy first: out of memory leaves s as it was */
-	if (store_dup(c->redis_prefix, &prefix) < 0 ||
-	    (!same && (store_dup(c->redis_address, &address) < 0 ||
-		       store_dup(c->redis_password, &password) < 0))) {
+	if ((c->redis_prefix != NULL && prefix == NULL) ||
+	    (!same && store_target_set(&s->t, c) < 0)) {
 		free(prefix);
-		free(address);
 		log_err("store: out of memory; keeping the Redis settings");
 		return -1;
 	}
@@ -303,12 +388,7 @@ int store_reconfigure(struct store *s, const struct config *c)
 	s->prefix = prefix;
 	if (same)
 		return 0;
-	free(s->address);
-	free(s->password);
-	s->address = address;
-	s->password = password;
-	s->db = c->redis_db;
-	if (s->ac != NULL) {
+	if (s->ac != NULL || s->ask.sac != NULL) {
 		store_drop(s, "configuration changed");
 		s->next_attempt_ms = 0;
 	}
@@ -326,9 +406,9 @@ void store_free(struct store *s)
 		s->ac = NULL;
 		redisAsyncFree(ac);
 	}
-	free(s->address);
+	store_ask_cancel(&s->ask);
+	store_target_clear(&s->t);
 	free(s->prefix);
-	free(s->password);
 	free(s);
 }
 
@@ -428,6 +508,11 @@ static void store_on_quota(redisAsyncContext *ac, void *r, void *priv)
 	store_call_unlink(s, c);
 	if (reply == NULL) {
 		rc = -STORE_EDOWN;
+	} else if (reply->type == REDIS_REPLY_ERROR &&
+		   sentinel_is_failover(reply->str, reply->len)) {
+		/* nothing was charged: find the primary */
+		rc = -STORE_EDOWN;
+		store_drop_failover(s, reply);
 	} else if (store_reply_noscript(reply) && !c->retried &&
 		   s->ac != NULL) {
 		/* The script did not run: sending it again charges once. */
@@ -581,6 +666,9 @@ static void store_on_cmd(redisAsyncContext *ac, void *r, void *priv)
 
 	(void)ac;
 	c->s->cmd_pending--;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    sentinel_is_failover(reply->str, reply->len))
+		store_drop_failover(c->s, reply);
 	if (c->icb != NULL) {
 		store_on_ints(c, reply);
 		free(c);

@@ -1,7 +1,10 @@
 /*
  * store: Redis, the shared state of every postlb host.  The store's files
- * (store_redis.c, shared; store_async.c; store_sync.c) are the only ones
- * that include hiredis.h.
+ * (store_redis.c, shared; store_async.c; store_sync.c; store_sentinel.c,
+ * Sentinel discovery for both faces) are the only ones that include
+ * hiredis.h.  With redis.sentinels both faces connect only to the primary
+ * the sentinels name and ROLE confirms, and leave it on a failover (see
+ * README, "Failover and soft state").
  *
  * Two faces:
  *  - struct store (store_async.c): asynchronous (hiredis + libevent), for

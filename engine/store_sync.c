@@ -3,35 +3,121 @@
  * for postlb-milter's router threads (one connection per thread at a
  * time) and postlbctl: plain commands with a timeout, and scripts by
  * EVALSHA with their sha1 cached per connection (loaded again once after
- * NOSCRIPT).  No policy decisions here.
+ * NOSCRIPT).  With redis.sentinels, each open asks the sentinels for the
+ * primary (store_sentinel.c) and checks its ROLE, asked again every
+ * STORE_ROLE_CHECK_MS; a READONLY or NOREPLICAS reply or another role
+ * breaks the connection (the caller closes it and opens a new one, which
+ * finds the new primary).  No policy decisions here.
  */
 #include "store_int.h"
 
 #include "num.h"
+#include "sentinel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 struct store_sync {
 	redisContext *c;
 	char err[256];
 	const char *script[2]; /* scripts whose sha1 is known here */
 	char sha[2][41];
+	int sentinel;	   /* found through the sentinels: ROLE asked again */
+	int broken;	   /* failover reply or demoted: never used again */
+	long long role_ms; /* when ROLE last said "master" */
 };
+
+static long long store_sync_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval store_sync_tv(long long ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000};
+	return tv;
+}
+
+/*
+ * 1 if r is an error that means a failover (READONLY, NOREPLICAS; see
+ * sentinel_is_failover()): the connection is marked broken so that it is
+ * closed, not reused.
+ */
+static int store_sync_failover(struct store_sync *s, const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ERROR ||
+	    !sentinel_is_failover(r->str, r->len))
+		return 0;
+	s->broken = 1;
+	return 1;
+}
+
+/*
+ * Asks ROLE; 0 when the server is the primary, -1 (err set, s broken when
+ * it answered another role) otherwise.
+ */
+static int store_sync_role(struct store_sync *s)
+{
+	redisReply *r = redisCommand(s->c, "ROLE");
+	int rc = -1;
+
+	if (r == NULL) {
+		snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    sentinel_parse_role(r->element[0]->str, r->element[0]->len) ==
+		SENTINEL_ROLE_MASTER) {
+		s->role_ms = store_sync_now_ms();
+		rc = 0;
+	} else {
+		s->broken = 1;
+		snprintf(s->err, sizeof(s->err),
+			 "READONLY: not the primary (ROLE %.32s)",
+			 r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+				 r->element[0]->type == REDIS_REPLY_STRING
+			     ? r->element[0]->str
+			     : r->type == REDIS_REPLY_ERROR ? r->str : "?");
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* 0 if s may send a command: not broken, and (found through the
+ * sentinels) still the primary when ROLE was asked a while ago. */
+static int store_sync_usable(struct store_sync *s)
+{
+	if (s->broken)
+		return -1;
+	if (s->sentinel &&
+	    store_sync_now_ms() - s->role_ms >= STORE_ROLE_CHECK_MS)
+		return store_sync_role(s);
+	return 0;
+}
 
 /* Runs one command; returns the reply (caller frees) or NULL. */
 static redisReply *store_sync_cmd(struct store_sync *s, int argc,
 				  const char **argv)
 {
-	redisReply *r = redisCommandArgv(s->c, argc, argv, NULL);
+	redisReply *r;
 
+	if (store_sync_usable(s) < 0)
+		return NULL;
+	r = redisCommandArgv(s->c, argc, argv, NULL);
 	if (r == NULL) {
 		snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
 		return NULL;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
+		store_sync_failover(s, r);
 		snprintf(s->err, sizeof(s->err), "%s", r->str);
 		freeReplyObject(r);
 		return NULL;
@@ -39,20 +125,57 @@ static redisReply *store_sync_cmd(struct store_sync *s, int argc,
 	return r;
 }
 
+/* Authenticates and selects the database on a new connection. */
+static int store_sync_setup(struct store_sync *s, const struct config *c)
+{
+	const char *av[3];
+	char db[16];
+	redisReply *r;
+	struct store_target t = {0};
+	int n;
+
+	t.username = c->redis_username;
+	t.password = c->redis_password;
+	n = store_auth_argv(&t, av);
+	if (n > 0) {
+		if ((r = store_sync_cmd(s, n, av)) == NULL)
+			return -1;
+		freeReplyObject(r);
+	}
+	if (c->redis_db != 0) {
+		av[0] = "SELECT";
+		av[1] = db;
+		snprintf(db, sizeof(db), "%d", c->redis_db);
+		if ((r = store_sync_cmd(s, 2, av)) == NULL)
+			return -1;
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
 int store_sync_open(const struct config *c, long long timeout_ms,
 		    struct store_sync **out, char *err, size_t errsz)
 {
-	struct timeval tv = {(time_t)(timeout_ms / 1000),
-			     (suseconds_t)(timeout_ms % 1000) * 1000};
+	struct timeval tv = store_sync_tv(timeout_ms);
 	struct store_sync *s;
-	char host[256], db[16];
+	struct sentinel_addr a;
+	char host[256], where[300];
 	int port = 0, is_unix = 0;
-	redisReply *r;
 
-	if (store_parse_address(c->redis_address, host, &port, &is_unix) < 0) {
+	if (c->nredis_sentinels > 0) {
+		if (store_ask_sync(c, timeout_ms, &a, err, errsz) < 0)
+			return -1;
+		snprintf(host, sizeof(host), "%s", a.host);
+		port = a.port;
+		snprintf(where, sizeof(where), "primary '%s' at %s:%d",
+			 c->redis_master_name, a.host, a.port);
+	} else if (store_parse_address(c->redis_address, host, &port,
+				       &is_unix) < 0) {
 		snprintf(err, errsz, "bad redis address '%s'",
 			 c->redis_address);
 		return -1;
+	} else {
+		snprintf(where, sizeof(where), "%s", c->redis_address);
 	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
@@ -61,28 +184,20 @@ int store_sync_open(const struct config *c, long long timeout_ms,
 		       : redisConnectWithTimeout(host, port, tv);
 	if (s->c == NULL || s->c->err) {
 		snprintf(err, errsz, "cannot connect to redis at %s: %s",
-			 c->redis_address, s->c ? s->c->errstr : "no memory");
+			 where, s->c ? s->c->errstr : "no memory");
 		store_sync_close(s);
 		return -1;
 	}
 	redisSetTimeout(s->c, tv);
-	if (c->redis_password != NULL) {
-		const char *av[] = {"AUTH", c->redis_password};
-		if ((r = store_sync_cmd(s, 2, av)) == NULL)
-			goto fail;
-		freeReplyObject(r);
-	}
-	if (c->redis_db != 0) {
-		const char *av[] = {"SELECT", db};
-		snprintf(db, sizeof(db), "%d", c->redis_db);
-		if ((r = store_sync_cmd(s, 2, av)) == NULL)
-			goto fail;
-		freeReplyObject(r);
-	}
+	/* a replica is never written to: the sentinels may lag a failover */
+	if (store_sync_setup(s, c) < 0 ||
+	    (c->nredis_sentinels > 0 && store_sync_role(s) < 0))
+		goto fail;
+	s->sentinel = c->nredis_sentinels > 0;
 	*out = s;
 	return 0;
 fail:
-	snprintf(err, errsz, "redis at %s: %s", c->redis_address, s->err);
+	snprintf(err, errsz, "redis at %s: %s", where, s->err);
 	store_sync_close(s);
 	return -1;
 }
@@ -361,6 +476,8 @@ int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
 
 	if (argc < 0 || argc > 512)
 		return -STORE_EARG;
+	if (store_sync_usable(s) < 0)
+		return -STORE_EDOWN;
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[2] = nk;
@@ -399,6 +516,8 @@ int store_sync_eval(struct store_sync *s, const char *script, int nkeys,
 		snprintf(s->err, sizeof(s->err), "%s",
 			 r->type == REDIS_REPLY_ERROR ? r->str
 						      : "unexpected reply");
+		if (store_sync_failover(s, r))
+			n = -STORE_EDOWN; /* a failover: rediscover */
 	}
 	freeReplyObject(r);
 	return n;

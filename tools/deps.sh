@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential autoconf automake pkg-config clang libclang-rt-14-dev
 libhiredis-dev libconfig-dev libevent-dev libmilter-dev libcmocka-dev libxxhash-dev
-postfix redis-server redis-tools swaks postfwd procps python3 iproute2
+postfix redis-server redis-sentinel redis-tools swaks postfwd procps python3 iproute2
 libsystemd-dev systemd-journal-remote prometheus
 debhelper lintian mandoc systemd"
 # prometheus: promtool checks /metrics and the alert rules, and the server
