@@ -114,6 +114,8 @@ raw=$(awk -v t="$t_down" '$1 > t && /member=r2/' "$ML" | wc -l)
 log "assignments to r2 after the mark-down: $raw (after + reserve_time: $after)"
 assert_eq 0 "$after" "no message assigned to r2 once the mark-down reached the milter"
 # the second host routes 20 more messages now, whatever its stream did
+# (from past the cutoff below, so all 20 are counted)
+sleep_until $((t_down + 200))
 timeout 60 smtp-source -m 20 -s 1 -l 300 -f a@load.example -t u@dest.example \
 	"127.0.0.1:$SMTP2" >>"$T/source.out" 2>&1
 after2=$(awk -v t="$((t_down + 150))" '$1 > t && /member=r2/' "$ML2" | wc -l)
