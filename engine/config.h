@@ -247,6 +247,13 @@ const char *config_unit_name(enum unit u);
 const struct cfg_quota *config_quota(const struct config *c,
 				     const char *name);
 
+/*
+ * 1 when s (len bytes) is a valid member or pool name: 1..CONFIG_NAME_MAX
+ * letters, digits, '_' or '-' (not first); names become master.cf
+ * transports and regexp alternatives.
+ */
+int config_name_ok(const char *s, size_t len);
+
 /* Looks a member or pool up by name; -1 if absent. */
 int config_member_index(const struct config *c, const char *name);
 int config_pool_index(const struct config *c, const char *name);

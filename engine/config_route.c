@@ -38,14 +38,11 @@ int config_pool_index(const struct config *c, const char *name)
 	return -1;
 }
 
-/* Names become master.cf transports and regexp alternatives. */
-static int route_name_ok(const char *s)
+int config_name_ok(const char *s, size_t len)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CONFIG_NAME_MAX)
+	if (len == 0 || len > CONFIG_NAME_MAX)
 		return 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
 		      (s[i] >= 'A' && s[i] <= 'Z') ||
 		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
@@ -202,7 +199,7 @@ static int route_members(struct cfg_ctx *x, config_t *cf, struct config *c)
 		if (!config_setting_is_group(e))
 			return cfg_fail(x, e, "member '%s' must be a group",
 					m->name);
-		if (!route_name_ok(m->name))
+		if (!config_name_ok(m->name, strlen(m->name)))
 			return cfg_fail(x, e,
 					"member name '%s' must be 1-32 letters, "
 					"digits, '_' or '-' (it is a master.cf "
@@ -348,7 +345,7 @@ static int route_pools(struct cfg_ctx *x, config_t *cf, struct config *c)
 		p->name = cfg_strdup(config_setting_name(e));
 		p->line = (int)config_setting_source_line(e);
 		p->fallback = -1;
-		if (!route_name_ok(p->name))
+		if (!config_name_ok(p->name, strlen(p->name)))
 			rc = cfg_fail(x, e, "bad pool name '%s'", p->name);
 		else
 			rc = route_pool(x, e, c, p, &fallbacks[i]);

@@ -21,18 +21,6 @@ static int rr_hdr(const char *line, const char *name, const char **rest)
 	return 1;
 }
 
-int reroute_name_ok(const char *s, size_t len)
-{
-	if (len == 0 || len > CONFIG_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      (s[i] == '-' && i > 0)))
-			return 0;
-	return 1;
-}
 
 int reroute_qid_ok(const char *s, size_t len)
 {
@@ -179,7 +167,7 @@ static void qs_filter(struct qscan_msg *m, const char *v)
 {
 	size_t n = strcspn(v, ":");
 
-	if (v[n] == ':' && reroute_name_ok(v, n))
+	if (v[n] == ':' && config_name_ok(v, n))
 		snprintf(m->transport, sizeof(m->transport), "%.*s", (int)n, v);
 }
 

@@ -95,8 +95,6 @@ int qscan_line(struct qscan *q, const char *line, size_t len,
  * them): 1..ROUTE_QUEUE_ID_MAX letters and digits.  Returns 1 or 0.
  */
 int reroute_qid_ok(const char *s, size_t len);
-/* A member name as config accepts it: 1..CONFIG_NAME_MAX of [A-Za-z0-9_.-]. */
-int reroute_name_ok(const char *s, size_t len);
 
 /*
  * What a drain of one member moves, from the fields of its hash PREFIX

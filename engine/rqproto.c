@@ -4,6 +4,8 @@
  */
 #include "rqproto.h"
 
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -42,7 +44,7 @@ int rqproto_parse(const char *line, size_t len, struct rq_cmd *out)
 	else
 		return -RQ_EVERB;
 	n = rq_token(line, len, &pos, &t);
-	if (!reroute_name_ok(t, n))
+	if (!config_name_ok(t, n))
 		return -RQ_ENAME;
 	memcpy(out->member, t, n);
 	out->member[n] = '\0';

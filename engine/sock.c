@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Splits path into its directory and last component (bounded copies). */
@@ -169,6 +171,32 @@ static int sock_own(int dfd, const char *base, int uid, int gid, char *err,
 		     AT_SYMLINK_NOFOLLOW) < 0) {
 		snprintf(err, errsz, "%s: cannot set the owner: %s", path,
 			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int sock_listen_unix(void *arg)
+{
+	struct sock_listen *b = arg;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int e;
+
+	b->fd = -1;
+	if (strlen(b->path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, b->path, strlen(b->path) + 1);
+	b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | b->type_flags, 0);
+	if (b->fd == -1)
+		return -1;
+	if (bind(b->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(b->fd, b->backlog) < 0) {
+		e = errno;
+		close(b->fd);
+		b->fd = -1;
+		errno = e;
 		return -1;
 	}
 	return 0;

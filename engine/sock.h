@@ -34,6 +34,19 @@ int sock_unix_create(const char *path, unsigned mode, int uid, int gid,
 		     sock_bind_fn bind_fn, void *arg, char *err, size_t errsz);
 
 /*
+ * The usual bind_fn: a unix stream socket (SOCK_CLOEXEC and type_flags,
+ * e.g. SOCK_NONBLOCK) bound to path and listening with backlog; its
+ * descriptor goes into fd (-1 on failure).
+ */
+struct sock_listen {
+	const char *path;
+	int type_flags;
+	int backlog;
+	int fd;
+};
+int sock_listen_unix(void *arg);
+
+/*
  * Removes path if, and only if, it is a socket (never follows a link).
  * Returns 0 (removed or absent) or -1 with errno set (EEXIST: not a
  * socket).

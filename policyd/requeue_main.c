@@ -40,36 +40,6 @@ static void rqm_on_signal(int sig)
 	rqm_stop = 1;
 }
 
-struct rqm_bind {
-	const char *path;
-	int fd;
-};
-
-static int rqm_bind(void *arg)
-{
-	struct rqm_bind *b = arg;
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int e;
-
-	if (strlen(b->path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sun.sun_path, b->path, strlen(b->path) + 1);
-	b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (b->fd == -1)
-		return -1;
-	if (bind(b->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(b->fd, 16) < 0) {
-		e = errno;
-		close(b->fd);
-		b->fd = -1;
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 static int rqm_write(void *arg, const char *line, size_t len)
 {
 	int fd = *(int *)arg;
@@ -142,7 +112,7 @@ int main(int argc, char **argv)
 	const char *pfdir = "/etc/postfix";
 	const char *path = "/run/postlb-requeue/requeue";
 	const char *group = "postlb";
-	struct rqm_bind b = {NULL, -1};
+	struct sock_listen b = {NULL, 0, 16, -1};
 	struct sigaction sa;
 	struct group *gr;
 	int fg = 0, opt;
@@ -181,7 +151,7 @@ int main(int argc, char **argv)
 	if (requeue_init(pfdir, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
 	b.path = path;
-	if (sock_unix_create(path, 0660, 0, (int)gr->gr_gid, rqm_bind, &b, err,
+	if (sock_unix_create(path, 0660, 0, (int)gr->gr_gid, sock_listen_unix, &b, err,
 			     sizeof(err)) < 0)
 		log_fatal("%s", err);
 	memset(&sa, 0, sizeof(sa));

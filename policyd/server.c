@@ -518,48 +518,17 @@ static void server_accept_error(struct evconnlistener *l, void *arg)
 	log_warn("policy: accept: %s", strerror(errno));
 }
 
-/* Binds and listens on the unix socket of a listener (sock_bind_fn). */
-struct server_unix_bind {
-	const char *path;
-	int fd;
-};
-
-static int server_unix_bind(void *arg)
-{
-	struct server_unix_bind *b = arg;
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd, e;
-
-	if (strlen(b->path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sun.sun_path, b->path, strlen(b->path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(fd, 1024) < 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	b->fd = fd;
-	return 0;
-}
-
 /* The listener of a unix address (sock.h does the careful part). */
 static struct evconnlistener *server_listen_unix(struct server *srv,
 						 const char *path, int uid,
 						 int gid)
 {
-	struct server_unix_bind b = {path, -1};
+	struct sock_listen b = {path, SOCK_NONBLOCK, 1024, -1};
 	struct evconnlistener *l;
 	char err[512];
 
 	if (sock_unix_create(path, srv->cfg->socket_mode, uid, gid,
-			     server_unix_bind, &b, err, sizeof(err)) < 0) {
+			     sock_listen_unix, &b, err, sizeof(err)) < 0) {
 		log_err("policy: %s", err);
 		return NULL;
 	}

@@ -60,36 +60,6 @@ static long long sm_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct sm_bind {
-	const char *path;
-	int fd;
-};
-
-static int sm_bind(void *arg)
-{
-	struct sm_bind *b = arg;
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int e;
-
-	if (strlen(b->path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sun.sun_path, b->path, strlen(b->path) + 1);
-	b->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (b->fd == -1)
-		return -1;
-	if (bind(b->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(b->fd, 64) < 0) {
-		e = errno;
-		close(b->fd);
-		b->fd = -1;
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 /* The Redis connection, opened again after a failure (not too often). */
 static struct store_sync *sm_store(struct sockmap *s)
 {
@@ -396,12 +366,12 @@ static void *sm_main(void *arg)
 struct sockmap *sockmap_new(struct config *c, int uid, int gid)
 {
 	struct sockmap *s = calloc(1, sizeof(*s));
-	struct sm_bind b = {c->drain_socketmap + 5, -1};
+	struct sock_listen b = {c->drain_socketmap + 5, SOCK_NONBLOCK, 64, -1};
 	char err[512];
 
 	if (s == NULL)
 		return NULL;
-	if (sock_unix_create(b.path, c->socket_mode, uid, gid, sm_bind, &b, err,
+	if (sock_unix_create(b.path, c->socket_mode, uid, gid, sock_listen_unix, &b, err,
 			     sizeof(err)) < 0) {
 		log_err("socketmap: %s", err);
 		free(s);
