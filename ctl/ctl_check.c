@@ -471,11 +471,12 @@ static void check_chroot_addr(struct chk *k, const char *svc,
 {
 	size_t ql = strlen(k->queue);
 	const char *p = addr + 5;
-	char fix[1600];
+	char fix[4096];
 
 	if (strncmp(addr, "unix:", 5) != 0 ||
 	    (ql > 0 && strncmp(p, k->queue, ql) == 0 && p[ql] == '/'))
 		return;
+	/* the paths are cut at 1023 bytes; the fix text is cut to fit */
 	snprintf(fix, sizeof(fix),
 		 "listen on a socket under %s (e.g. unix:%s/postlb/%s) or set "
 		 "the chroot column of %s to n in %s/master.cf",

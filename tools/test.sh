@@ -53,7 +53,15 @@ echo "== make distcheck"
 cd "$top"
 rm -rf build-dist && mkdir build-dist && cd build-dist
 ../configure >/dev/null
-make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 ||
+# The tarball is built, installed and checked with the unit tests and
+# the end-to-end tests that exercise what it ships (the scripts, the man
+# pages, the units, an in-tree build): the whole suite ran above, with
+# sanitizers, on the same sources.
+dist_tests="$(cd "$top" && ls tests/unit/test_*.c | sed 's/\.c$//' | tr '\n' ' ')"
+dist_tests="$dist_tests tests/e2e/route_script.sh tests/e2e/router_limits.sh"
+dist_tests="$dist_tests tests/e2e/man_lint.sh tests/e2e/units.sh tests/e2e/intree.sh"
+make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+	TESTS="$dist_tests" >distcheck.log 2>&1 ||
 	{ tail -n 80 distcheck.log; fail=1; }
 grep -E '^(# (TOTAL|PASS|FAIL|ERROR)|=+$|postlb-.* archives ready)' distcheck.log | tail -n 8 || true
 
