@@ -9,7 +9,7 @@ if ! command -v mandoc >/dev/null 2>&1; then
 	exit 77
 fi
 
-for page in postlb-policyd.8 postlb-milter.8 postlbctl.8 postlb.conf.5; do
+for page in postlb-policyd.8 postlb-milter.8 postlbctl.8 postlb-requeue.8 postlb.conf.5; do
 	f=$top_srcdir/man/$page
 	[ -f "$f" ] || { fail "$page: missing"; continue; }
 	out=$(mandoc -T lint "$f" 2>&1)
@@ -33,8 +33,16 @@ for p in postlb-policyd postlb-milter postlbctl; do
 	done
 done
 
+# postlb-requeue (no --version: a root helper started by its unit)
+f=$top_srcdir/man/postlb-requeue.8
+assert_true "postlb-requeue.8: documents the exit status" grep -q '^\.SH EXIT STATUS' "$f"
+usage=$("$top_builddir/postlb-requeue" -Q 2>&1)
+for o in $(printf '%s\n' "$usage" | grep -o '\[-[a-zA-Z]' | cut -c3 | sort -u); do
+	assert_true "postlb-requeue.8: documents -$o" grep -q "\\\\-$o" "$f"
+done
+
 # the pages render without errors
-for page in postlb-policyd.8 postlb-milter.8 postlbctl.8 postlb.conf.5; do
+for page in postlb-policyd.8 postlb-milter.8 postlbctl.8 postlb-requeue.8 postlb.conf.5; do
 	assert_true "$page renders" sh -c "mandoc -T utf8 '$top_srcdir/man/$page' >/dev/null"
 done
 e2e_finish

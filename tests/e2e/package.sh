@@ -57,7 +57,7 @@ assert_match "/etc/postlb/postlb.conf" "$(dpkg-query -W -f='${Conffiles}' postlb
 for p in postlb-policyd postlb-milter postlbctl; do
 	assert_eq "$p $VERSION" "$(/usr/sbin/$p --version)" "/usr/sbin/$p --version"
 done
-for m in man5/postlb.conf.5 man8/postlb-policyd.8 man8/postlb-milter.8 man8/postlbctl.8; do
+for m in man5/postlb.conf.5 man8/postlb-policyd.8 man8/postlb-milter.8 man8/postlbctl.8 man8/postlb-requeue.8; do
 	assert_true "man page $m installed" test -f "/usr/share/man/$m.gz"
 done
 for u in postlb-policyd postlb-milter; do
