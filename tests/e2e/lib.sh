@@ -382,21 +382,24 @@ EOF
 # background, stderr to $T/policyd-NAME.log, and waits until it has bound
 # its sockets and logged "started with".  Records POLICYD_PID[NAME].
 start_policyd() {
-	local name=$1 conf=$2 logf=$T/policyd-$1.log pid
+	local name=$1 conf=$2 logf=$T/policyd-$1.log pid n
+	# the log may hold an earlier start's lines: wait for a new one
+	n=$(count_re 'started with' "$logf" 2>/dev/null || echo 0)
 	"$POLICYD" -f -c "$conf" 2>>"$logf" &
 	pid=$!
 	POLICYD_PID[$name]=$pid
-	if ! wait_for 10 _policyd_started "$logf" "$pid"; then
+	if ! wait_for 10 _policyd_started "$logf" "$pid" "$((n + 1))"; then
 		cat "$logf" >&2
 		die "postlb-policyd $name did not start"
 	fi
 	log "postlb-policyd $name pid $pid ($conf)"
 }
 
-# _policyd_started LOG PID: true once PID logged "started with".
+# _policyd_started LOG PID [N]: true once LOG holds N (default 1)
+# "started with" lines (PID's is the last).
 _policyd_started() {
 	_pid_alive "$2" || die "postlb-policyd exited during startup"
-	[ "$(count_re 'started with' "$1")" -ge 1 ]
+	[ "$(count_re 'started with' "$1")" -ge "${3:-1}" ]
 }
 
 # policyd_log NAME: prints the path of policyd NAME's log.
