@@ -25,6 +25,7 @@
 #     Message-ID twice, no 5xx.
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sentinel_lib.sh"
 need_root_and_tools smtp-sink smtp-source redis-sentinel
 
 BUDGET_MS=100
@@ -33,57 +34,7 @@ QLIMIT=300
 QWIN_MS=3600000
 
 # --- Redis primary, replica, three sentinels ---
-pick_port P1
-pick_port P2
-pick_port S1
-pick_port S2
-pick_port S3
-start_redis "$P1"
-mkdir -p "$T/replica-data"
-cat >"$T/replica.conf" <<EOF
-port $P2
-bind 127.0.0.1
-hz 100
-save ""
-appendonly no
-daemonize no
-dir $T/replica-data
-logfile $T/replica.log
-replicaof 127.0.0.1 $P1
-EOF
-redis-server "$T/replica.conf" &
-E2E_EXTRA_PIDS+=($!)
-for i in 1 2 3; do
-	port=$(eval echo "\$S$i")
-	mkdir -p "$T/sentinel-$i"
-	cat >"$T/sentinel-$i/sentinel.conf" <<EOF
-port $port
-bind 127.0.0.1
-daemonize no
-dir $T/sentinel-$i
-logfile $T/sentinel-$i.log
-sentinel monitor pm 127.0.0.1 $P1 2
-sentinel down-after-milliseconds pm 1000
-sentinel failover-timeout pm 6000
-sentinel parallel-syncs pm 1
-EOF
-	redis-sentinel "$T/sentinel-$i/sentinel.conf" &
-	E2E_EXTRA_PIDS+=($!)
-done
-
-rp() { timeout 5 redis-cli -p "$1" "${@:2}"; }
-role_of() { rp "$1" ROLE 2>/dev/null | head -n 1; }
-_replica_synced() {
-	rp "$P2" INFO replication 2>/dev/null | grep -q '^master_link_status:up'
-}
-_sentinels_ready() {
-	local s
-	for s in "$S1" "$S2" "$S3"; do
-		rp "$s" SENTINEL ckquorum pm 2>/dev/null | grep -q '^OK 3 usable' || return 1
-		[ "$(rp "$s" SENTINEL replicas pm 2>/dev/null | grep -c "^$P2\$")" -ge 1 ] || return 1
-	done
-}
-wait_for 20 _replica_synced || die "the replica did not sync"
+start_sentinel_cluster
 wait_for 30 _sentinels_ready || die "the sentinels did not see each other and the replica"
 log "primary :$P1, replica :$P2, sentinels :$S1 :$S2 :$S3"
 

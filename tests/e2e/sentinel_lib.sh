@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# sentinel_lib.sh: a Redis primary, one replica and three redis-sentinel
+# processes on loopback for the Sentinel tests (redis_sentinel.sh,
+# cluster_sentinel.sh); sourced after lib.sh.
+#
+# start_sentinel_cluster: picks the ports P1 (primary, the private
+# start_redis), P2 (replica), S1..S3 (sentinels monitoring "pm" with a
+# quorum of 2, down-after 1 s), starts them and waits until the replica
+# is in sync.  rp PORT CMD...: redis-cli on 127.0.0.1:PORT; role_of PORT:
+# its ROLE; _sentinels_ready: every sentinel sees the quorum and the
+# replica.
+
+start_sentinel_cluster() {
+	local i port
+	pick_port P1
+	pick_port P2
+	pick_port S1
+	pick_port S2
+	pick_port S3
+	start_redis "$P1"
+	mkdir -p "$T/replica-data"
+	cat >"$T/replica.conf" <<EOF
+port $P2
+bind 127.0.0.1
+hz 100
+save ""
+appendonly no
+daemonize no
+dir $T/replica-data
+logfile $T/replica.log
+replicaof 127.0.0.1 $P1
+EOF
+	redis-server "$T/replica.conf" &
+	E2E_EXTRA_PIDS+=($!)
+	for i in 1 2 3; do
+		port=$(eval echo "\$S$i")
+		mkdir -p "$T/sentinel-$i"
+		cat >"$T/sentinel-$i/sentinel.conf" <<EOF
+port $port
+bind 127.0.0.1
+daemonize no
+dir $T/sentinel-$i
+logfile $T/sentinel-$i.log
+sentinel monitor pm 127.0.0.1 $P1 2
+sentinel down-after-milliseconds pm 1000
+sentinel failover-timeout pm 6000
+sentinel parallel-syncs pm 1
+EOF
+		redis-sentinel "$T/sentinel-$i/sentinel.conf" &
+		E2E_EXTRA_PIDS+=($!)
+	done
+	wait_for 20 _replica_synced || die "the replica did not sync"
+}
+
+rp() { timeout 5 redis-cli -p "$1" "${@:2}"; }
+role_of() { rp "$1" ROLE 2>/dev/null | head -n 1; }
+_replica_synced() {
+	rp "$P2" INFO replication 2>/dev/null | grep -q '^master_link_status:up'
+}
+_sentinels_ready() {
+	local s
+	for s in "$S1" "$S2" "$S3"; do
+		rp "$s" SENTINEL ckquorum pm 2>/dev/null | grep -q '^OK 3 usable' || return 1
+		[ "$(rp "$s" SENTINEL replicas pm 2>/dev/null | grep -c "^$P2\$")" -ge 1 ] || return 1
+	done
+}
