@@ -101,7 +101,21 @@ void qscan_init(struct qscan *q)
 	memset(q, 0, sizeof(*q));
 }
 
-/* Adds the domain of address a (len bytes) to m, lower case, once. */
+/* Whether ch may stand at position i of a domain name or address literal
+ * ("[192.0.2.1]", "[ipv6:...]").  A domain starts with a letter, digit or
+ * '['; that keeps "*" and "-", which postlb-requeue's item lines use for
+ * "too many domains" and "none", from ever being taken for a domain. */
+static int rr_domain_char(char ch, size_t i)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '[')
+		return 1;
+	return i > 0 && (ch == '-' || ch == '.' || ch == '_' || ch == ':' ||
+			 ch == ']');
+}
+
+/* Adds the domain of address a (len bytes) to m, lower case, once; an
+ * address whose domain holds other characters adds none. */
 static void qs_domain(struct qscan_msg *m, const char *a, size_t len)
 {
 	const char *at = NULL;
@@ -118,7 +132,7 @@ static void qs_domain(struct qscan_msg *m, const char *a, size_t len)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		char ch = at[1 + i];
-		if (ch == '\0' || ch == ' ' || ch == ',')
+		if (!rr_domain_char(ch, i))
 			return;
 		d[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
 	}

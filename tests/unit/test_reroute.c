@@ -277,6 +277,19 @@ static void test_qscan_bounds(void **state)
 	memcpy(big, "recipient: u@", 13);
 	qscan_line(&q, big, REROUTE_LINE_MAX + 100, &m);
 	qscan_line(&q, "recipient: u@x\0y", 16, &m);
+	/* "*" and "-" mean "too many" and "none" in postlb-requeue's item
+	 * lines, so they and other non-domain characters are no domain; an
+	 * address literal is one */
+	qscan_init(&q);
+	qscan_line(&q, "*** ENVELOPE RECORDS deferred/A/ABC ***", 39, &m);
+	qscan_line(&q, "recipient: v@*", 14, &m);
+	qscan_line(&q, "recipient: v@-", 14, &m);
+	qscan_line(&q, "recipient: v@a b", 16, &m);
+	qscan_line(&q, "recipient: v@x\ty", 16, &m);
+	assert_int_equal(q.cur.ndomains, 0);
+	qscan_line(&q, "recipient: v@[192.0.2.1]", 24, &m);
+	assert_int_equal(q.cur.ndomains, 1);
+	assert_string_equal(q.cur.domains[0], "[192.0.2.1]");
 	/* a long id is not an id */
 	qscan_line(&q, "*** MESSAGE FILE END deferred/A/ABC ***", 39, &m);
 	assert_int_equal(qscan_line(&q, "*** MESSAGE FILE END x ***", 26, &m), 0);
