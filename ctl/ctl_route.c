@@ -38,6 +38,17 @@ static void member_key(const struct config *c, size_t mi, char *out,
 	snprintf(out, outsz, "%sm:%s", c->redis_prefix, c->members[mi].name);
 }
 
+/*
+ * Tells the milters' change listeners that field of member hash key
+ * changed (the channel is the key's name).  Best effort: without it they
+ * see the change within routing.refresh.
+ */
+static void ctl_member_changed(struct store_sync *s, const char *key,
+			       const char *field)
+{
+	(void)store_sync_publish(s, key, field);
+}
+
 struct mfields {
 	enum mstate state;
 	long long held; /* warm-up days held back */
@@ -311,6 +322,7 @@ int ctl_member_set(const struct config *c, const char *name,
 		store_sync_close(s);
 		return 1;
 	}
+	ctl_member_changed(s, key, "state");
 	printf("%s: %s\n", name, state);
 	store_sync_close(s);
 	return 0;
@@ -339,6 +351,8 @@ int ctl_member_suspend(const struct config *c, const char *name,
 	if (rc < 0)
 		fprintf(stderr, "postlbctl: %s\n", store_sync_error(s));
 	else
+		ctl_member_changed(s, key, field);
+	if (rc >= 0)
 		printf("%s: %s for %s\n", name, ms > 0 ? "suspended" : "resumed",
 		       field + 2);
 	store_sync_close(s);

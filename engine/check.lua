@@ -11,6 +11,8 @@
 --   lease: [4] the verdict "up" or "down", [5] the result line for
 --   hc_last, [6] why (for hc_why and the event when the verdict changes);
 --   "release": give the lease up (a clean stop), if this host holds it.
+-- A changed verdict is published on the channel named like the member's
+-- hash, for the milters' change listeners (milter/router.c).
 -- Time is Redis's (TIME).
 -- Returns: lease: { held (1/0), the recorded verdict is down (1/0) };
 --   report: { held (1/0), the verdict changed (1/0) }; release: { 0, 0 }.
@@ -36,6 +38,8 @@ redis.call('HSET', KEYS[2], 'hc_last', ARGV[5])
 if ARGV[4] == hc then return {1, 0} end
 redis.call('HSET', KEYS[2], 'hc', ARGV[4], 'hc_since', now, 'hc_why', ARGV[6])
 if ARGV[4] == 'up' then redis.call('HSET', KEYS[2], 'up_at', now) end
+-- the milters' change listeners (a channel the ACL denies costs nothing)
+redis.pcall('PUBLISH', KEYS[2], 'hc ' .. ARGV[4])
 redis.call('LPUSH', KEYS[3], now .. ' check ' .. ARGV[4] .. ': ' .. ARGV[6])
 redis.call('LTRIM', KEYS[3], 0, 99)
 return {1, 1}

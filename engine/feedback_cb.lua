@@ -23,6 +23,7 @@ if ARGV[1] == 'down' then
 else
   redis.call('HSET', KEYS[1], 'cb_trips', 0, 'cb_why', ARGV[4])
 end
+redis.pcall('PUBLISH', KEYS[1], 'cb ' .. ARGV[1]) -- the milters' listeners
 redis.call('LPUSH', KEYS[2], now .. ' feedback ' .. ARGV[1] .. ': ' .. ARGV[4])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
 return at

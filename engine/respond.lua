@@ -79,6 +79,7 @@ else
   redis.call('HSET', KEYS[2], field, untl)
   what = ' for ' .. string.sub(field, 3)
 end
+redis.pcall('PUBLISH', KEYS[2], field) -- the milters' listeners
 redis.call('LPUSH', KEYS[3], now .. ' rule ' .. ARGV[10] .. ': ' .. verb ..
            what .. ' until ' .. untl .. ': ' .. ARGV[11])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[8]) - 1)

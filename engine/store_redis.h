@@ -120,6 +120,22 @@ int store_sync_load_script(struct store_sync *s, char sha[41]);
 int store_sync_hset(struct store_sync *s, const char *key, const char *field,
 		    const char *value);
 int store_sync_hdel(struct store_sync *s, const char *key, const char *field);
+/* PUBLISH channel message: 0 or a negative STORE_E code. */
+int store_sync_publish(struct store_sync *s, const char *channel,
+		       const char *message);
+/*
+ * PSUBSCRIBE pattern: from then on s only waits for messages
+ * (store_sync_message); any other call on it fails.  0 or a negative
+ * STORE_E code (an ACL without the channel: -STORE_EREPLY).
+ */
+int store_sync_psubscribe(struct store_sync *s, const char *pattern);
+/*
+ * Waits up to timeout_ms for a message on subscriber s: 1 with "CHANNEL
+ * PAYLOAD" in out (cut to outsz), 0 when none came (or the reply was no
+ * message), -STORE_EDOWN when the connection failed (close it).
+ */
+int store_sync_message(struct store_sync *s, long long timeout_ms, char *out,
+		       size_t outsz);
 /* INCRBY key delta; the new value into *out when out is not NULL. */
 int store_sync_incrby(struct store_sync *s, const char *key, long long delta,
 		      long long *out);

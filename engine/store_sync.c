@@ -7,13 +7,17 @@
  * primary (store_sentinel.c) and checks its ROLE, asked again every
  * STORE_ROLE_CHECK_MS; a READONLY or NOREPLICAS reply or another role
  * breaks the connection (the caller closes it and opens a new one, which
- * finds the new primary).  No policy decisions here.
+ * finds the new primary).  A connection may also be turned into a
+ * subscriber (store_sync_psubscribe), which then only waits for messages.
+ * No policy decisions here.
  */
 #include "store_int.h"
 
 #include "num.h"
 #include "sentinel.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +368,79 @@ int store_sync_hdel(struct store_sync *s, const char *key, const char *field)
 	const char *av[] = {"HDEL", key, field};
 
 	return store_sync_do(s, 3, av);
+}
+
+int store_sync_publish(struct store_sync *s, const char *channel,
+		       const char *message)
+{
+	const char *av[] = {"PUBLISH", channel, message};
+
+	return store_sync_do(s, 3, av);
+}
+
+int store_sync_psubscribe(struct store_sync *s, const char *pattern)
+{
+	const char *av[] = {"PSUBSCRIBE", pattern};
+	redisReply *r = store_sync_cmd(s, 2, av);
+	int ok;
+
+	if (r == NULL)
+		return -STORE_EREPLY;
+	ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	     r->element[0]->type == REDIS_REPLY_STRING &&
+	     strcmp(r->element[0]->str, "psubscribe") == 0;
+	freeReplyObject(r);
+	if (!ok) {
+		snprintf(s->err, sizeof(s->err), "PSUBSCRIBE: unexpected reply");
+		s->broken = 1;
+		return -STORE_EREPLY;
+	}
+	s->broken = 1; /* a subscriber takes no more commands */
+	return 0;
+}
+
+int store_sync_message(struct store_sync *s, long long timeout_ms, char *out,
+		       size_t outsz)
+{
+	void *v = NULL;
+	redisReply *r;
+	int rc = 0;
+
+	/* a reply already read with an earlier one comes first */
+	if (redisGetReplyFromReader(s->c, &v) != REDIS_OK) {
+		snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+		return -STORE_EDOWN;
+	}
+	if (v == NULL) {
+		struct pollfd p = {.fd = s->c->fd, .events = POLLIN};
+		int n = poll(&p, 1, (int)timeout_ms);
+		if (n <= 0) {
+			if (n == 0 || errno == EINTR)
+				return 0;
+			snprintf(s->err, sizeof(s->err), "poll: %s",
+				 strerror(errno));
+			return -STORE_EDOWN;
+		}
+		/* blocks at most the connection's timeout for the rest */
+		if (redisGetReply(s->c, &v) != REDIS_OK || v == NULL) {
+			snprintf(s->err, sizeof(s->err), "%s", s->c->errstr);
+			return -STORE_EDOWN;
+		}
+	}
+	r = v;
+	/* "pmessage" PATTERN CHANNEL PAYLOAD; anything else is no message */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[0]->str, "pmessage") == 0 &&
+	    r->element[2]->type == REDIS_REPLY_STRING &&
+	    r->element[3]->type == REDIS_REPLY_STRING) {
+		if (outsz > 0)
+			snprintf(out, outsz, "%s %s", r->element[2]->str,
+				 r->element[3]->str);
+		rc = 1;
+	}
+	freeReplyObject(r);
+	return rc;
 }
 
 int store_sync_incrby(struct store_sync *s, const char *key, long long delta,

@@ -47,6 +47,7 @@ if tonumber(redis.call('HGET', KEYS[1], 'wh_day') or '-1') ~=
   return 0
 end
 local held = redis.call('HINCRBY', KEYS[1], 'wh', 1)
+redis.pcall('PUBLISH', KEYS[1], 'wh') -- the milters' listeners
 redis.call('LPUSH', KEYS[2], now .. ' hold warm-up held ' .. held ..
            ' day(s): ' .. ARGV[4])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)

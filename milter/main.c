@@ -76,9 +76,9 @@ static void *signal_thread(void *arg)
 			router_get_stats(router, &st);
 			log_info("stats: routed=%llu local=%llu none=%llu "
 				 "fallback=%llu calls=%llu unused=%llu left=%llu "
-				 "redis=%s",
+				 "pushes=%llu redis=%s",
 				 st.routed, st.local, st.none, st.fallback,
-				 st.calls, st.returned, milter_left(),
+				 st.calls, st.returned, milter_left(), st.pushes,
 				 st.redis_up ? "up" : "down");
 		}
 	}

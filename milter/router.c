@@ -28,10 +28,18 @@
  * counts.  Local picks are added to today's counts in Redis with the next
  * give-back.  The state refresher re-reads member states, suspensions and
  * warm-up counts every routing.refresh and notices when Redis is back.
+ * The change listener waits for the pushes that every change of a member
+ * publishes (channel PREFIX m:NAME: the health scripts, postlbctl): each
+ * ends every reservation at once and wakes the refresher, so a member
+ * marked down gets no reserved pick once the push is in (about a
+ * millisecond), not only after routing.reserve_time.  Without pushes
+ * (Redis down, an ACL user without the channel) routing.refresh and
+ * routing.reserve_time bound it as before.
  * State changes are logged once.  Config references are counted under
  * the router's lock.
  *
- * This file: the clocks, the refresher thread, the config swap and the
+ * This file: the clocks, the refresher and listener threads, the config
+ * swap and the
  * walk over a message's pools.  router_conn.c holds the connections,
  * router_reserve.c the picks through Redis, router_local.c what is known
  * without it (router_int.h is what they share).
@@ -134,14 +142,137 @@ static void *router_refresher(void *arg)
 		pthread_mutex_unlock(&r->lock);
 		if (stop)
 			break;
-		for (long long t = 0; t < period && !stop; t += 50) {
-			usleep(50000);
-			pthread_mutex_lock(&r->lock);
-			stop = r->stop;
-			pthread_mutex_unlock(&r->lock);
+		/* sleep for the period, or until a push or the stop */
+		pthread_mutex_lock(&r->lock);
+		{
+			struct timespec until;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += period / 1000;
+			until.tv_nsec += (period % 1000) * 1000000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			while (!r->stop && !r->kick &&
+			       pthread_cond_timedwait(&r->wake, &r->lock,
+						      &until) == 0)
+				;
 		}
+		r->kick = 0;
+		stop = r->stop;
+		pthread_mutex_unlock(&r->lock);
 		if (stop)
 			break;
+	}
+	store_sync_close(s);
+	return NULL;
+}
+
+/* A change was pushed (or may have been missed): every reservation ends,
+ * and the refresher reads the members now. */
+static void router_kick(struct router *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->gen++;
+	r->kick = 1;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The pattern of the members' channels: PREFIX (glob characters escaped)
+ * followed by "m:*".  -1 when it does not fit. */
+static int router_channels(const struct config *c, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	for (const char *p = c->redis_prefix; *p != '\0'; p++) {
+		if (n + 2 >= outsz)
+			return -1;
+		if (strchr("*?[]\\", *p) != NULL)
+			out[n++] = '\\';
+		out[n++] = *p;
+	}
+	if (n + 4 > outsz)
+		return -1;
+	memcpy(out + n, "m:*", 4);
+	return 0;
+}
+
+/*
+ * The change listener (see the top): a subscriber connection of its own,
+ * opened anew after a reload or when Redis was seen failing or back.
+ * Each new subscription wakes the refresher too: a change may have come
+ * while there was none.
+ */
+static void *router_listener(void *arg)
+{
+	struct router *r = arg;
+	struct store_sync *s = NULL;
+	unsigned long s_epoch = 0;
+	int warned = 0;
+
+	for (;;) {
+		struct config *c;
+		unsigned long epoch;
+		char err[256] = "", pat[2 * 64 + 8], msg[300];
+		int stop, rc;
+		pthread_mutex_lock(&r->lock);
+		stop = r->stop;
+		epoch = r->epoch;
+		c = config_ref(r->cfg);
+		pthread_mutex_unlock(&r->lock);
+		if (stop) {
+			config_unref(c);
+			break;
+		}
+		if (s != NULL && s_epoch != epoch) {
+			store_sync_close(s);
+			s = NULL;
+		}
+		if (s == NULL) {
+			if (router_channels(c, pat, sizeof(pat)) < 0 ||
+			    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0) {
+				s = NULL;
+			} else if (store_sync_psubscribe(s, pat) < 0) {
+				if (!warned)
+					log_warn("redis: no member change "
+						 "pushes (PSUBSCRIBE %s: %s); "
+						 "changes reach routing within "
+						 "routing.refresh",
+						 pat, store_sync_error(s));
+				warned = 1;
+				store_sync_close(s);
+				s = NULL;
+			} else {
+				if (warned)
+					log_info("redis: member change pushes "
+						 "work again");
+				warned = 0;
+				s_epoch = epoch;
+				router_kick(r);
+			}
+		}
+		config_unref(c);
+		if (s == NULL) { /* try again in a second */
+			for (int t = 0; t < 20 && !stop; t++) {
+				usleep(50000);
+				pthread_mutex_lock(&r->lock);
+				stop = r->stop;
+				pthread_mutex_unlock(&r->lock);
+			}
+			continue;
+		}
+		rc = store_sync_message(s, 200, msg, sizeof(msg));
+		if (rc > 0) {
+			log_debug("redis: change pushed: %s", msg);
+			router_kick(r);
+			pthread_mutex_lock(&r->lock);
+			r->st.pushes++;
+			pthread_mutex_unlock(&r->lock);
+		} else if (rc < 0) {
+			store_sync_close(s);
+			s = NULL;
+		}
 	}
 	store_sync_close(s);
 	return NULL;
@@ -154,18 +285,37 @@ struct router *router_new(struct config *c)
 	if (r == NULL)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	r->cfg = config_ref(c);
 	r->epoch = 1;
 	r->redis_up = 1;
 	r->st.redis_up = 1;
-	if (router_metrics_init(r) < 0 ||
-	    pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
-		router_metrics_free(r);
-		config_unref(r->cfg);
-		free(r);
-		return NULL;
+	if (router_metrics_init(r) < 0)
+		goto fail;
+	if (pthread_create(&r->refresher, NULL, router_refresher, r) != 0)
+		goto fail;
+	if (pthread_create(&r->listener, NULL, router_listener, r) != 0) {
+		pthread_mutex_lock(&r->lock);
+		r->stop = 1;
+		pthread_cond_signal(&r->wake);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->refresher, NULL);
+		goto fail;
 	}
 	return r;
+fail:
+	router_metrics_free(r);
+	config_unref(r->cfg);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	return NULL;
 }
 
 void router_free(struct router *r)
@@ -174,8 +324,10 @@ void router_free(struct router *r)
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->stop = 1;
+	pthread_cond_signal(&r->wake);
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->refresher, NULL);
+	pthread_join(r->listener, NULL);
 	router_pool_flush(r);
 	router_susp_free(r->susp, r->nsusp);
 	router_prov_free(r->prov, r->nprov);
@@ -185,6 +337,7 @@ void router_free(struct router *r)
 	}
 	router_metrics_free(r);
 	config_unref(r->cfg);
+	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

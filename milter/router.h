@@ -28,6 +28,7 @@ struct router_stats {
 	unsigned long long routed, local, none, fallback;
 	unsigned long long calls; /* route script calls (reservations too) */
 	unsigned long long returned; /* reserved picks left unused */
+	unsigned long long pushes;   /* member changes pushed by Redis */
 	int redis_up;
 };
 

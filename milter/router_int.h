@@ -74,6 +74,9 @@ struct router {
 	unsigned long cfg_gen; /* reloads; the refresher reconnects after one */
 	unsigned long long call_errors;
 	pthread_t refresher;
+	pthread_t listener; /* member change pushes (router.c) */
+	int kick;	    /* a change was pushed: refresh now */
+	pthread_cond_t wake; /* the refresher waits on it (kick, stop) */
 	int stop;
 	struct metrics_table *routed; /* pool, member, rule, path */
 	struct metrics_hist latency;  /* router_route() */

@@ -231,6 +231,9 @@ void router_metrics_write(void *arg, struct metrics_buf *b)
 	       "Route script calls to Redis (reservations too).", s->st.calls);
 	rm_one(b, "postlb_milter_redis_errors_total", "counter",
 	       "Route script calls that failed.", s->call_errors);
+	rm_one(b, "postlb_milter_state_pushes_total", "counter",
+	       "Member changes pushed by Redis (each ends the reservations).",
+	       s->st.pushes);
 	rm_one(b, "postlb_milter_metrics_dropped_total", "counter",
 	       "Routed counts not kept: more series than the table holds.",
 	       metrics_table_dropped(r->routed));

@@ -9,6 +9,11 @@ milter answered at end of message: one line per header it added
 
 usage: milterclient.py SOCKET [--rcpt ADDR MAILER HOST]... [--header NAME
        VALUE]... [--header-size NAME BYTES SUFFIX] [--qid ID] [--body N]
+       [--count N]
+
+--count N sends N such messages one after the other on the one
+connection (as Postfix does for a session with several transactions),
+each with its own queue id, and prints the lines of each.
 """
 import socket
 import struct
@@ -81,9 +86,33 @@ class Client:
                 raise SystemExit("unexpected reply %r to %s" % (rc, cmd))
 
 
+def message(c, rcpts, headers, body, qid):
+    """One transaction: MAIL to end of message; prints what came back."""
+    c.send("D", b"M" + z("{auth_authen}", ""))
+    c.event("M", z("<app@sender.example>"))
+    for addr, mailer, host in rcpts:
+        c.send("D", b"R" + z("{rcpt_mailer}", mailer, "{rcpt_host}", host))
+        c.event("R", z("<%s>" % addr))
+    for name, value in headers:
+        c.event("L", z(name, value))
+    c.event("N", b"")
+    if body:
+        c.event("B", b"x" * body)
+    c.send("D", b"E" + z("i", qid))
+    c.send("E")
+    while True:
+        rc, data = c.recv()
+        if rc == b"h":
+            name, value = data.split(b"\0")[:2]
+            print("ADDHEADER %s: %s" % (name.decode(), value.decode()))
+            continue
+        print(VERDICT.get(rc, "OTHER %r" % rc))
+        break
+
+
 def main(argv):
     path, args = argv[1], argv[2:]
-    rcpts, headers, qid, body = [], [], "4ABCD12345", 100
+    rcpts, headers, qid, body, count = [], [], "4ABCD12345", 100, 1
     i = 0
     while i < len(args):
         a = args[i]
@@ -98,6 +127,8 @@ def main(argv):
             qid = args[i + 1]; i += 2
         elif a == "--body":
             body = int(args[i + 1]); i += 2
+        elif a == "--count":
+            count = int(args[i + 1]); i += 2
         else:
             raise SystemExit(__doc__)
     c = Client(path)
@@ -106,26 +137,8 @@ def main(argv):
         c.send("D", b"C" + z("j", "mta.example"))
         c.event("C", z("client.example") + b"4" + struct.pack("!H", 25) + z("192.0.2.1"))
         c.event("H", z("client.example"))
-        c.send("D", b"M" + z("{auth_authen}", ""))
-        c.event("M", z("<app@sender.example>"))
-        for addr, mailer, host in rcpts:
-            c.send("D", b"R" + z("{rcpt_mailer}", mailer, "{rcpt_host}", host))
-            c.event("R", z("<%s>" % addr))
-        for name, value in headers:
-            c.event("L", z(name, value))
-        c.event("N", b"")
-        if body:
-            c.event("B", b"x" * body)
-        c.send("D", b"E" + z("i", qid))
-        c.send("E")
-        while True:
-            rc, data = c.recv()
-            if rc == b"h":
-                name, value = data.split(b"\0")[:2]
-                print("ADDHEADER %s: %s" % (name.decode(), value.decode()))
-                continue
-            print(VERDICT.get(rc, "OTHER %r" % rc))
-            break
+        for k in range(count):
+            message(c, rcpts, headers, body, qid if k == 0 else "%s%X" % (qid[:4], k))
         c.send("Q")
     except Closed:
         print("CLOSED")

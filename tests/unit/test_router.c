@@ -14,7 +14,12 @@
  * connection, the refresher's too, to the new Redis, also for sessions
  * that keep the old config; the day comes from Redis's clock; /metrics
  * counts each message once under its path (redis, reserved, local, none)
- * with one latency observation, and shows the states last read.
+ * with one latency observation, and shows the states last read; a pushed
+ * change ends the picks reserved ahead at once (reservations that could
+ * live 10 s, states re-read every 10 s), the listener subscribes to the
+ * members' channels (glob characters of the prefix escaped) and follows a
+ * reload to the new Redis; a Redis user without channels costs the
+ * pushes, not the routing.
  */
 #include "router.h"
 
@@ -42,7 +47,10 @@
 
 struct fconn {
 	char addr[64];
-	int refresher; /* opened by the refresher (its 1 s timeout) */
+	int refresher; /* opened by the refresher (its 1 s timeout) or the
+			* listener: not a pooled connection */
+	int listener;  /* subscribed */
+	int seen;      /* pushes it delivered */
 	int dead;
 	char err[64];
 };
@@ -61,6 +69,9 @@ static struct {
 	char def_names[8][256]; /* ... and their names (DEF:n) */
 	int ndefs, def_writes;
 	char last_addr[64];	/* the connection of the last eval */
+	int pushes;		 /* changes published so far */
+	int no_channels;	 /* PSUBSCRIBE is refused (ACL) */
+	char pattern[64];	 /* the last PSUBSCRIBE's */
 	struct fconn *conns[FAKE_CONNS]; /* every open connection */
 	int nconns;
 	unsigned long long k;
@@ -78,6 +89,8 @@ static void fake_reset(void)
 	F.last_qid_len = 0;
 	F.last_wkey[0] = F.last_addr[0] = '\0';
 	F.ndefs = F.def_writes = 0;
+	F.no_channels = 0;
+	F.pattern[0] = '\0';
 	pthread_mutex_unlock(&F.mu);
 }
 
@@ -291,6 +304,64 @@ static const char *fake_def(const char *key, size_t len)
 		    memcmp(F.defs[i], key, len) == 0)
 			return F.def_names[i];
 	return NULL;
+}
+
+int __wrap_store_sync_psubscribe(struct store_sync *s, const char *pattern);
+int __wrap_store_sync_psubscribe(struct store_sync *s, const char *pattern)
+{
+	struct fconn *fc = (struct fconn *)s;
+	int rc = 0;
+
+	pthread_mutex_lock(&F.mu);
+	if (fake_dead(fc)) {
+		rc = -STORE_EDOWN;
+	} else if (F.no_channels) {
+		snprintf(fc->err, sizeof(fc->err), "NOPERM");
+		rc = -STORE_EREPLY;
+	} else {
+		snprintf(F.pattern, sizeof(F.pattern), "%s", pattern);
+		fc->listener = fc->refresher = 1;
+		fc->seen = F.pushes; /* earlier ones are not replayed */
+	}
+	pthread_mutex_unlock(&F.mu);
+	return rc;
+}
+
+/* Waits (in 5 ms steps) for a push the connection has not delivered. */
+int __wrap_store_sync_message(struct store_sync *s, long long timeout_ms,
+			      char *out, size_t outsz);
+int __wrap_store_sync_message(struct store_sync *s, long long timeout_ms,
+			      char *out, size_t outsz)
+{
+	struct fconn *fc = (struct fconn *)s;
+
+	for (long long t = 0; t <= timeout_ms; t += 5) {
+		pthread_mutex_lock(&F.mu);
+		if (fake_dead(fc)) {
+			pthread_mutex_unlock(&F.mu);
+			return -STORE_EDOWN;
+		}
+		if (fc->seen < F.pushes) {
+			fc->seen++;
+			pthread_mutex_unlock(&F.mu);
+			snprintf(out, outsz, "postlb:m:m2 state");
+			return 1;
+		}
+		pthread_mutex_unlock(&F.mu);
+		usleep(5000);
+	}
+	return 0;
+}
+
+/* The subscriber connection's address ("" none). */
+static void fake_listener_addr(char *out, size_t outsz)
+{
+	pthread_mutex_lock(&F.mu);
+	out[0] = '\0';
+	for (int i = 0; i < F.nconns; i++)
+		if (F.conns[i]->listener && !F.conns[i]->dead)
+			snprintf(out, outsz, "%s", F.conns[i]->addr);
+	pthread_mutex_unlock(&F.mu);
 }
 
 /*
@@ -829,6 +900,125 @@ static void test_metrics_paths(void **state)
 	config_unref(c);
 }
 
+static unsigned long long pushes_of(struct router *r)
+{
+	struct router_stats st;
+
+	router_get_stats(r, &st);
+	return st.pushes;
+}
+
+/* Waits (at most 5 s) until the router counted n pushes. */
+static void wait_pushes(struct router *r, unsigned long long n)
+{
+	for (int i = 0; i < 500 && pushes_of(r) < n; i++)
+		usleep(10000);
+	assert_true(pushes_of(r) >= n);
+}
+
+static void wait_subscribed(void)
+{
+	char addr[64];
+
+	for (int i = 0; i < 500; i++) {
+		fake_listener_addr(addr, sizeof(addr));
+		if (addr[0] != '\0')
+			return;
+		usleep(10000);
+	}
+	fail_msg("the listener did not subscribe");
+}
+
+static void test_push_ends_reservations(void **state)
+{
+	static const char text[] =
+	    "redis = { address = \"unix:/fake/%s\"; prefix = \"%s\"; };\n"
+	    "members = { m1 = {}; m2 = {}; m3 = {}; };\n"
+	    "pools = { p = { members = [ \"m1\", \"m2\", \"m3\" ]; "
+	    "algorithm = \"round_robin\"; }; };\n"
+	    "routing = { default_pool = \"p\"; refresh = \"10s\"; "
+	    "budget = \"100ms\"; reserve = 32; reserve_time = \"10s\"; };\n";
+	char buf[sizeof(text) + 64], addr[64];
+	struct config *c, *b;
+	struct route_msg m = msg_from("a@x.example", "Q10");
+	struct router_result res;
+	struct router *r;
+	int reserved = 0, to_m2 = 0;
+
+	(void)state;
+	fake_reset();
+	snprintf(buf, sizeof(buf), text, "a", "pl*[x]?:");
+	c = load_valid(NAME, buf);
+	r = router_new(c);
+	wait_subscribed();
+	pthread_mutex_lock(&F.mu);
+	assert_string_equal(F.pattern, "pl\\*\\[x\\]\\?:m:*");
+	pthread_mutex_unlock(&F.mu);
+	for (int i = 0; i < 40; i++) {
+		router_route(r, c, &m, &res);
+		reserved += res.reserved;
+	}
+	assert_true(reserved >= 20); /* picks are reserved 32 at a time */
+	/* m2 goes down in Redis and the change is published */
+	fake_set_state(2, "down");
+	pthread_mutex_lock(&F.mu);
+	F.pushes++;
+	pthread_mutex_unlock(&F.mu);
+	wait_pushes(r, 1);
+	for (int i = 0; i < 30; i++) {
+		router_route(r, c, &m, &res);
+		to_m2 += res.member == 1;
+	}
+	assert_int_equal(to_m2, 0);
+	/* a reload onto another Redis subscribes there */
+	snprintf(buf, sizeof(buf), text, "b", "postlb:");
+	b = load_valid(NAME, buf);
+	router_set_config(r, b);
+	for (int i = 0; i < 500; i++) {
+		fake_listener_addr(addr, sizeof(addr));
+		if (strcmp(addr, "unix:/fake/b") == 0)
+			break;
+		usleep(10000);
+	}
+	assert_string_equal(addr, "unix:/fake/b");
+	pthread_mutex_lock(&F.mu);
+	assert_string_equal(F.pattern, "postlb:m:*");
+	pthread_mutex_unlock(&F.mu);
+	router_free(r);
+	config_unref(c);
+	config_unref(b);
+	fake_set_state(2, "");
+}
+
+/* A Redis user that may not subscribe: no pushes, routing as before. */
+static void test_no_channels(void **state)
+{
+	struct config *c = conf_at("a");
+	struct route_msg m = msg_from("a@x.example", "Q11");
+	struct router_result res;
+	struct router *r;
+
+	(void)state;
+	fake_reset();
+	pthread_mutex_lock(&F.mu);
+	F.no_channels = 1;
+	pthread_mutex_unlock(&F.mu);
+	r = router_new(c);
+	wait_refreshes(&F.hgetall_a, 3);
+	for (int i = 0; i < 10; i++) {
+		router_route(r, c, &m, &res);
+		assert_true(res.member >= 0);
+		assert_int_equal(res.local, 0);
+	}
+	pthread_mutex_lock(&F.mu);
+	F.pushes++;
+	pthread_mutex_unlock(&F.mu);
+	usleep(100000);
+	assert_int_equal(pushes_of(r), 0);
+	router_free(r);
+	config_unref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +1030,8 @@ int main(void)
 	    cmocka_unit_test(test_session_config_after_reload),
 	    cmocka_unit_test(test_redis_day),
 	    cmocka_unit_test(test_metrics_paths),
+	    cmocka_unit_test(test_push_ends_reservations),
+	    cmocka_unit_test(test_no_channels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
