@@ -267,7 +267,8 @@ static int cfg_redis(struct cfg_ctx *x, config_t *cf, struct config *c)
 {
 	static const char *const keys[] = {"address", "prefix", "password",
 					   "db", "username", "sentinels",
-					   "master_name", NULL};
+					   "master_name", "sentinel_password",
+					   "sentinel_username", NULL};
 	const config_setting_t *g = config_lookup(cf, "redis");
 	long long db = 0;
 

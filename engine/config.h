@@ -154,6 +154,8 @@ struct config {
 	char *redis_sentinels[CONFIG_SENTINELS_MAX]; /* "host:port" */
 	size_t nredis_sentinels;
 	char *redis_master_name;	/* NULL unless sentinels are set */
+	/* the sentinels' own requirepass (and ACL user): NULL none */
+	char *redis_sentinel_password, *redis_sentinel_username;
 
 	char **listen;		/* "unix:/path" or "tcp:host:port" */
 	size_t nlisten;

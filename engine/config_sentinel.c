@@ -2,7 +2,9 @@
  * config_sentinel: the Redis settings beyond a plain address, in the
  * redis group: username (Redis 6 ACL users, in every mode), and Sentinel
  * mode: sentinels (at most CONFIG_SENTINELS_MAX "host:port") and
- * master_name, which replace address (see sentinel.h).  Only validates
+ * master_name, which replace address (see sentinel.h), and the sentinels'
+ * own credentials (sentinel_password, sentinel_username: a sentinel's
+ * requirepass or ACL user, apart from the data servers').  Only validates
  * and copies; the store does the discovery.
  */
 #include "config_int.h"
@@ -63,10 +65,18 @@ int cfg_sentinel_load(struct cfg_ctx *x, const config_setting_t *g,
 {
 	const config_setting_t *s = config_setting_get_member(g, "sentinels"),
 			       *mn = config_setting_get_member(g, "master_name"),
-			       *u = config_setting_get_member(g, "username");
+			       *u = config_setting_get_member(g, "username"),
+			       *sp = config_setting_get_member(g,
+							       "sentinel_password"),
+			       *su = config_setting_get_member(g,
+							       "sentinel_username");
 
 	if (cfg_str(x, g, "username", &c->redis_username) < 0 ||
-	    cfg_str(x, g, "master_name", &c->redis_master_name) < 0)
+	    cfg_str(x, g, "master_name", &c->redis_master_name) < 0 ||
+	    cfg_str(x, g, "sentinel_password", &c->redis_sentinel_password) <
+		0 ||
+	    cfg_str(x, g, "sentinel_username", &c->redis_sentinel_username) <
+		0)
 		return -1;
 	if (u != NULL && !cfg_sentinel_token(c->redis_username,
 					      CFG_REDIS_NAME_MAX))
@@ -75,10 +85,25 @@ int cfg_sentinel_load(struct cfg_ctx *x, const config_setting_t *g,
 				CFG_REDIS_NAME_MAX);
 	if (u != NULL && c->redis_password == NULL)
 		return cfg_fail(x, u, "redis username needs a password");
+	if (su != NULL && !cfg_sentinel_token(c->redis_sentinel_username,
+					       CFG_REDIS_NAME_MAX))
+		return cfg_fail(x, su, "redis sentinel_username must be 1..%d "
+				       "printable bytes without blanks",
+				CFG_REDIS_NAME_MAX);
+	if (su != NULL && sp == NULL)
+		return cfg_fail(x, su, "redis sentinel_username needs a "
+				       "sentinel_password");
+	if (sp != NULL && c->redis_sentinel_password[0] == '\0')
+		return cfg_fail(x, sp, "redis sentinel_password is empty");
 	if (s == NULL) {
 		if (mn != NULL)
 			return cfg_fail(x, mn, "'master_name' needs "
 					       "'sentinels'");
+		if (sp != NULL || su != NULL)
+			return cfg_fail(x, sp != NULL ? sp : su,
+					"'%s' needs 'sentinels'",
+					sp != NULL ? "sentinel_password"
+						   : "sentinel_username");
 		return 0;
 	}
 	if (config_setting_get_member(g, "address") != NULL)
@@ -101,6 +126,10 @@ void cfg_sentinel_free(struct config *c)
 	c->redis_username = NULL;
 	free(c->redis_master_name);
 	c->redis_master_name = NULL;
+	free(c->redis_sentinel_password);
+	c->redis_sentinel_password = NULL;
+	free(c->redis_sentinel_username);
+	c->redis_sentinel_username = NULL;
 	for (size_t i = 0; i < c->nredis_sentinels; i++) {
 		free(c->redis_sentinels[i]);
 		c->redis_sentinels[i] = NULL;

@@ -236,7 +236,7 @@ static void store_on_connect(const redisAsyncContext *ac, int status)
 		store_set_down(s, ac->errstr);
 		return;
 	}
-	if ((n = store_auth_argv(&s->t, av)) > 0)
+	if ((n = store_auth_argv(s->t.username, s->t.password, av)) > 0)
 		redisAsyncCommandArgv(s->ac, store_on_setup, s, n, av, NULL);
 	if (s->t.db != 0) {
 		snprintf(db, sizeof(db), "%d", s->t.db);
@@ -279,7 +279,10 @@ static void store_on_asked(void *arg, const struct sentinel_addr *p)
 	struct store *s = arg;
 
 	if (p == NULL) {
-		store_set_down(s, "no sentinel named the primary");
+		char why[260];
+		snprintf(why, sizeof(why), "no sentinel named the primary%s%s",
+			 s->ask.why[0] != '\0' ? ": " : "", s->ask.why);
+		store_set_down(s, why);
 		return;
 	}
 	snprintf(s->where, sizeof(s->where), "primary '%s' at %s:%d",

@@ -22,6 +22,7 @@
  */
 struct store_target {
 	char *address, *password, *username, *master_name;
+	char *sentinel_password, *sentinel_username; /* the sentinels' own */
 	char *sentinels[CONFIG_SENTINELS_MAX];
 	size_t nsentinels; /* 0: plain address */
 	int db;
@@ -43,7 +44,8 @@ void store_target_clear(struct store_target *t);
  * (borrowed: the store's settings), cb and arg once; first is the index
  * of the sentinel that answered last.  store_ask_start() asks the
  * sentinels in turn; cb(arg, primary) is called exactly once, with the
- * primary found or NULL when none named one, possibly before
+ * primary found or NULL when none named one (why says what the last
+ * one answered, when it refused or failed), possibly before
  * store_ask_start() returns.  store_ask_tick() moves on from a sentinel
  * that has not answered within SENTINEL_TIMEOUT_MS; store_ask_cancel()
  * stops asking (cb is not called).
@@ -58,6 +60,7 @@ struct store_asker {
 	struct redisAsyncContext *sac; /* the sentinel being asked */
 	size_t first, i;
 	long long since_ms;
+	char why[200]; /* why the last sentinel gave no primary ("" none) */
 };
 void store_ask_start(struct store_asker *a);
 void store_ask_tick(struct store_asker *a);
@@ -71,11 +74,12 @@ int store_ask_sync(const struct config *c, long long timeout_ms,
 		   struct sentinel_addr *out, char *err, size_t errsz);
 
 /*
- * The AUTH command for t into av (room for 3): "AUTH password" or, with
- * a username (Redis 6 ACL), "AUTH username password".  Returns argc, 0
- * when t has no password.
+ * The AUTH command into av (room for 3): "AUTH password" or, with a
+ * username (Redis 6 ACL), "AUTH username password".  Returns argc, 0
+ * when there is no password.
  */
-int store_auth_argv(const struct store_target *t, const char **av);
+int store_auth_argv(const char *username, const char *password,
+		    const char **av);
 
 /*
  * Splits "unix:/path" (is_unix 1, the path in host) or "host:port" /

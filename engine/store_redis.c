@@ -74,7 +74,11 @@ int store_target_set(struct store_target *t, const struct config *c)
 	bad = store_strdup(c->redis_address, &n.address) < 0 ||
 	      store_strdup(c->redis_password, &n.password) < 0 ||
 	      store_strdup(c->redis_username, &n.username) < 0 ||
-	      store_strdup(c->redis_master_name, &n.master_name) < 0;
+	      store_strdup(c->redis_master_name, &n.master_name) < 0 ||
+	      store_strdup(c->redis_sentinel_password,
+			   &n.sentinel_password) < 0 ||
+	      store_strdup(c->redis_sentinel_username,
+			   &n.sentinel_username) < 0;
 	for (size_t i = 0; !bad && i < c->nredis_sentinels; i++, n.nsentinels++)
 		bad = store_strdup(c->redis_sentinels[i], &n.sentinels[i]) < 0;
 	if (bad) {
@@ -93,6 +97,8 @@ int store_target_same(const struct store_target *t, const struct config *c)
 	    !store_streq(t->password, c->redis_password) ||
 	    !store_streq(t->username, c->redis_username) ||
 	    !store_streq(t->master_name, c->redis_master_name) ||
+	    !store_streq(t->sentinel_password, c->redis_sentinel_password) ||
+	    !store_streq(t->sentinel_username, c->redis_sentinel_username) ||
 	    t->db != c->redis_db || t->nsentinels != c->nredis_sentinels)
 		return 0;
 	for (size_t i = 0; i < t->nsentinels; i++)
@@ -107,21 +113,24 @@ void store_target_clear(struct store_target *t)
 	free(t->password);
 	free(t->username);
 	free(t->master_name);
+	free(t->sentinel_password);
+	free(t->sentinel_username);
 	for (size_t i = 0; i < t->nsentinels; i++)
 		free(t->sentinels[i]);
 	memset(t, 0, sizeof(*t));
 	t->db = -1;
 }
 
-int store_auth_argv(const struct store_target *t, const char **av)
+int store_auth_argv(const char *username, const char *password,
+		    const char **av)
 {
 	int n = 0;
 
-	if (t->password == NULL)
+	if (password == NULL)
 		return 0;
 	av[n++] = "AUTH";
-	if (t->username != NULL)
-		av[n++] = t->username;
-	av[n++] = t->password;
+	if (username != NULL)
+		av[n++] = username;
+	av[n++] = password;
 	return n;
 }

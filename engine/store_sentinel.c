@@ -76,6 +76,12 @@ static void store_on_ask(redisAsyncContext *ac, void *r, void *priv)
 	if (a->sac != ac || r == NULL)
 		return;
 	rc = store_sentinel_reply(r, &p);
+	if (rc != 1)
+		snprintf(a->why, sizeof(a->why), "%.160s",
+			 ((const redisReply *)r)->type == REDIS_REPLY_ERROR
+			     ? ((const redisReply *)r)->str
+			 : rc == 0 ? "the sentinel does not know it"
+				   : "unexpected sentinel reply");
 	store_ask_cancel(a);
 	if (rc != 1) {
 		a->i++;
@@ -84,6 +90,21 @@ static void store_on_ask(redisAsyncContext *ac, void *r, void *priv)
 	}
 	a->first = sentinel_order(a->t->nsentinels, a->first, a->i);
 	a->cb(a->arg, &p);
+}
+
+/* The reply to AUTH, sent before the question: a refusal moves on to the
+ * next sentinel (the question's reply is then never looked at). */
+static void store_on_ask_auth(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct store_asker *a = priv;
+	const redisReply *rr = r;
+
+	if (a->sac != ac || rr == NULL || rr->type != REDIS_REPLY_ERROR)
+		return;
+	snprintf(a->why, sizeof(a->why), "sentinel AUTH: %.160s", rr->str);
+	store_ask_cancel(a);
+	a->i++;
+	store_ask_next(a);
 }
 
 static void store_on_ask_disconnect(const redisAsyncContext *ac, int status)
@@ -112,7 +133,8 @@ static void store_ask_next(struct store_asker *a)
 {
 	const struct store_target *t = a->t;
 	struct sentinel_addr sa;
-	const char *s;
+	const char *s, *av[3];
+	int n;
 
 	for (; a->i < t->nsentinels; a->i++) {
 		s = t->sentinels[sentinel_order(t->nsentinels, a->first, a->i)];
@@ -129,6 +151,11 @@ static void store_ask_next(struct store_asker *a)
 		redisLibeventAttach(a->sac, a->base);
 		redisAsyncSetConnectCallback(a->sac, store_on_ask_connect);
 		redisAsyncSetDisconnectCallback(a->sac, store_on_ask_disconnect);
+		n = store_auth_argv(t->sentinel_username, t->sentinel_password,
+				    av);
+		if (n > 0)
+			redisAsyncCommandArgv(a->sac, store_on_ask_auth, a, n,
+					      av, NULL);
 		redisAsyncCommand(a->sac, store_on_ask, a,
 				  "SENTINEL get-master-addr-by-name %s",
 				  t->master_name);
@@ -142,6 +169,7 @@ void store_ask_start(struct store_asker *a)
 {
 	store_ask_cancel(a);
 	a->i = 0;
+	a->why[0] = '\0';
 	store_ask_next(a);
 }
 
@@ -165,6 +193,28 @@ static struct timeval store_sentinel_tv(long long ms)
 	struct timeval tv = {(time_t)(ms / 1000),
 			     (suseconds_t)(ms % 1000) * 1000};
 	return tv;
+}
+
+/* AUTH on sentinel connection sc (sa: its address) when the config gives
+ * the sentinels a password; -1 with err when refused. */
+static int store_sentinel_auth_sync(const struct config *c, redisContext *sc,
+				    char *err, size_t errsz, const char *sa)
+{
+	const char *av[3];
+	int n = store_auth_argv(c->redis_sentinel_username,
+				c->redis_sentinel_password, av);
+	redisReply *r;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	r = redisCommandArgv(sc, n, av, NULL);
+	rc = r != NULL && r->type != REDIS_REPLY_ERROR ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errsz, "sentinel %s: AUTH: %s", sa,
+			 r == NULL ? sc->errstr : r->str);
+	freeReplyObject(r);
+	return rc;
 }
 
 int store_ask_sync(const struct config *c, long long timeout_ms,
@@ -199,11 +249,16 @@ int store_ask_sync(const struct config *c, long long timeout_ms,
 			continue;
 		}
 		redisSetTimeout(sc, store_sentinel_tv(ms));
+		if (store_sentinel_auth_sync(c, sc, err, errsz, sa) < 0) {
+			redisFree(sc);
+			continue;
+		}
 		r = redisCommand(sc, "SENTINEL get-master-addr-by-name %s",
 				 c->redis_master_name);
 		rc = r == NULL ? -SENTINEL_EREPLY : store_sentinel_reply(r, out);
 		snprintf(err, errsz, "sentinel %s: %s", sa,
-			 r == NULL ? sc->errstr
+			 r == NULL			? sc->errstr
+			 : r->type == REDIS_REPLY_ERROR ? r->str
 			 : rc == 0 ? "does not know the primary"
 				   : "unexpected reply");
 		freeReplyObject(r);

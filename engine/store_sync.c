@@ -135,12 +135,9 @@ static int store_sync_setup(struct store_sync *s, const struct config *c)
 	const char *av[3];
 	char db[16];
 	redisReply *r;
-	struct store_target t = {0};
 	int n;
 
-	t.username = c->redis_username;
-	t.password = c->redis_password;
-	n = store_auth_argv(&t, av);
+	n = store_auth_argv(c->redis_username, c->redis_password, av);
 	if (n > 0) {
 		if ((r = store_sync_cmd(s, n, av)) == NULL)
 			return -1;

@@ -4,7 +4,8 @@
 # loopback (down-after 1 s), a private Postfix with postlb-policyd (quota
 # at END-OF-MESSAGE, fail_mode open, budget 100 ms) and postlb-milter
 # (pool of two members), all configured with redis.sentinels and
-# redis.master_name (and an ACL user, redis.username), under steady load
+# redis.master_name (and an ACL user, redis.username; the sentinels
+# require a password, redis.sentinel_password), under steady load
 # (smtp-source).  A probe sender whose quota (1 per 30 days) is spent
 # answers "deferred" while policyd decides from Redis and DUNNO from the
 # fail mode, which timestamps the fail-mode window.  Checks:
@@ -17,6 +18,8 @@
 #     promotion; accepted == delivered, no Message-ID twice, no 5xx;
 #     postlbctl reads and writes the new primary; the units charged on
 #     the old primary and missing on the new one are counted;
+#  0. a wrong sentinel_password: postlbctl and policyd say that the
+#     sentinels refused it (AUTH), and policyd answers from its fail mode;
 #  3. the primary demoted by hand (REPLICAOF): policyd, the milter and
 #     postlbctl leave it (READONLY / ROLE slave) and write nothing to it;
 #     promoted again (REPLICAOF NO ONE), all resume on their own.
@@ -28,7 +31,8 @@ need_root_and_tools smtp-sink smtp-source redis-sentinel
 CONF=$T/postlb.conf
 BUDGET_MS=100
 
-# --- Redis primary, replica, three sentinels ---
+# --- Redis primary, replica, three sentinels (with a password) ---
+SENTINEL_PASS=pw-sentinel
 start_sentinel_cluster
 # postlb authenticates as an ACL user (redis.username); ACLs are not
 # replicated, so both servers get it (the sentinels use the default user)
@@ -47,7 +51,8 @@ done
 pick_port SMTP_PORT
 cat >"$CONF" <<EOF
 redis = { sentinels = [ "127.0.0.1:$S1", "127.0.0.1:$S2", "127.0.0.1:$S3" ];
-  master_name = "pm"; prefix = "postlb:"; username = "postlb"; password = "pw-postlb"; };
+  master_name = "pm"; prefix = "postlb:"; username = "postlb"; password = "pw-postlb";
+  sentinel_password = "$SENTINEL_PASS"; };
 policyd = { listen = ["unix:$RUN/policy.sock"]; user = "postfix"; socket_mode = "0666";
   budget = "${BUDGET_MS}ms"; fail_mode = "open"; reserve = false; };
 classes = { probe = { subject = "sender"; members = [ "probe@probe.example" ]; }; };
@@ -69,6 +74,19 @@ wait_policyd_connected pd 1 10 || die "policyd did not find the primary"
 assert_match "connected to primary 'pm' at 127\.0\.0\.1:$P1" \
 	"$(grep 'redis: connected to' "$(policyd_log pd)" | head -n 1)" \
 	"policyd found the primary through the sentinels"
+# a wrong sentinel password: refused, and said so
+sed -e 's|sentinel_password = "[^"]*"|sentinel_password = "wrong"|' \
+	-e "s|$RUN/policy.sock|$RUN/policy-bad.sock|" "$CONF" >"$T/bad.conf"
+ctl_out=$("$CTL" -c "$T/bad.conf" members 2>&1)
+assert_eq 1 "$?" "postlbctl with a wrong sentinel password fails"
+assert_match "sentinel 127\.0\.0\.1:[0-9]+: AUTH: WRONGPASS" "$ctl_out" \
+	"... and says the sentinels refused the password"
+start_policyd bad "$T/bad.conf"
+wait_for 10 _log_count_ge "$(policyd_log bad)" "no sentinel named the primary: sentinel AUTH: WRONGPASS" 1 ||
+	fail "policyd with a wrong sentinel password did not say why it has no Redis"
+assert_eq DUNNO "$(pol_eom "$RUN/policy-bad.sock" 1 probe@probe.example 2>&1)" \
+	"... and answers from its fail mode (open)"
+stop_policyd bad
 start_milter mt "$CONF" "$RUN/milter.sock"
 start_postfix pf "$SMTP_PORT" "$RUN/policy.sock" "$SINK0"
 D=${POSTFIX_DIR[pf]}

@@ -6,9 +6,11 @@
 # start_sentinel_cluster: picks the ports P1 (primary, the private
 # start_redis), P2 (replica), S1..S3 (sentinels monitoring "pm" with a
 # quorum of 2, down-after 1 s), starts them and waits until the replica
-# is in sync.  rp PORT CMD...: redis-cli on 127.0.0.1:PORT; role_of PORT:
-# its ROLE; _sentinels_ready: every sentinel sees the quorum and the
-# replica.
+# is in sync.  With SENTINEL_PASS set, the sentinels require that
+# password (requirepass, and sentinel-pass among themselves).  rp PORT
+# CMD...: redis-cli on 127.0.0.1:PORT (with SENTINEL_PASS for a
+# sentinel); role_of PORT: its ROLE; _sentinels_ready: every sentinel
+# sees the quorum and the replica.
 
 start_sentinel_cluster() {
 	local i port
@@ -46,13 +48,26 @@ sentinel down-after-milliseconds pm 1000
 sentinel failover-timeout pm 6000
 sentinel parallel-syncs pm 1
 EOF
+		[ -z "${SENTINEL_PASS:-}" ] ||
+			printf 'requirepass %s\nsentinel sentinel-pass %s\n' \
+				"$SENTINEL_PASS" "$SENTINEL_PASS" >>"$T/sentinel-$i/sentinel.conf"
 		redis-sentinel "$T/sentinel-$i/sentinel.conf" &
 		E2E_EXTRA_PIDS+=($!)
 	done
 	wait_for 20 _replica_synced || die "the replica did not sync"
 }
 
-rp() { timeout 5 redis-cli -p "$1" "${@:2}"; }
+rp() {
+	case " $S1 $S2 $S3 " in
+	*" $1 "*)
+		if [ -n "${SENTINEL_PASS:-}" ]; then
+			timeout 5 redis-cli -p "$1" -a "$SENTINEL_PASS" --no-auth-warning "${@:2}"
+			return
+		fi
+		;;
+	esac
+	timeout 5 redis-cli -p "$1" "${@:2}"
+}
 role_of() { rp "$1" ROLE 2>/dev/null | head -n 1; }
 _replica_synced() {
 	rp "$P2" INFO replication 2>/dev/null | grep -q '^master_link_status:up'

@@ -222,6 +222,8 @@ static void test_config_valid(void **state)
 		       "  master_name = \"postlb\";\n"
 		       "  username = \"postlb\";\n"
 		       "  password = \"s3cret\";\n"
+		       "  sentinel_password = \"sp\";\n"
+		       "  sentinel_username = \"su\";\n"
 		       "  db = 2;\n"
 		       "};\n");
 	assert_int_equal(c->nredis_sentinels, 3);
@@ -231,6 +233,8 @@ static void test_config_valid(void **state)
 	assert_string_equal(c->redis_master_name, "postlb");
 	assert_string_equal(c->redis_username, "postlb");
 	assert_string_equal(c->redis_password, "s3cret");
+	assert_string_equal(c->redis_sentinel_password, "sp");
+	assert_string_equal(c->redis_sentinel_username, "su");
 	assert_int_equal(c->redis_db, 2);
 	config_unref(c);
 
@@ -244,6 +248,7 @@ static void test_config_valid(void **state)
 	c = load_valid("s.conf", "");
 	assert_int_equal(c->nredis_sentinels, 0);
 	assert_null(c->redis_username);
+	assert_null(c->redis_sentinel_password);
 	config_unref(c);
 
 	/* exactly the limit */
@@ -311,6 +316,22 @@ static void test_config_invalid(void **state)
 	    {"username with a blank",
 	     "redis = {\n password = \"p\";\n username = \"a b\";\n};\n", 3,
 	     "username must be"},
+	    {"sentinel_password without sentinels",
+	     "redis = {\n address = \"127.0.0.1:6379\";\n"
+	     " sentinel_password = \"p\";\n};\n",
+	     3, "'sentinel_password' needs 'sentinels'"},
+	    {"sentinel_username without sentinel_password",
+	     "redis = {\n sentinels = [ \"h:1\" ];\n master_name = \"m\";\n"
+	     " sentinel_username = \"u\";\n};\n",
+	     4, "sentinel_username needs a sentinel_password"},
+	    {"empty sentinel_password",
+	     "redis = {\n sentinels = [ \"h:1\" ];\n master_name = \"m\";\n"
+	     " sentinel_password = \"\";\n};\n",
+	     4, "sentinel_password is empty"},
+	    {"sentinel_username with a blank",
+	     "redis = {\n sentinels = [ \"h:1\" ];\n master_name = \"m\";\n"
+	     " sentinel_password = \"p\";\n sentinel_username = \"a b\";\n};\n",
+	     5, "sentinel_username must be"},
 	    {"one past the limit", over, 2, "at most"},
 	};
 	struct bad_case copy[NELEM(cases)];
