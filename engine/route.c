@@ -211,7 +211,6 @@ int route_plan_pool(const struct config *c, int pool,
 		    long long day, int site, struct route_plan *out)
 {
 	const struct cfg_pool *p = &c->pools[pool];
-	const char *names[CONFIG_POOL_MEMBERS_MAX];
 	unsigned char allowed[CONFIG_POOL_MEMBERS_MAX];
 	long len;
 
@@ -233,7 +232,6 @@ int route_plan_pool(const struct config *c, int pool,
 			out->weight[out->n] = c->members[mi].weight;
 			out->cap[out->n] = route_warm_cap(&c->members[mi], day,
 							  view->held[mi]);
-			names[out->n] = c->members[mi].name;
 			out->n++;
 		}
 	switch (p->algo) {
@@ -250,20 +248,30 @@ int route_plan_pool(const struct config *c, int pool,
 		out->mode = RM_LEAST;
 		len = select_rr_cycle(out->n, out->cycle, CONFIG_CYCLE_MAX);
 		break;
-	default: {
-		const char *key = route_hash_key(p, m);
+	default:
 		out->mode = RM_ORDER;
-		select_hash_order(key, strlen(key), names, out->weight, out->n,
-				  out->cycle);
 		len = (long)out->n;
-	}
 	}
 	if (len <= 0)
 		return -1;
 	out->len = (size_t)len;
 	out->spill = 0;
 	route_def_hash(c, out);
+	if (out->mode == RM_ORDER)
+		route_plan_order(c, out, m);
 	return 0;
+}
+
+void route_plan_order(const struct config *c, struct route_plan *plan,
+		      const struct route_msg *m)
+{
+	const char *names[CONFIG_POOL_MEMBERS_MAX];
+	const char *key = route_hash_key(&c->pools[plan->pool], m);
+
+	for (size_t i = 0; i < plan->n; i++)
+		names[i] = c->members[plan->member[i]].name;
+	select_hash_order(key, strlen(key), names, plan->weight, plan->n,
+			  plan->cycle);
 }
 
 long long route_today(void)

@@ -165,6 +165,14 @@ long long route_warm_cap(const struct cfg_member *mb, long long day,
 int route_plan_pool(const struct config *c, int pool,
 		    const struct route_view *view, const struct route_msg *m,
 		    long long day, int site, struct route_plan *out);
+/*
+ * A hash pool's order (plan->cycle) for message m: its candidates ranked
+ * for m's hash key.  route_plan_pool() makes it too; a plan kept for
+ * later messages gets each one's with this (it costs what ranking n
+ * members costs, not what planning does).
+ */
+void route_plan_order(const struct config *c, struct route_plan *plan,
+		      const struct route_msg *m);
 
 /*
  * Arguments of ROUTE_LUA for plan (argv[0] is the script's sha1, given):

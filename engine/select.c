@@ -87,33 +87,63 @@ long select_least(const long long *outstanding, const int *weights,
 	return best;
 }
 
-static int select_by_score(const void *a, const void *b, void *arg)
+/*
+ * Sorts order[0..n) by key, ascending, stably (LSD radix, a byte a pass,
+ * skipping a byte all keys share: at most eight passes of n, where qsort
+ * with a callback cost 7x the hashing at a thousand members).  key is
+ * scratch.
+ */
+static void select_radix(uint64_t *key, uint16_t *order, size_t n)
 {
-	const double *score = arg;
-	uint16_t i = *(const uint16_t *)a, j = *(const uint16_t *)b;
+	uint64_t tk[SELECT_N_MAX], *ks = key, *kd = tk, *swk;
+	uint16_t to[SELECT_N_MAX], *os = order, *od = to, *swo;
 
-	if (score[i] != score[j])
-		return score[i] < score[j] ? 1 : -1;
-	return (int)i - (int)j;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t cnt[257] = {0};
+		int same = 0;
+		for (size_t i = 0; i < n; i++)
+			cnt[((ks[i] >> shift) & 255) + 1]++;
+		for (size_t b = 0; b < 256; b++) {
+			same |= cnt[b + 1] == n;
+			cnt[b + 1] += cnt[b];
+		}
+		if (same) /* one value of this byte (the exponent's, mostly) */
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			size_t d = cnt[(ks[i] >> shift) & 255]++;
+			kd[d] = ks[i];
+			od[d] = os[i];
+		}
+		swk = ks, ks = kd, kd = swk;
+		swo = os, os = od, od = swo;
+	}
+	if (os != order)
+		memcpy(order, os, n * sizeof(*order));
 }
 
 void select_hash_order(const char *key, size_t keylen,
 		       const char *const *names, const int *weights, size_t n,
 		       uint16_t *order)
 {
-	double score[SELECT_N_MAX];
+	uint64_t k[SELECT_N_MAX];
 
-	for (size_t i = 0; i < n && i < SELECT_N_MAX; i++) {
+	if (n > SELECT_N_MAX)
+		n = SELECT_N_MAX;
+	for (size_t i = 0; i < n; i++) {
 		XXH64_hash_t seed = XXH64(names[i], strlen(names[i]), 0);
 		XXH64_hash_t h = XXH64(key, keylen, seed);
 		/* u uniform in (0, 1); -w / ln(u) is weighted rendezvous */
 		double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
-		score[i] = -(double)weights[i] / log(u);
+		double score = -(double)weights[i] / log(u);
+		uint64_t bits;
+		/* a positive double's bits order as it does (weights are at
+		 * least 1): the complement puts the highest score first */
+		memcpy(&bits, &score, sizeof(bits));
+		k[i] = ~bits;
 		order[i] = (uint16_t)i;
 	}
-	/* highest score first; equal scores by position (deterministic) */
-	qsort_r(order, n < SELECT_N_MAX ? n : SELECT_N_MAX, sizeof(*order),
-		select_by_score, score);
+	/* highest score first; equal scores by position (a stable sort) */
+	select_radix(k, order, n);
 }
 
 long select_walk(const uint16_t *cycle, size_t len,

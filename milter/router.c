@@ -378,10 +378,10 @@ void router_get_stats(struct router *r, struct router_stats *out)
 
 /*
  * The plan of pool (site: this site's members only) into *plan: built
- * once per state change and day for round robin, weighted and least
- * pools (a weighted cycle of a big pool is not cheap), every time for a
- * hash pool (its order is the message's).  view is the router's as of
- * gen.  Returns route_plan_pool's.
+ * once per state change and day (a weighted cycle of a big pool is not
+ * cheap); a hash pool's order is then made for the message
+ * (route_plan_order).  view is the router's as of gen.  Returns
+ * route_plan_pool's.
  */
 static int router_plan(struct router *r, const struct config *c, int pool,
 		       const struct route_view *view, unsigned long gen,
@@ -391,13 +391,13 @@ static int router_plan(struct router *r, const struct config *c, int pool,
 	struct plan_cache *pc;
 	int rc;
 
-	if (c->pools[pool].algo == ALGO_HASH)
-		return route_plan_pool(c, pool, view, m, day, site, plan);
 	pthread_mutex_lock(&r->lock);
 	pc = r->plans[pool][site];
 	if (pc != NULL && pc->cfg == c && pc->gen == gen && pc->day == day) {
 		*plan = pc->plan;
 		pthread_mutex_unlock(&r->lock);
+		if (plan->mode == RM_ORDER)
+			route_plan_order(c, plan, m);
 		return 0;
 	}
 	pthread_mutex_unlock(&r->lock);

@@ -525,7 +525,7 @@ static void check_hash(const struct config *c, const char *pool,
 	for (size_t i = 0; i < plan.n; i++)
 		names[i] = c->members[plan.member[i]].name;
 	select_hash_order(key, strlen(key), names, plan.weight, plan.n, want);
-	if (memcmp(plan.cycle, want, plan.n) != 0)
+	if (memcmp(plan.cycle, want, plan.n * sizeof(want[0])) != 0)
 		fail_msg("pool %s: order is not that of key '%s'", pool, key);
 }
 
@@ -545,7 +545,7 @@ static void test_plan_hash(void **state)
 	m.rcpt_domains[0] = dom;
 	m.ndomains = 1;
 	for (int k = 0; k < 200; k++) {
-		struct route_plan p1, p2;
+		static struct route_plan p1, p2, kept;
 
 		snprintf(sender, sizeof(sender), "user%d@d%d.example", k % 7,
 			 k);
@@ -560,8 +560,18 @@ static void test_plan_hash(void **state)
 		plan_ok(c, "hash", NULL, &m, DAY0, &p1);
 		sender[0] = 'X';
 		plan_ok(c, "hash", NULL, &m, DAY0, &p2);
-		assert_memory_equal(p1.cycle, p2.cycle, p1.n);
+		assert_memory_equal(p1.cycle, p2.cycle,
+				    p1.n * sizeof(p1.cycle[0]));
 		first[p1.member[p1.cycle[0]]]++;
+		/* the plan kept from the last message, ordered for this one
+		 * (as the milter does), is this one's plan */
+		if (k > 0) {
+			route_plan_order(c, &kept, &m);
+			assert_memory_equal(kept.cycle, p1.cycle,
+					    p1.n * sizeof(p1.cycle[0]));
+			assert_string_equal(kept.def, p1.def);
+		}
+		kept = p1;
 	}
 	/* the key spreads the messages over all four members */
 	for (size_t i = 0; i < CONFIG_MEMBERS_MAX; i++)

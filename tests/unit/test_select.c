@@ -4,7 +4,9 @@
  * weighted rendezvous hashing; the smoothness of the weighted cycle over
  * every window of picks for a table of weight sets; gcd reduction and the
  * cycle's limits; the stability of the hash when members come and go; the
- * walk over usable members and the rotation of least-outstanding ties.
+ * hash order against a plain sort by score (every size up to the limit,
+ * ties by position); the walk over usable members and the rotation of
+ * least-outstanding ties.
  * Pure functions: no mocks, no I/O.
  */
 #include "select.h"
@@ -19,6 +21,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
+#include <xxhash.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define PICKS 10000
@@ -437,6 +441,60 @@ static void test_hash_deterministic(void **state)
 	}
 }
 
+/* The reference: each member's weighted rendezvous score, sorted by
+ * qsort, highest first, ties by position. */
+static double ref_score[SELECT_N_MAX];
+static int ref_cmp(const void *a, const void *b)
+{
+	uint16_t i = *(const uint16_t *)a, j = *(const uint16_t *)b;
+
+	if (ref_score[i] != ref_score[j])
+		return ref_score[i] < ref_score[j] ? 1 : -1;
+	return (int)i - (int)j;
+}
+
+static void ref_order(const char *key, size_t kl, const char *const *names,
+		      const int *w, size_t n, uint16_t *order)
+{
+	for (size_t i = 0; i < n; i++) {
+		XXH64_hash_t h = XXH64(key, kl, XXH64(names[i], strlen(names[i]), 0));
+		double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
+		ref_score[i] = -(double)w[i] / log(u);
+		order[i] = (uint16_t)i;
+	}
+	qsort(order, n, sizeof(*order), ref_cmp);
+}
+
+/* The order is exactly that of a plain sort by score, at every size up to
+ * SELECT_N_MAX, also with equal scores (members of the same name and
+ * weight), which keep their positions' order. */
+static void test_hash_sorted(void **state)
+{
+	static const size_t sizes[] = {1, 2, 3, 7, 64, 255, 256, 257, 1000,
+				       SELECT_N_MAX};
+	static char nm[SELECT_N_MAX][16];
+	static const char *names[SELECT_N_MAX];
+	static int w[SELECT_N_MAX];
+	static uint16_t got[SELECT_N_MAX], want[SELECT_N_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < SELECT_N_MAX; i++) {
+		/* every 50th member shares its name (and weight) with the
+		 * one before it: equal scores */
+		snprintf(nm[i], sizeof(nm[i]), "m%zu", i % 50 == 49 ? i - 1 : i);
+		names[i] = nm[i];
+		w[i] = i % 50 == 49 ? w[i - 1] : (int)(i * 7 % 1000) + 1;
+	}
+	for (size_t z = 0; z < NELEM(sizes); z++)
+		for (int k = 0; k < 20; k++) {
+			char key[32];
+			size_t kl = key_of(k, key, sizeof(key));
+			select_hash_order(key, kl, names, w, sizes[z], got);
+			ref_order(key, kl, names, w, sizes[z], want);
+			assert_memory_equal(got, want, sizes[z] * sizeof(got[0]));
+		}
+}
+
 /* ---- walk and least outstanding ---- */
 
 static void test_walk(void **state)
@@ -562,6 +620,7 @@ int main(void)
 	    cmocka_unit_test(test_hash_add),
 	    cmocka_unit_test(test_hash_remove),
 	    cmocka_unit_test(test_hash_deterministic),
+	    cmocka_unit_test(test_hash_sorted),
 	    cmocka_unit_test(test_walk),
 	    cmocka_unit_test(test_least),
 	    cmocka_unit_test(test_least_rotation),
