@@ -50,6 +50,11 @@ struct sockmap {
 	int down_logged;
 	struct sm_conn conns[SOCKMAP_CONNS_MAX];
 	unsigned long long routed, temp, notfound;
+	/* the lookups' scratch (the socketmap's thread alone uses it): an
+	 * all-ready view (the script reads the live states), a plan, a call */
+	struct route_view *view;
+	struct route_plan *plan;
+	struct route_call *call;
 };
 
 static long long sm_now_ms(void)
@@ -134,28 +139,20 @@ static int sm_pick_plan(struct sockmap *s, int pool,
 			size_t hdrsz)
 {
 	const struct config *c = s->cfg;
-	struct route_view *view = calloc(1, sizeof(*view));
-	struct route_plan *plan = malloc(sizeof(*plan));
-	struct route_call *call = malloc(sizeof(*call));
+	struct route_plan *plan = s->plan;
 	long long day = route_today(), res[2];
-	int n, rc = 0;
+	int n;
 
-	/* all known ready: the script reads the live states */
-	if (view == NULL || plan == NULL || call == NULL ||
-	    route_plan_pool(c, pool, view, m, day, site, plan) < 0 ||
-	    plan->n == 0 || route_call_build(c, plan, m, day, 1, call) < 0)
-		goto out;
-	n = route_run(s->rs, c, plan, call, res, 2);
+	if (route_plan_pool(c, pool, s->view, m, day, site, plan) < 0 ||
+	    plan->n == 0 || route_call_build(c, plan, m, day, 1, s->call) < 0)
+		return 0;
+	n = route_run(s->rs, c, plan, s->call, res, 2);
 	if (n != 2)
-		rc = -1;
-	else if (res[1] > 0 && res[1] <= (long long)plan->n)
-		rc = route_header_value(c, plan, (size_t)(res[1] - 1), hdr,
-					hdrsz) == 0;
-out:
-	free(view);
-	free(plan);
-	free(call);
-	return rc;
+		return -1;
+	if (res[1] > 0 && res[1] <= (long long)plan->n)
+		return route_header_value(c, plan, (size_t)(res[1] - 1), hdr,
+					  hdrsz) == 0;
+	return 0;
 }
 
 /*
@@ -363,6 +360,13 @@ static void *sm_main(void *arg)
 	return NULL;
 }
 
+static void sm_scratch_free(struct sockmap *s)
+{
+	free(s->view);
+	free(s->plan);
+	free(s->call);
+}
+
 struct sockmap *sockmap_new(struct config *c, int uid, int gid)
 {
 	struct sockmap *s = calloc(1, sizeof(*s));
@@ -371,9 +375,19 @@ struct sockmap *sockmap_new(struct config *c, int uid, int gid)
 
 	if (s == NULL)
 		return NULL;
+	s->view = calloc(1, sizeof(*s->view));
+	s->plan = malloc(sizeof(*s->plan));
+	s->call = malloc(sizeof(*s->call));
+	if (s->view == NULL || s->plan == NULL || s->call == NULL) {
+		log_err("socketmap: out of memory");
+		sm_scratch_free(s);
+		free(s);
+		return NULL;
+	}
 	if (sock_unix_create(b.path, c->socket_mode, uid, gid, sock_listen_unix, &b, err,
 			     sizeof(err)) < 0) {
 		log_err("socketmap: %s", err);
+		sm_scratch_free(s);
 		free(s);
 		return NULL;
 	}
@@ -424,5 +438,6 @@ void sockmap_free(struct sockmap *s)
 	config_unref(s->pending);
 	config_unref(s->cfg);
 	pthread_mutex_destroy(&s->lock);
+	sm_scratch_free(s);
 	free(s);
 }
