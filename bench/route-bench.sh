@@ -94,6 +94,23 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 
+# table ARRAY LASTCOL: per algorithm and size the median of ARRAY's round
+# medians, the worst round, the ratio to 3 members, and LASTCOL (the
+# call's argument bytes, or the median preparation time).
+table() {
+	local -n fig=$1
+	local a n m base last
+	printf '%-18s %8s %12s %10s %10s %12s\n' algorithm members "median (us)" "worst" "x 3-member" "$2"
+	for a in $ALGOS; do
+		base=$(median <<<"${fig[$a-3]}")
+		for n in $SIZES; do
+			m=$(median <<<"${fig[$a-$n]}")
+			if [ "$1" = MED ]; then last=${BYTES[$n]}; else last=$(median <<<"${PREP[$a-$n]}"); fi
+			printf '%-18s %8s %12s %10s %10.2f %12s\n' "$a" "$n" "$m" "$(worst <<<"${fig[$a-$n]}")" \
+				"$(awk -v m="$m" -v b="$base" 'BEGIN { print m / b }')" "$last"
+		done
+	done
+}
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 worst() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -n 1; }
 {
@@ -103,24 +120,8 @@ worst() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -n 1; }
 	echo "machine: $(nproc) cores; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "per call: routebench -c CONF -n $CALLS -P (a message of its own per call, every member ready), $ROUNDS rounds interleaved"
 	echo "the route script call:"
-	printf '%-18s %8s %12s %10s %10s %12s\n' algorithm members "median (us)" "worst" "x 3-member" "arg bytes"
-	for a in $ALGOS; do
-		base=$(median <<<"${MED[$a-3]}")
-		for n in $SIZES; do
-			m=$(median <<<"${MED[$a-$n]}")
-			printf '%-18s %8s %12s %10s %10.2f %12s\n' "$a" "$n" "$m" "$(worst <<<"${MED[$a-$n]}")" \
-				"$(awk -v m="$m" -v b="$base" 'BEGIN { print m / b }')" "${BYTES[$n]}"
-		done
-	done
+	table MED "arg bytes"
 	echo "per message, as the milter routes it (preparation from the kept plan + the call):"
-	printf '%-18s %8s %12s %10s %10s %12s\n' algorithm members "median (us)" "worst" "x 3-member" "prep (us)"
-	for a in $ALGOS; do
-		base=$(median <<<"${MSG[$a-3]}")
-		for n in $SIZES; do
-			m=$(median <<<"${MSG[$a-$n]}")
-			printf '%-18s %8s %12s %10s %10.2f %12s\n' "$a" "$n" "$m" "$(worst <<<"${MSG[$a-$n]}")" \
-				"$(awk -v m="$m" -v b="$base" 'BEGIN { print m / b }')" "$(median <<<"${PREP[$a-$n]}")"
-		done
-	done
+	table MSG "prep (us)"
 	echo "goal: at 1000 members at most 2x the 3-member figure, for the call and per message"
 } | tee ${OUT_FILE:+"$OUT_FILE"}

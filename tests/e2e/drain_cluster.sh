@@ -12,29 +12,14 @@
 . "$(dirname "$0")/drain_setup.sh"
 need_root_and_tools smtp-sink smtp-source
 
-start_redis
-for s in R0 R1 R2 R3 SMTP SMTP2; do pick_port "$s"; done
-start_sink relayhost "$R0"
-start_relay_4xx r1 "$R1"
-start_sink r2 "$R2"
-start_sink r3 "$R3"
+drain_start_sinks SMTP2
 drain_conf "$T/postlb.conf" ""
 drain_conf "$T/postlb2.conf" 2
-start_policyd main "$T/postlb.conf"
-start_policyd second "$T/postlb2.conf"
-start_milter main "$T/postlb.conf" "$RUN/milter.sock"
-start_milter second "$T/postlb2.conf" "$RUN/milter2.sock"
-wire_postlb pf "$SMTP" "$T/postlb.conf" "$R0"
-wire_postlb pf2 "$SMTP2" "$T/postlb2.conf" "$R0"
-wire_requeue pf "$T/postlb.conf"
-wire_requeue pf2 "$T/postlb2.conf"
-start_requeue pf "${POSTFIX_DIR[pf]}" "$T/rq/requeue"
-start_requeue pf2 "${POSTFIX_DIR[pf2]}" "$T/rq2/requeue"
+drain_start_host main pf "$SMTP" ""
+drain_start_host second pf2 "$SMTP2" 2
 
-timeout 120 smtp-source -m 120 -s 5 -l 300 -f a@pin.example -t u@dest.example \
-	"127.0.0.1:$SMTP" >>"$T/source.out" 2>&1 || fail "smtp-source (host 1) failed"
-timeout 120 smtp-source -m 80 -s 5 -l 300 -f a@pin.example -t u@dest.example \
-	"127.0.0.1:$SMTP2" >>"$T/source.out" 2>&1 || fail "smtp-source (host 2) failed"
+pin_deferred 120 u@dest.example "$SMTP"
+pin_deferred 80 u@dest.example "$SMTP2"
 wait_for 60 _queue_count_ge pf deferred 120 || fail "host 1: 120 messages not deferred"
 wait_for 60 _queue_count_ge pf2 deferred 80 || fail "host 2: 80 messages not deferred"
 ids1=$(find "${POSTFIX_DIR[pf]}/queue/deferred" -type f -printf '%f\n' | sort)

@@ -17,20 +17,11 @@
 . "$(dirname "$0")/drain_setup.sh"
 need_root_and_tools smtp-sink smtp-source
 
-start_redis
-for s in R0 R1 R2 R3 SMTP; do pick_port "$s"; done
-start_sink relayhost "$R0"
-start_relay_4xx r1 "$R1"
-start_sink r2 "$R2"
-start_sink r3 "$R3"
+drain_start_sinks
 
 DRAIN_RATE=200 drain_conf "$T/postlb.conf" "" \
 	'health = { check = { interval = "500ms"; fastinter = "250ms"; timeout = "1s"; rise = 2; fall = 2; }; };'
-start_policyd main "$T/postlb.conf"
-start_milter main "$T/postlb.conf" "$RUN/milter.sock"
-wire_postlb pf "$SMTP" "$T/postlb.conf" "$R0"
-wire_requeue pf "$T/postlb.conf"
-start_requeue pf "${POSTFIX_DIR[pf]}" "$T/rq/requeue"
+drain_start_host main pf "$SMTP" ""
 D=${POSTFIX_DIR[pf]}
 
 # --- 1,000 messages deferred for r1, which the checks see up ---

@@ -14,22 +14,12 @@
 . "$(dirname "$0")/drain_setup.sh"
 need_root_and_tools smtp-sink smtp-source
 
-start_redis
-for s in R0 R1 R2 R3 SMTP; do pick_port "$s"; done
-start_sink relayhost "$R0"
-start_relay_4xx r1 "$R1"
-start_sink r2 "$R2"
-start_sink r3 "$R3"
+drain_start_sinks
 drain_conf "$T/postlb.conf" ""
-start_policyd main "$T/postlb.conf"
-start_milter main "$T/postlb.conf" "$RUN/milter.sock"
-wire_postlb pf "$SMTP" "$T/postlb.conf" "$R0"
-wire_requeue pf "$T/postlb.conf"
-start_requeue pf "${POSTFIX_DIR[pf]}" "$T/rq/requeue"
+drain_start_host main pf "$SMTP" ""
 D=${POSTFIX_DIR[pf]}
 
-timeout 120 smtp-source -m 200 -s 5 -l 300 -f a@pin.example -t u@dest.example \
-	"127.0.0.1:$SMTP" >>"$T/source.out" 2>&1 || fail "smtp-source (deferred) failed"
+pin_deferred 200 u@dest.example
 wait_for 60 _queue_count_ge pf deferred 200 || fail "200 messages did not reach the deferred queue"
 
 # r1's relay becomes a slow one: deliveries to it stay active for 4 s

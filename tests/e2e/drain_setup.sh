@@ -109,3 +109,36 @@ _drained_ge() { [ "$(drained "$1" "$2")" -ge "$3" ]; }
 
 # _hc_is MEMBER VALUE: the member's hc field is VALUE.
 _hc_is() { [ "$(rcli HGET "postlb:m:$1" hc)" = "$2" ]; }
+
+# drain_start_sinks [PORTS...]: the private Redis, ports R0 R1 R2 R3 SMTP
+# (and PORTS), the default relay (R0), r1's 4xx relay and the r2, r3 sinks.
+drain_start_sinks() {
+	local p
+	start_redis
+	for p in R0 R1 R2 R3 SMTP "$@"; do pick_port "$p"; done
+	start_sink relayhost "$R0"
+	start_relay_4xx r1 "$R1"
+	start_sink r2 "$R2"
+	start_sink r3 "$R3"
+}
+
+# drain_start_host NAME PF SMTP_PORT SUFFIX: policyd and milter NAME on
+# $T/postlbSUFFIX.conf (written by drain_conf), Postfix PF on SMTP_PORT
+# wired to them, with the requeue path and postlb-requeue.
+drain_start_host() {
+	local conf=$T/postlb$4.conf
+	start_policyd "$1" "$conf"
+	start_milter "$1" "$conf" "$RUN/milter$4.sock"
+	wire_postlb "$2" "$3" "$conf" "$R0"
+	wire_requeue "$2" "$conf"
+	start_requeue "$2" "${POSTFIX_DIR[$2]}" "$T/rq$4/requeue"
+}
+
+# pin_deferred N RCPT [PORT]: N messages of sender a@pin.example (pool
+# pin: r1, whose relay answers 4xx) to RCPT through Postfix on PORT
+# (default $SMTP).
+pin_deferred() {
+	timeout 120 smtp-source -m "$1" -s 5 -l 300 -f a@pin.example -t "$2" \
+		"127.0.0.1:${3:-$SMTP}" >>"$T/source.out" 2>&1 ||
+		fail "smtp-source ($1 to $2) failed"
+}
