@@ -143,19 +143,12 @@ smtp_port() { eval echo "\$SMTP_$1"; }
 # spent: "deferred" when decided by Redis, DUNNO from the fail mode) every
 # 100 ms, rotating over the three policyd; appends "MS HOST MAX_US TOKEN".
 probe_loop() {
-	local t sum tok h i=0 hs=(a b c)
+	local t h i=0 hs=(a b c)
 	while [ ! -e "$T/probe.stop" ]; do
 		h=${hs[i % 3]}
 		i=$((i + 1))
 		t=$(now_ms)
-		sum=$(timeout 5 "$POLCLIENT" -s "unix:$RUN/policy-$h.sock" -L -c 1 -n 1 \
-			protocol_state=END-OF-MESSAGE client_address=127.0.0.1 \
-			sender=probe@probe.example recipient=r@dest.example \
-			recipient_count=1 size=1000 queue_id=4P1 instance=p1)
-		tok='?'
-		[ "$(stat_of "$sum" dunno)" = 1 ] && tok=D
-		[ "$(stat_of "$sum" other)" = 1 ] && tok=Q
-		echo "$t $h $(stat_of "$sum" max_us) $tok" >>"$T/probe.out"
+		echo "$t $h $(probe_once "$RUN/policy-$h.sock")" >>"$T/probe.out"
 		sleep 0.1
 	done
 }

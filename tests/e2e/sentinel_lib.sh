@@ -79,3 +79,18 @@ _sentinels_ready() {
 		[ "$(rp "$s" SENTINEL replicas pm 2>/dev/null | grep -c "^$P2\$")" -ge 1 ] || return 1
 	done
 }
+
+# probe_once SOCK: one END-OF-MESSAGE request of the probe sender
+# (probe@probe.example, whose quota is spent) to the policy socket SOCK;
+# prints "MAX_US TOKEN", TOKEN Q (decided by Redis: over quota), D (DUNNO:
+# the fail mode) or ? (no answer).
+probe_once() {
+	local sum tok='?'
+	sum=$(timeout 5 "$POLCLIENT" -s "unix:$1" -L -c 1 -n 1 \
+		protocol_state=END-OF-MESSAGE client_address=127.0.0.1 \
+		sender=probe@probe.example recipient=r@dest.example \
+		recipient_count=1 size=1000 queue_id=4P1 instance=p1)
+	[ "$(stat_of "$sum" dunno)" = 1 ] && tok=D
+	[ "$(stat_of "$sum" other)" = 1 ] && tok=Q
+	echo "$(stat_of "$sum" max_us) $tok"
+}
