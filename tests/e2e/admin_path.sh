@@ -7,6 +7,7 @@
 
 . "$(dirname "$0")/lib.sh"
 need_root_and_tools python3
+need_postfix_reach
 start_redis
 PORT_TAKEN=
 pick_port PORT_TAKEN

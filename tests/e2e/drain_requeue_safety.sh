@@ -12,6 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/drain_setup.sh"
 need_root_and_tools python3 setpriv
+need_postfix_reach
 
 pick_port SMTP
 pick_port R0

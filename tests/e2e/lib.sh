@@ -225,6 +225,18 @@ need_root_and_tools() {
 	done
 }
 
+# need_postfix_reach: for a test that runs the programs as user postfix:
+# a hard error (exit 99) unless postfix can reach them, which a checkout
+# below a private directory (mktemp -d makes it 0700) forbids.
+need_postfix_reach() {
+	if ! runuser -u postfix -- test -x "$POLICYD"; then
+		echo "[$E2E_NAME] ERROR: user postfix cannot reach $POLICYD:" \
+			"a directory above the build is not traversable by others" \
+			"(chmod o+x it, or build elsewhere)" >&2
+		exit 99
+	fi
+}
+
 # The private temporary directory of this test: world-traversable (0755),
 # because Postfix daemons and policyd run as the postfix user.  Removed on
 # exit unless KEEP=1.
