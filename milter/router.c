@@ -201,15 +201,16 @@ static int router_channels(const struct config *c, char *out, size_t outsz)
 /*
  * The change listener (see the top): a subscriber connection of its own,
  * opened anew after a reload or when Redis was seen failing or back.
- * Each new subscription wakes the refresher too: a change may have come
- * while there was none.
+ * Each subscription but the first wakes the refresher too: a change may
+ * have come while there was none (before the first, the refresher's own
+ * first read covers it).
  */
 static void *router_listener(void *arg)
 {
 	struct router *r = arg;
 	struct store_sync *s = NULL;
 	unsigned long s_epoch = 0;
-	int warned = 0;
+	int warned = 0, subscribed = 0;
 
 	for (;;) {
 		struct config *c;
@@ -249,7 +250,8 @@ static void *router_listener(void *arg)
 						 "work again");
 				warned = 0;
 				s_epoch = epoch;
-				router_kick(r);
+				if (subscribed++)
+					router_kick(r);
 			}
 		}
 		config_unref(c);

@@ -353,6 +353,14 @@ int __wrap_store_sync_message(struct store_sync *s, long long timeout_ms,
 	return 0;
 }
 
+/* The last PSUBSCRIBE's pattern. */
+static void fake_pattern(char *out, size_t outsz)
+{
+	pthread_mutex_lock(&F.mu);
+	snprintf(out, outsz, "%s", F.pattern);
+	pthread_mutex_unlock(&F.mu);
+}
+
 /* The subscriber connection's address ("" none). */
 static void fake_listener_addr(char *out, size_t outsz)
 {
@@ -490,6 +498,34 @@ static struct route_msg msg_from(const char *sender, const char *qid)
 	return m;
 }
 
+/*
+ * The router under test.  A failed check leaves its test at once, with
+ * the router's threads still running against the fake; the teardown
+ * stops it, so the next test starts alone.  No check fails while F.mu is
+ * held (the threads would wait for it forever).
+ */
+static struct router *live;
+
+static struct router *live_router(struct config *c)
+{
+	live = router_new(c);
+	return live;
+}
+
+static void end_router(struct router *r)
+{
+	router_free(r);
+	live = NULL;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (live != NULL)
+		end_router(live);
+	return 0;
+}
+
 /* ---- tests ---- */
 
 /* CONFIG_POOLS_MAX pools, each routed with and without Redis. */
@@ -522,7 +558,7 @@ static void test_pools_max(void **state)
 		 "};\n");
 	c = load_valid(NAME, t);
 	assert_int_equal(c->npools, CONFIG_POOLS_MAX);
-	r = router_new(c);
+	r = live_router(c);
 	assert_non_null(r);
 	for (int down = 0; down < 2; down++) {
 		pthread_mutex_lock(&F.mu);
@@ -543,7 +579,7 @@ static void test_pools_max(void **state)
 				assert_int_equal(res.local, down);
 			}
 	}
-	router_free(r);
+	end_router(r);
 	config_unref(c);
 	free(t);
 }
@@ -559,7 +595,7 @@ static void test_long_queue_id(void **state)
 
 	(void)state;
 	fake_reset();
-	r = router_new(c);
+	r = live_router(c);
 	memset(qid, 'Q', sizeof(qid) - 1);
 	m = msg_from("a@x.example", qid);
 	router_route(r, c, &m, &res);
@@ -574,7 +610,7 @@ static void test_long_queue_id(void **state)
 	assert_true(res.member >= 0);
 	assert_int_equal(F.def_writes, 4);
 	assert_int_equal(F.evals, 3);
-	router_free(r);
+	end_router(r);
 	config_unref(c);
 }
 
@@ -589,7 +625,7 @@ static void test_local_last_known(void **state)
 	(void)state;
 	fake_reset();
 	fake_set_state(1, "drain");
-	r = router_new(c);
+	r = live_router(c);
 	wait_refreshes(&F.hgetall_a, 3);
 	pthread_mutex_lock(&F.mu);
 	F.down = 1;
@@ -614,7 +650,7 @@ static void test_local_last_known(void **state)
 		router_route(r, c, &m, &res);
 		assert_int_equal(res.member, -1);
 	}
-	router_free(r);
+	end_router(r);
 	config_unref(c);
 }
 
@@ -671,7 +707,7 @@ static void test_cut_empties_pool(void **state)
 
 	(void)state;
 	fake_reset();
-	r = router_new(c);
+	r = live_router(c);
 	route_parallel(r, c, 6);
 	assert_true(fake_get(&F.opens) >= 6);
 	fake_cut(1); /* the pooled connections are cut; Redis accepts again */
@@ -681,7 +717,7 @@ static void test_cut_empties_pool(void **state)
 		local += res.local;
 	}
 	assert_true(local <= 1);
-	router_free(r);
+	end_router(r);
 	config_unref(c);
 }
 
@@ -699,7 +735,7 @@ static void test_reload_moves_connections(void **state)
 
 	(void)state;
 	fake_reset();
-	r = router_new(a);
+	r = live_router(a);
 	wait_refreshes(&F.hgetall_a, 3);
 	route_parallel(r, a, 3);
 	/* one call in flight under the old config across the reload */
@@ -723,12 +759,16 @@ static void test_reload_moves_connections(void **state)
 	}
 	wait_refreshes(&F.hgetall_b, 3);
 	assert_int_equal(fake_get(&F.hgetall_a), before);
-	pthread_mutex_lock(&F.mu);
-	for (int i = 0; i < F.nconns; i++)
-		if (strcmp(F.conns[i]->addr, "unix:/fake/a") == 0)
+	{
+		int old = 0;
+		pthread_mutex_lock(&F.mu);
+		for (int i = 0; i < F.nconns; i++)
+			old += strcmp(F.conns[i]->addr, "unix:/fake/a") == 0;
+		pthread_mutex_unlock(&F.mu);
+		if (old > 0)
 			fail_msg("a connection to the old Redis is still open");
-	pthread_mutex_unlock(&F.mu);
-	router_free(r);
+	}
+	end_router(r);
 	config_unref(a);
 	config_unref(b);
 }
@@ -748,7 +788,7 @@ static void test_session_config_after_reload(void **state)
 	(void)state;
 	fake_reset();
 	fake_set_state(1, "drain");
-	r = router_new(a);
+	r = live_router(a);
 	wait_refreshes(&F.hgetall_a, 3);
 	router_set_config(r, b);
 	wait_refreshes(&F.hgetall_b, 3);
@@ -767,7 +807,7 @@ static void test_session_config_after_reload(void **state)
 		assert_int_equal(res.local, 1);
 		assert_int_equal(res.member, 1); /* m2: m1 is known drained */
 	}
-	router_free(r);
+	end_router(r);
 	config_unref(a);
 	config_unref(b);
 }
@@ -787,14 +827,14 @@ static void test_redis_day(void **state)
 	pthread_mutex_lock(&F.mu);
 	F.skew_ms = 3LL * 86400000; /* Redis three days ahead */
 	pthread_mutex_unlock(&F.mu);
-	r = router_new(c);
+	r = live_router(c);
 	wait_refreshes(&F.hgetall_a, 3);
 	router_route(r, c, &m, &res);
 	assert_int_equal(res.local, 0);
 	route_day_string((long long)now / 86400 + 3, ds);
 	snprintf(want, sizeof(want), "postlb:w:m1:%s", ds);
 	assert_string_equal(F.last_wkey, want);
-	router_free(r);
+	end_router(r);
 	config_unref(c);
 }
 
@@ -839,7 +879,7 @@ static void test_metrics_paths(void **state)
 
 	(void)state;
 	fake_reset();
-	r = router_new(c);
+	r = live_router(c);
 	wait_refreshes(&F.hgetall_a, 2);
 	for (int i = 0; i < 40; i++) { /* Redis up: fetched or reserved */
 		router_route(r, c, &m, &res);
@@ -896,7 +936,7 @@ static void test_metrics_paths(void **state)
 	assert_non_null(strstr(b.p, "postlb_pool_members_ready{pool=\"p\"} 0\n"));
 	assert_non_null(strstr(b.p, "postlb_milter_redis_up 0\n"));
 	metrics_buf_free(&b);
-	router_free(r);
+	end_router(r);
 	config_unref(c);
 }
 
@@ -938,7 +978,7 @@ static void test_push_ends_reservations(void **state)
 	    "algorithm = \"round_robin\"; }; };\n"
 	    "routing = { default_pool = \"p\"; refresh = \"10s\"; "
 	    "budget = \"100ms\"; reserve = 32; reserve_time = \"10s\"; };\n";
-	char buf[sizeof(text) + 64], addr[64];
+	char buf[sizeof(text) + 64], addr[64], pat[64];
 	struct config *c, *b;
 	struct route_msg m = msg_from("a@x.example", "Q10");
 	struct router_result res;
@@ -949,11 +989,10 @@ static void test_push_ends_reservations(void **state)
 	fake_reset();
 	snprintf(buf, sizeof(buf), text, "a", "pl*[x]?:");
 	c = load_valid(NAME, buf);
-	r = router_new(c);
+	r = live_router(c);
 	wait_subscribed();
-	pthread_mutex_lock(&F.mu);
-	assert_string_equal(F.pattern, "pl\\*\\[x\\]\\?:m:*");
-	pthread_mutex_unlock(&F.mu);
+	fake_pattern(pat, sizeof(pat));
+	assert_string_equal(pat, "pl\\*\\[x\\]\\?:m:*");
 	for (int i = 0; i < 40; i++) {
 		router_route(r, c, &m, &res);
 		reserved += res.reserved;
@@ -981,10 +1020,9 @@ static void test_push_ends_reservations(void **state)
 		usleep(10000);
 	}
 	assert_string_equal(addr, "unix:/fake/b");
-	pthread_mutex_lock(&F.mu);
-	assert_string_equal(F.pattern, "postlb:m:*");
-	pthread_mutex_unlock(&F.mu);
-	router_free(r);
+	fake_pattern(pat, sizeof(pat));
+	assert_string_equal(pat, "postlb:m:*");
+	end_router(r);
 	config_unref(c);
 	config_unref(b);
 	fake_set_state(2, "");
@@ -1003,7 +1041,7 @@ static void test_no_channels(void **state)
 	pthread_mutex_lock(&F.mu);
 	F.no_channels = 1;
 	pthread_mutex_unlock(&F.mu);
-	r = router_new(c);
+	r = live_router(c);
 	wait_refreshes(&F.hgetall_a, 3);
 	for (int i = 0; i < 10; i++) {
 		router_route(r, c, &m, &res);
@@ -1015,23 +1053,23 @@ static void test_no_channels(void **state)
 	pthread_mutex_unlock(&F.mu);
 	usleep(100000);
 	assert_int_equal(pushes_of(r), 0);
-	router_free(r);
+	end_router(r);
 	config_unref(c);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pools_max),
-	    cmocka_unit_test(test_long_queue_id),
-	    cmocka_unit_test(test_local_last_known),
-	    cmocka_unit_test(test_cut_empties_pool),
-	    cmocka_unit_test(test_reload_moves_connections),
-	    cmocka_unit_test(test_session_config_after_reload),
-	    cmocka_unit_test(test_redis_day),
-	    cmocka_unit_test(test_metrics_paths),
-	    cmocka_unit_test(test_push_ends_reservations),
-	    cmocka_unit_test(test_no_channels),
+	    cmocka_unit_test_teardown(test_pools_max, teardown),
+	    cmocka_unit_test_teardown(test_long_queue_id, teardown),
+	    cmocka_unit_test_teardown(test_local_last_known, teardown),
+	    cmocka_unit_test_teardown(test_cut_empties_pool, teardown),
+	    cmocka_unit_test_teardown(test_reload_moves_connections, teardown),
+	    cmocka_unit_test_teardown(test_session_config_after_reload, teardown),
+	    cmocka_unit_test_teardown(test_redis_day, teardown),
+	    cmocka_unit_test_teardown(test_metrics_paths, teardown),
+	    cmocka_unit_test_teardown(test_push_ends_reservations, teardown),
+	    cmocka_unit_test_teardown(test_no_channels, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
