@@ -32,7 +32,9 @@
 -- weighted pick reads the first usable candidate from the counter on, a
 -- hash pick the first of its order, and least_outstanding compares a
 -- window of at most 16 candidates (from the counter on, so every member
--- is in some window).
+-- is in some window; their definition fields read with one GETRANGE
+-- each, their outstanding entries counted with ZCOUNT, and the old ones
+-- removed from the member that gets the message).
 -- Time is Redis's (TIME): hosts with skewed clocks agree.
 -- A candidate is usable when its state is absent or "ready", its health
 -- (fields hc, cb_until and rs_until, see engine/health.h) is not down, no
@@ -108,6 +110,20 @@ end
 local function field(suffix, i, w)
   return redis.call('GETRANGE', def .. suffix, w * (i - 1), w * i - 1)
 end
+-- the name, weight and cap fields of candidates a..b, read ahead with
+-- one GETRANGE each (a least_outstanding window)
+local pre = {}
+local function prefetch(a, b)
+  local ns = redis.call('GETRANGE', def .. ':n', 32 * (a - 1), 32 * b - 1)
+  local ws = redis.call('GETRANGE', def .. ':w', 5 * (a - 1), 5 * b - 1)
+  local ks = redis.call('GETRANGE', def .. ':k', 11 * (a - 1), 11 * b - 1)
+  for i = a, b do
+    local o = i - a
+    pre[i] = {string.sub(ns, 32 * o + 1, 32 * o + 32),
+              string.sub(ws, 5 * o + 1, 5 * o + 5),
+              string.sub(ks, 11 * o + 1, 11 * o + 11)}
+  end
+end
 -- the fields one message's pick reads
 local fields = {'state', 'hc', 'cb_until', 'up_at', 'rs_until', 'th'}
 for d = 1, nd do
@@ -129,10 +145,12 @@ local memo, used = {}, {}
 local function cand(i)
   local c = memo[i]
   if c then return c end
-  local name = string.match(field(':n', i, 32), '^%S+')
+  local f = pre[i] or {field(':n', i, 32), field(':w', i, 5),
+                       field(':k', i, 11)}
+  local name = string.match(f[1], '^%S+')
   c = {mkey = prefix .. 'm:' .. name, wkey = prefix .. 'w:' .. name .. ':' .. day,
        lkey = prefix .. 'lc:' .. name, ok = true, thr = {}, cnt = 0, used = 0,
-       weight = tonumber(field(':w', i, 5)), cap = tonumber(field(':k', i, 11))}
+       weight = tonumber(f[2]), cap = tonumber(f[3])}
   memo[i] = c
   local old = {}
   local function ramp(up_at)
@@ -195,13 +213,18 @@ for p = 1, np do
   local kt, pick = k + p, 0
   if mode == 'order' then kt = 0 end
   if mode == 'least' then
-    local best
-    for j = 0, math.min(n, 16) - 1 do
+    local best, w, a = nil, math.min(n, 16), (kt % n) + 1
+    if p == 1 then
+      prefetch(a, math.min(n, a + w - 1))
+      if a + w - 1 > n then prefetch(1, a + w - 1 - n) end
+    end
+    for j = 0, w - 1 do
       local i = ((kt + j) % n) + 1
       local c = cand(i)
       if c.ok then
-        redis.call('ZREMRANGEBYSCORE', c.lkey, '-inf', now - ttl)
-        local s = (redis.call('ZCARD', c.lkey) + 1) /
+        -- outstanding: entries younger than the ttl (older ones are
+        -- removed from the member that gets the message)
+        local s = (redis.call('ZCOUNT', c.lkey, '(' .. (now - ttl), '+inf') + 1) /
           (c.weight * (c.share or 100) / 100)
         if best == nil or s < best then best = s; pick = i end
       end
@@ -228,6 +251,7 @@ for p = 1, np do
       if c.cnt >= c.cap then c.ok = false end
     end
     if mode == 'least' and qid ~= '' then
+      redis.call('ZREMRANGEBYSCORE', c.lkey, '-inf', now - ttl)
       redis.call('ZADD', c.lkey, now, qid)
       redis.call('PEXPIRE', c.lkey, ttl * 2)
     end

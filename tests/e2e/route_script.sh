@@ -17,7 +17,12 @@
 # th = "UNTIL RATE"): a throttled member takes at most RATE messages a
 # minute of that scope, and comes negated in a reservation.
 # A pool of 1000 members: the rotation stays exact and a pick reads only
-# the candidates its walk reaches.
+# the candidates its walk reaches.  least_outstanding over 20 members:
+# the window of 16 from the counter on, wrapping past the last member,
+# picks one with the fewest outstanding messages, so 20 messages give
+# each member one; entries older than the ttl do not count and are
+# removed from the member that gets the message; the window's definition
+# is read with three GETRANGEs.
 # Time is Redis's: the caller passes none, and a suspension is live or
 # expired by Redis's clock.  Expired suspension fields are deleted when a
 # call sees them.
@@ -275,6 +280,35 @@ c0=$(rcli GET t:rr:big)
 assert_eq "-1" "$(big 1 x.example)" "a missing definition: the script answers -1"
 assert_eq "$c0" "$(rcli GET t:rr:big)" "and does nothing (the counter stays)"
 rcli --scan --pattern 't:*b*' | xargs -r redis-cli -s "$REDIS_SOCK" DEL >/dev/null
+
+# --- least_outstanding over 20 members ---
+LN=20
+rcli SET t:rd:lo:n "$(for ((i = 1; i <= LN; i++)); do printf '%-32s' "l$i"; done)" >/dev/null
+rcli SET t:rd:lo:w "$(for ((i = 1; i <= LN; i++)); do printf '%5d' 1; done)" >/dev/null
+rcli SET t:rd:lo:k "$(for ((i = 1; i <= LN; i++)); do printf '%11d' -1; done)" >/dev/null
+rcli SET t:rd:lo:c "$(cyc $(seq 1 $LN))" >/dev/null
+least() { # least QID: the pick for one message with queue id QID
+	rcli EVALSHA "$SHA" 3 t:rr:lo t:prov t:rd:lo least "" 60000 "$1" 1 x.example \
+		$LN $LN t: "$DAY" 1 | tail -n 1
+}
+rcli SET t:rr:lo 10 >/dev/null # windows start at members 11..20 and wrap
+for ((q = 1; q <= LN; q++)); do least "QL$q"; done >"$T/least.out"
+assert_eq $LN "$(sort -u "$T/least.out" | wc -l)" "20 messages: each of the 20 members takes one"
+for ((i = 1; i <= LN; i++)); do
+	[ "$(rcli ZCARD "t:lc:l$i")" = 1 ] || fail "l$i holds $(rcli ZCARD "t:lc:l$i") outstanding, not 1"
+done
+# l1 also holds 5 entries older than the ttl (60 s): they do not count
+old=$(($(redis_ms) - 120000))
+for q in 1 2 3 4 5; do rcli ZADD t:lc:l1 "$old" "OLD$q" >/dev/null; done
+# with every member at one, give all but l1 a second message
+for ((i = 2; i <= LN; i++)); do rcli ZADD t:lc:l$i "$(redis_ms)" "QX$i" >/dev/null; done
+rcli SET t:rr:lo 19 >/dev/null # the next window starts at l1
+getr0=$(rcli INFO commandstats | grep -o 'cmdstat_getrange:calls=[0-9]*' | cut -d= -f2)
+assert_eq 1 "$(least QNEW)" "the old entries do not count: l1 (one live) is the least"
+getr1=$(rcli INFO commandstats | grep -o 'cmdstat_getrange:calls=[0-9]*' | cut -d= -f2)
+assert_eq 3 "$((getr1 - getr0))" "the window's names, weights and caps: one GETRANGE each"
+assert_eq 2 "$(rcli ZCARD t:lc:l1)" "the old entries were removed from l1, which got the message"
+rcli --scan --pattern 't:*l*' | xargs -r redis-cli -s "$REDIS_SOCK" DEL >/dev/null
 
 log "the script is engine/route.lua, built in, and runs with redis-cli --eval"
 assert_eq "$(cat "$top_srcdir/engine/route.lua")" "$SCRIPT" \
