@@ -210,7 +210,7 @@ static void *router_listener(void *arg)
 	struct router *r = arg;
 	struct store_sync *s = NULL;
 	unsigned long s_epoch = 0;
-	int warned = 0, subscribed = 0;
+	int warned = 0, subscribed = 0, pause = 20; /* x 50 ms */
 
 	for (;;) {
 		struct config *c;
@@ -234,6 +234,7 @@ static void *router_listener(void *arg)
 			if (router_channels(c, pat, sizeof(pat)) < 0 ||
 			    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0) {
 				s = NULL;
+				pause = 20;
 			} else if (store_sync_psubscribe(s, pat) < 0) {
 				if (!warned)
 					log_warn("redis: no member change "
@@ -244,19 +245,21 @@ static void *router_listener(void *arg)
 				warned = 1;
 				store_sync_close(s);
 				s = NULL;
+				pause = 600; /* refused: ask again in 30 s */
 			} else {
 				if (warned)
 					log_info("redis: member change pushes "
 						 "work again");
 				warned = 0;
+				pause = 20;
 				s_epoch = epoch;
 				if (subscribed++)
 					router_kick(r);
 			}
 		}
 		config_unref(c);
-		if (s == NULL) { /* try again in a second */
-			for (int t = 0; t < 20 && !stop; t++) {
+		if (s == NULL) { /* try again in a second (30 s if refused) */
+			for (int t = 0; t < pause && !stop; t++) {
 				usleep(50000);
 				pthread_mutex_lock(&r->lock);
 				stop = r->stop;
