@@ -187,7 +187,7 @@ relay_worker() {
 	done
 }
 
-pol_eom "$RUN/policy-a.sock" 1 probe@probe.example >/dev/null # spends the probe's 1
+spend_probe "$RUN/policy-a.sock"
 probe_loop &
 PROBE_PID=$!
 E2E_EXTRA_PIDS+=("$PROBE_PID")

@@ -150,7 +150,7 @@ lag() {
 	LAG_US=$((${EPOCHREALTIME/[.,]/} - t0))
 }
 
-pol_eom "$RUN/policy.sock" 1 probe@probe.example >/dev/null # spends the probe's 1
+spend_probe "$RUN/policy.sock"
 probe_loop &
 PROBE_PID=$!
 E2E_EXTRA_PIDS+=("$PROBE_PID")

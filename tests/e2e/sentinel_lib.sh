@@ -94,3 +94,12 @@ probe_once() {
 	[ "$(stat_of "$sum" other)" = 1 ] && tok=Q
 	echo "$(stat_of "$sum" max_us) $tok"
 }
+
+# spend_probe SOCK: spends the probe sender's one unit through policy
+# socket SOCK, until Redis refuses the probe (a spending request answered
+# from the fail mode would leave the unit, and a later probe would pass
+# for a fail-mode answer).
+_probe_refused() { [ "$(probe_once "$1" | cut -d' ' -f2)" = Q ]; }
+spend_probe() {
+	wait_for 10 _probe_refused "$1" || die "the probe's quota was not spent through Redis"
+}
