@@ -214,10 +214,8 @@ for p = 1, np do
   if mode == 'order' then kt = 0 end
   if mode == 'least' then
     local best, w, a = nil, math.min(n, 16), (kt % n) + 1
-    if p == 1 then
-      prefetch(a, math.min(n, a + w - 1))
-      if a + w - 1 > n then prefetch(1, a + w - 1 - n) end
-    end
+    prefetch(a, math.min(n, a + w - 1)) -- least: one pick per call
+    if a + w - 1 > n then prefetch(1, a + w - 1 - n) end
     for j = 0, w - 1 do
       local i = ((kt + j) % n) + 1
       local c = cand(i)

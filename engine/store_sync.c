@@ -387,13 +387,10 @@ int store_sync_psubscribe(struct store_sync *s, const char *pattern)
 	     r->element[0]->type == REDIS_REPLY_STRING &&
 	     strcmp(r->element[0]->str, "psubscribe") == 0;
 	freeReplyObject(r);
-	if (!ok) {
-		snprintf(s->err, sizeof(s->err), "PSUBSCRIBE: unexpected reply");
-		s->broken = 1;
-		return -STORE_EREPLY;
-	}
 	s->broken = 1; /* a subscriber takes no more commands */
-	return 0;
+	if (!ok)
+		snprintf(s->err, sizeof(s->err), "PSUBSCRIBE: unexpected reply");
+	return ok ? 0 : -STORE_EREPLY;
 }
 
 int store_sync_message(struct store_sync *s, long long timeout_ms, char *out,

@@ -98,6 +98,33 @@ long long router_mono_ms(void)
 }
 
 /*
+ * Waits ms under the lock, until the stop or, with kicked set, a kick
+ * (which it takes).  Returns 1 when stopped.
+ */
+static int router_wait(struct router *r, long long ms, int kicked)
+{
+	struct timespec until;
+	int stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop && !(kicked && r->kick) &&
+	       pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
+		;
+	if (kicked)
+		r->kick = 0;
+	stop = r->stop;
+	pthread_mutex_unlock(&r->lock);
+	return stop;
+}
+
+/*
  * The state refresher: every routing.refresh, gives back and re-reads the
  * members on its own connection, opened anew after a reload (the Redis
  * address, db or password may have changed) and after any error.
@@ -113,7 +140,6 @@ static void *router_refresher(void *arg)
 		struct config *c;
 		unsigned long gen;
 		long long period, t0 = router_mono_ms();
-		int stop;
 		pthread_mutex_lock(&r->lock);
 		c = config_ref(r->cfg);
 		gen = r->cfg_gen;
@@ -136,46 +162,24 @@ static void *router_refresher(void *arg)
 			router_pool_flush(r); /* they were likely cut too */
 		}
 		router_mark(r, s != NULL, err, t0);
-		pthread_mutex_lock(&r->lock);
 		config_unref(c);
-		stop = r->stop;
-		pthread_mutex_unlock(&r->lock);
-		if (stop)
-			break;
 		/* sleep for the period, or until a push or the stop */
-		pthread_mutex_lock(&r->lock);
-		{
-			struct timespec until;
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += period / 1000;
-			until.tv_nsec += (period % 1000) * 1000000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
-			while (!r->stop && !r->kick &&
-			       pthread_cond_timedwait(&r->wake, &r->lock,
-						      &until) == 0)
-				;
-		}
-		r->kick = 0;
-		stop = r->stop;
-		pthread_mutex_unlock(&r->lock);
-		if (stop)
+		if (router_wait(r, period, 1))
 			break;
 	}
 	store_sync_close(s);
 	return NULL;
 }
 
-/* A change was pushed (or may have been missed): every reservation ends,
- * and the refresher reads the members now. */
-static void router_kick(struct router *r)
+/* A change was pushed (pushed set) or may have been missed: every
+ * reservation ends, and the refresher reads the members now. */
+static void router_kick(struct router *r, int pushed)
 {
 	pthread_mutex_lock(&r->lock);
+	r->st.pushes += pushed != 0;
 	r->gen++;
 	r->kick = 1;
-	pthread_cond_signal(&r->wake);
+	pthread_cond_broadcast(&r->wake);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -210,7 +214,8 @@ static void *router_listener(void *arg)
 	struct router *r = arg;
 	struct store_sync *s = NULL;
 	unsigned long s_epoch = 0;
-	int warned = 0, subscribed = 0, pause = 20; /* x 50 ms */
+	int warned = 0, subscribed = 0;
+	long long pause = 1000; /* ms */
 
 	for (;;) {
 		struct config *c;
@@ -234,7 +239,7 @@ static void *router_listener(void *arg)
 			if (router_channels(c, pat, sizeof(pat)) < 0 ||
 			    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0) {
 				s = NULL;
-				pause = 20;
+				pause = 1000;
 			} else if (store_sync_psubscribe(s, pat) < 0) {
 				if (!warned)
 					log_warn("redis: no member change "
@@ -245,35 +250,28 @@ static void *router_listener(void *arg)
 				warned = 1;
 				store_sync_close(s);
 				s = NULL;
-				pause = 600; /* refused: ask again in 30 s */
+				pause = 30000; /* refused: ask again later */
 			} else {
 				if (warned)
 					log_info("redis: member change pushes "
 						 "work again");
 				warned = 0;
-				pause = 20;
+				pause = 1000;
 				s_epoch = epoch;
 				if (subscribed++)
-					router_kick(r);
+					router_kick(r, 0);
 			}
 		}
 		config_unref(c);
 		if (s == NULL) { /* try again in a second (30 s if refused) */
-			for (int t = 0; t < pause && !stop; t++) {
-				usleep(50000);
-				pthread_mutex_lock(&r->lock);
-				stop = r->stop;
-				pthread_mutex_unlock(&r->lock);
-			}
+			if (router_wait(r, pause, 0))
+				break;
 			continue;
 		}
 		rc = store_sync_message(s, 200, msg, sizeof(msg));
 		if (rc > 0) {
 			log_debug("redis: change pushed: %s", msg);
-			router_kick(r);
-			pthread_mutex_lock(&r->lock);
-			r->st.pushes++;
-			pthread_mutex_unlock(&r->lock);
+			router_kick(r, 1);
 		} else if (rc < 0) {
 			store_sync_close(s);
 			s = NULL;
@@ -308,7 +306,7 @@ struct router *router_new(struct config *c)
 	if (pthread_create(&r->listener, NULL, router_listener, r) != 0) {
 		pthread_mutex_lock(&r->lock);
 		r->stop = 1;
-		pthread_cond_signal(&r->wake);
+		pthread_cond_broadcast(&r->wake);
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->refresher, NULL);
 		goto fail;
@@ -329,7 +327,7 @@ void router_free(struct router *r)
 		return;
 	pthread_mutex_lock(&r->lock);
 	r->stop = 1;
-	pthread_cond_signal(&r->wake);
+	pthread_cond_broadcast(&r->wake);
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->refresher, NULL);
 	pthread_join(r->listener, NULL);
