@@ -78,7 +78,7 @@ for a in $ALGOS; do
 	for n in $SIZES; do conf "$n" "$a" >"$T/$a-$n.conf"; done
 done
 
-declare -A MED MSG PREP
+declare -A MED MSG PREP BYTES
 for ((r = 1; r <= ROUNDS; r++)); do
 	for a in $ALGOS; do
 		# rotate the order of the sizes from round to round
@@ -89,7 +89,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			MED[$a-$n]="${MED[$a-$n]:-} $(awk '{ print $6 }' <<<"$out")"
 			MSG[$a-$n]="${MSG[$a-$n]:-} $(awk '{ print $18 }' <<<"$out")"
 			PREP[$a-$n]="${PREP[$a-$n]:-} $(awk '{ print $14 }' <<<"$out")"
-			BYTES[$n]=$(awk '{ print $12 }' <<<"$out")
+			BYTES[$a-$n]=$(awk '{ print $12 }' <<<"$out")
 		done
 	done
 done
@@ -105,7 +105,7 @@ table() {
 		base=$(median <<<"${fig[$a-3]}")
 		for n in $SIZES; do
 			m=$(median <<<"${fig[$a-$n]}")
-			if [ "$1" = MED ]; then last=${BYTES[$n]}; else last=$(median <<<"${PREP[$a-$n]}"); fi
+			if [ "$1" = MED ]; then last=${BYTES[$a-$n]}; else last=$(median <<<"${PREP[$a-$n]}"); fi
 			printf '%-18s %8s %12s %10s %10.2f %12s\n' "$a" "$n" "$m" "$(worst <<<"${fig[$a-$n]}")" \
 				"$(awk -v m="$m" -v b="$base" 'BEGIN { print m / b }')" "$last"
 		done

@@ -20,6 +20,7 @@
 
 #include <regex.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/postlb/postlb.conf"
 #define CONFIG_FILE_MAX (4 * 1024 * 1024) /* bytes of postlb.conf */
@@ -96,6 +97,7 @@ struct cfg_member {
 	size_t nhosts;
 	int here;	/* this host may use it (config_host.c) */
 	int weight;	/* 1..1000 */
+	uint64_t seed;	/* select_hash_seed(name), for hash pools */
 	long long warm_start_day; /* days since 1970-01-01 UTC; -1: none */
 	long long *warm_caps;	  /* messages per day, day 0 first */
 	size_t nwarm;

@@ -6,6 +6,7 @@
  * unknown members in pools, fallback cycles, bad regexes, bad names.
  */
 #include "config_int.h"
+#include "select.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,7 @@ static int route_members(struct cfg_ctx *x, config_t *cf, struct config *c)
 		    cfg_member_hosts(x, e, c, m) < 0)
 			return -1;
 		m->weight = (int)weight;
+		m->seed = select_hash_seed(m->name);
 		if (m->nexthop != NULL && !route_nexthop_ok(m->nexthop))
 			return cfg_fail(x, e,
 					"member '%s': bad nexthop '%s' (e.g. "

@@ -258,20 +258,21 @@ int route_plan_pool(const struct config *c, int pool,
 	out->spill = 0;
 	route_def_hash(c, out);
 	if (out->mode == RM_ORDER)
-		route_plan_order(c, out, m);
+		route_plan_order(c, out, m, out->n);
 	return 0;
 }
 
-void route_plan_order(const struct config *c, struct route_plan *plan,
-		      const struct route_msg *m)
+size_t route_plan_order(const struct config *c, struct route_plan *plan,
+			const struct route_msg *m, size_t top)
 {
-	const char *names[CONFIG_POOL_MEMBERS_MAX];
+	uint64_t seeds[CONFIG_POOL_MEMBERS_MAX];
 	const char *key = route_hash_key(&c->pools[plan->pool], m);
 
 	for (size_t i = 0; i < plan->n; i++)
-		names[i] = c->members[plan->member[i]].name;
-	select_hash_order(key, strlen(key), names, plan->weight, plan->n,
-			  plan->cycle);
+		seeds[i] = c->members[plan->member[i]].seed;
+	plan->len = select_hash_order(key, strlen(key), seeds, plan->weight,
+				      plan->n, plan->cycle, top);
+	return plan->len;
 }
 
 long long route_today(void)

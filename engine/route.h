@@ -166,13 +166,19 @@ int route_plan_pool(const struct config *c, int pool,
 		    const struct route_view *view, const struct route_msg *m,
 		    long long day, int site, struct route_plan *out);
 /*
- * A hash pool's order (plan->cycle) for message m: its candidates ranked
- * for m's hash key.  route_plan_pool() makes it too; a plan kept for
- * later messages gets each one's with this (it costs what ranking n
- * members costs, not what planning does).
+ * A hash pool's order (plan->cycle, plan->len) for message m: the first
+ * top of its candidates ranked for m's hash key (all of them when top >=
+ * plan->n); returns how many.  route_plan_pool() ranks them all; a plan
+ * kept for later messages gets each one's with this (it costs what
+ * ranking n members costs, not what planning does).  The pick is the
+ * first usable candidate of the order, so a cut order picks what the
+ * whole one would, or none when none of its top can take the message:
+ * then the whole order decides (see router_pick).
  */
-void route_plan_order(const struct config *c, struct route_plan *plan,
-		      const struct route_msg *m);
+size_t route_plan_order(const struct config *c, struct route_plan *plan,
+			const struct route_msg *m, size_t top);
+/* How much of a hash pool's order goes with a call first. */
+#define ROUTE_ORDER_TOP 16
 
 /*
  * Arguments of ROUTE_LUA for plan (argv[0] is the script's sha1, given):

@@ -13,7 +13,9 @@
 --   writes them (route_run.c) and asks again when this script answers
 --   {-1}: a definition is missing (a new plan, or Redis lost it).
 -- ARGV: [1] mode: "seq" (round robin, weighted), "order" (hash), "least";
---   [2] a hash pool's order, inline ("" : the cycle is DEF:c); a cycle is
+--   [2] a hash pool's order, inline ("" : the cycle is DEF:c; the router
+--   sends the top of a big pool's order first, all of it only when this
+--   script finds no member in the top); a cycle is
 --   two bytes per slot, the candidate number (1-based) in two digits of
 --   base 255, each plus one (so no byte is NUL); [3] outstanding ttl in
 --   ms; [4] queue id ("" none); [5] the number of domains ND, [6 .. 5+ND]

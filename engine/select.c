@@ -121,17 +121,51 @@ static void select_radix(uint64_t *key, uint16_t *order, size_t n)
 		memcpy(order, os, n * sizeof(*order));
 }
 
-void select_hash_order(const char *key, size_t keylen,
-		       const char *const *names, const int *weights, size_t n,
-		       uint16_t *order)
+uint64_t select_hash_seed(const char *name)
+{
+	return XXH64(name, strlen(name), 0);
+}
+
+/*
+ * The first top of order by key (ascending, ties by position) in one
+ * pass: an insertion into the best top seen so far, which for random
+ * scores moves about top * ln(n / top) entries in all.
+ */
+static void select_top(const uint64_t *key, size_t n, uint16_t *order,
+		       size_t top)
+{
+	uint64_t bk[SELECT_N_MAX];
+	size_t have = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		if (have == top && key[i] >= bk[top - 1])
+			continue; /* not better than the worst kept (or tied
+				     with it at a higher position) */
+		j = have < top ? have++ : top - 1;
+		for (; j > 0 && bk[j - 1] > key[i]; j--) {
+			bk[j] = bk[j - 1];
+			order[j] = order[j - 1];
+		}
+		bk[j] = key[i];
+		order[j] = (uint16_t)i;
+	}
+}
+
+size_t select_hash_order(const char *key, size_t keylen,
+			 const uint64_t *seeds, const int *weights, size_t n,
+			 uint16_t *order, size_t top)
 {
 	uint64_t k[SELECT_N_MAX];
 
 	if (n > SELECT_N_MAX)
 		n = SELECT_N_MAX;
+	if (top > n)
+		top = n;
+	if (top == 0)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
-		XXH64_hash_t seed = XXH64(names[i], strlen(names[i]), 0);
-		XXH64_hash_t h = XXH64(key, keylen, seed);
+		XXH64_hash_t h = XXH64(key, keylen, seeds[i]);
 		/* u uniform in (0, 1); -w / ln(u) is weighted rendezvous */
 		double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
 		double score = -(double)weights[i] / log(u);
@@ -140,10 +174,16 @@ void select_hash_order(const char *key, size_t keylen,
 		 * least 1): the complement puts the highest score first */
 		memcpy(&bits, &score, sizeof(bits));
 		k[i] = ~bits;
-		order[i] = (uint16_t)i;
 	}
-	/* highest score first; equal scores by position (a stable sort) */
-	select_radix(k, order, n);
+	/* highest score first; equal scores by position */
+	if (top < n) {
+		select_top(k, n, order, top);
+		return top;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint16_t)i;
+	select_radix(k, order, n); /* stable */
+	return n;
 }
 
 long select_walk(const uint16_t *cycle, size_t len,

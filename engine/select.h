@@ -40,13 +40,22 @@ long select_rr_cycle(size_t n, uint16_t *cycle, size_t cap);
 long select_least(const long long *outstanding, const int *weights,
 		  const int *ok, size_t n, unsigned long long tiebreak);
 
+/* A member's seed for select_hash_order: xxHash64 of its name (kept per
+ * config, so a message hashes its key once per member, not the names). */
+uint64_t select_hash_seed(const char *name);
+
 /*
- * Ranks n members (names, weights) for key by weighted rendezvous hashing:
- * order[0] is the preferred position.  Deterministic across hosts.
+ * Ranks n members (seeds by select_hash_seed, weights) for key by weighted
+ * rendezvous hashing and writes the first min(top, n) positions of that
+ * ranking into order: order[0] is the preferred position.  Ties go to the
+ * lower position, so the first k of a ranking cut at top >= k are those
+ * of the whole ranking.  Returns how many were written.  Deterministic
+ * across hosts.  A whole ranking is a radix sort of n scores; a short one
+ * (top < n) keeps the best top of them in one pass.
  */
-void select_hash_order(const char *key, size_t keylen,
-		       const char *const *names, const int *weights, size_t n,
-		       uint16_t *order);
+size_t select_hash_order(const char *key, size_t keylen,
+			 const uint64_t *seeds, const int *weights, size_t n,
+			 uint16_t *order, size_t top);
 
 /*
  * Walks cycle from position start (mod len) and returns the first member

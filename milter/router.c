@@ -382,8 +382,9 @@ void router_get_stats(struct router *r, struct router_stats *out)
 /*
  * The plan of pool (site: this site's members only) into *plan: built
  * once per state change and day (a weighted cycle of a big pool is not
- * cheap); a hash pool's order is then made for the message
- * (route_plan_order).  view is the router's as of gen.  Returns
+ * cheap); a hash pool's order is then made for the message: its first
+ * ROUTE_ORDER_TOP (route_plan_order; router_pick ranks the rest when none
+ * of those can take it).  view is the router's as of gen.  Returns
  * route_plan_pool's.
  */
 static int router_plan(struct router *r, const struct config *c, int pool,
@@ -400,7 +401,7 @@ static int router_plan(struct router *r, const struct config *c, int pool,
 		*plan = pc->plan;
 		pthread_mutex_unlock(&r->lock);
 		if (plan->mode == RM_ORDER)
-			route_plan_order(c, plan, m);
+			route_plan_order(c, plan, m, ROUTE_ORDER_TOP);
 		return 0;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -422,22 +423,33 @@ static int router_plan(struct router *r, const struct config *c, int pool,
 }
 
 /* One pool's pick for m (site: its site's members only): the candidate
- * position in *plan, or -1. */
+ * position in *plan, or -1.  A hash pool's order may hold only its top
+ * (router_plan): when none of that can take m, the whole order decides,
+ * which picks what one call with all of it would have (the script writes
+ * nothing for a hash pick that finds no member). */
 static long router_pick(struct router *r, struct config *c, int pool,
 			const struct route_view *view, unsigned long gen,
 			const struct route_msg *m, long long day, int site,
 			struct route_plan *plan, struct router_result *out,
 			int *reserved)
 {
-	long pos;
+	long pos = -1;
+	int local = 0;
 
 	if (router_plan(r, c, pool, view, gen, m, day, site, plan) != 0)
 		return -1;
 	plan->spill = c->pools[pool].prefer_site && !site;
-	pos = router_pick_redis(r, c, plan, m, day, reserved);
-	if (pos == -2) {
-		out->local = 1;
-		pos = router_pick_local(r, c, plan, m, day);
+	for (int whole = 0; pos == -1 && whole < 2; whole++) {
+		if (whole && (plan->mode != RM_ORDER || plan->len >= plan->n))
+			break;
+		if (whole)
+			route_plan_order(c, plan, m, plan->n);
+		if (!local)
+			pos = router_pick_redis(r, c, plan, m, day, reserved);
+		if (local || pos == -2) {
+			out->local = local = 1;
+			pos = router_pick_local(r, c, plan, m, day);
+		}
 	}
 	return pos;
 }

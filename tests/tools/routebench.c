@@ -12,7 +12,8 @@
  * p99_us Y per_s Z arg_bytes B".  With -P each call is for a message of
  * its own (recipient domain dN.DOMAIN, sender domain sN.example) and is
  * prepared as postlb-milter prepares it from its kept plan: a hash pool's
- * order for the message (route_plan_order), then the call's arguments
+ * order for the message (route_plan_order, its first ROUTE_ORDER_TOP:
+ * every member is ready, so the first call always picks), then the call's arguments
  * (route_call_build); the line adds "plan_median_us P plan_p99_us Q" for
  * that preparation alone and "msg_median_us M" for preparation and call.  Exits 1 on a config or Redis error.
  */
@@ -85,8 +86,13 @@ int main(int argc, char **argv)
 	m.rcpt_domains[0] = domain;
 	m.ndomains = 1;
 	if (pool < 0 || route_plan_pool(c, pool, view, &m, route_today(), 0,
-					plan) != 0 ||
-	    route_call_build(c, plan, &m, route_today(), 1, call) != 0) {
+					plan) != 0) {
+		fprintf(stderr, "routebench: cannot plan the pool\n");
+		return 1;
+	}
+	if (per_msg && plan->mode == RM_ORDER) /* as each message's is sent */
+		route_plan_order(c, plan, &m, ROUTE_ORDER_TOP);
+	if (route_call_build(c, plan, &m, route_today(), 1, call) != 0) {
 		fprintf(stderr, "routebench: cannot plan the pool\n");
 		return 1;
 	}
@@ -115,7 +121,7 @@ int main(int argc, char **argv)
 			m.rcpt_domains[0] = dom;
 			m.sender = snd;
 			if (plan->mode == RM_ORDER)
-				route_plan_order(c, plan, &m);
+				route_plan_order(c, plan, &m, ROUTE_ORDER_TOP);
 			if (route_call_build(c, plan, &m, route_today(), 1,
 					     call) != 0)
 				return 1;

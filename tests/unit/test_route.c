@@ -516,15 +516,17 @@ static void check_hash(const struct config *c, const char *pool,
 		       const struct route_msg *m, const char *key)
 {
 	struct route_plan plan;
-	const char *names[CONFIG_MEMBERS_MAX];
+	uint64_t seeds[CONFIG_POOL_MEMBERS_MAX];
 	uint16_t want[CONFIG_POOL_MEMBERS_MAX];
 
 	plan_ok(c, pool, view, m, DAY0, &plan);
 	assert_int_equal(plan.mode, RM_ORDER);
 	assert_int_equal(plan.len, plan.n);
+	/* seeded by the names, as the config keeps them */
 	for (size_t i = 0; i < plan.n; i++)
-		names[i] = c->members[plan.member[i]].name;
-	select_hash_order(key, strlen(key), names, plan.weight, plan.n, want);
+		seeds[i] = select_hash_seed(c->members[plan.member[i]].name);
+	select_hash_order(key, strlen(key), seeds, plan.weight, plan.n, want,
+			  plan.n);
 	if (memcmp(plan.cycle, want, plan.n * sizeof(want[0])) != 0)
 		fail_msg("pool %s: order is not that of key '%s'", pool, key);
 }
@@ -566,7 +568,14 @@ static void test_plan_hash(void **state)
 		/* the plan kept from the last message, ordered for this one
 		 * (as the milter does), is this one's plan */
 		if (k > 0) {
-			route_plan_order(c, &kept, &m);
+			/* its top first (the milter's first call) */
+			assert_int_equal(route_plan_order(c, &kept, &m, 2), 2);
+			assert_int_equal(kept.len, 2);
+			assert_memory_equal(kept.cycle, p1.cycle,
+					    2 * sizeof(p1.cycle[0]));
+			assert_int_equal(route_plan_order(c, &kept, &m, kept.n),
+					 p1.n);
+			assert_int_equal(kept.len, p1.len);
 			assert_memory_equal(kept.cycle, p1.cycle,
 					    p1.n * sizeof(p1.cycle[0]));
 			assert_string_equal(kept.def, p1.def);

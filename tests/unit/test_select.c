@@ -94,6 +94,17 @@ static void test_rr_distribution(void **state)
 	}
 }
 
+/* The whole ranking of n members by name (seeds from their names). */
+static void rank(const char *key, size_t kl, const char *const *names,
+		 const int *w, size_t n, uint16_t *order)
+{
+	uint64_t seeds[SELECT_N_MAX];
+
+	for (size_t i = 0; i < n; i++)
+		seeds[i] = select_hash_seed(names[i]);
+	assert_int_equal(select_hash_order(key, kl, seeds, w, n, order, n), n);
+}
+
 static void test_hash_distribution(void **state)
 {
 	static const char *const names[] = {"mx-a", "mx-b", "mx-c"};
@@ -105,7 +116,7 @@ static void test_hash_distribution(void **state)
 		char key[32];
 		int n = snprintf(key, sizeof(key), "key%d", k);
 
-		select_hash_order(key, (size_t)n, names, w532, 3, order);
+		rank(key, (size_t)n, names, w532, 3, order);
 		count[order[0]]++;
 	}
 	for (size_t i = 0; i < 3; i++)
@@ -335,8 +346,8 @@ static void test_hash_add(void **state)
 			char key[32];
 			size_t kl = key_of(k, key, sizeof(key));
 
-			select_hash_order(key, kl, names, w, n, before);
-			select_hash_order(key, kl, names, w, n + 1, after);
+			rank(key, kl, names, w, n, before);
+			rank(key, kl, names, w, n + 1, after);
 			if (before[0] == after[0])
 				continue;
 			moved++;
@@ -383,8 +394,8 @@ static void test_hash_remove(void **state)
 			for (size_t i = 0; i < n; i++)
 				if (i != gone)
 					lw[j++] = w[i];
-			select_hash_order(key, kl, names, w, n, before);
-			select_hash_order(key, kl, left, lw, n - 1, after);
+			rank(key, kl, names, w, n, before);
+			rank(key, kl, left, lw, n - 1, after);
 			had += before[0] == gone;
 			if (strcmp(names[before[0]], left[after[0]]) != 0)
 				moved++;
@@ -418,16 +429,16 @@ static void test_hash_deterministic(void **state)
 		char key[32];
 		size_t kl = key_of(k, key, sizeof(key));
 
-		select_hash_order(key, kl, names, w, 5, o1);
-		select_hash_order(key, kl, names, w, 5, o2);
-		select_hash_order(key, kl, rev, wrev, 5, o3);
+		rank(key, kl, names, w, 5, o1);
+		rank(key, kl, names, w, 5, o2);
+		rank(key, kl, rev, wrev, 5, o3);
 		assert_memory_equal(o1, o2, sizeof(o1));
 		for (size_t i = 0; i < 5; i++) {
 			assert_true(o1[i] < 5);
 			assert_int_equal(seen[o1[i]]++, 0); /* a permutation */
 			assert_string_equal(names[o1[i]], rev[o3[i]]);
 		}
-		select_hash_order("other", 5, names, w, 5, o2);
+		rank("other", 5, names, w, 5, o2);
 		differ += memcmp(o1, o2, sizeof(o1)) != 0;
 	}
 	/* the key matters */
@@ -435,8 +446,8 @@ static void test_hash_deterministic(void **state)
 	/* only keylen bytes of the key count */
 	{
 		uint16_t a[5], b[5];
-		select_hash_order("example.com", 11, names, w, 5, a);
-		select_hash_order("example.comXYZ", 11, names, w, 5, b);
+		rank("example.com", 11, names, w, 5, a);
+		rank("example.comXYZ", 11, names, w, 5, b);
 		assert_memory_equal(a, b, sizeof(a));
 	}
 }
@@ -465,6 +476,30 @@ static void ref_order(const char *key, size_t kl, const char *const *names,
 	qsort(order, n, sizeof(*order), ref_cmp);
 }
 
+/* A ranking cut at top (the one pass for top < n) is the whole ranking's
+ * first top, ties included, for tops around the router's
+ * ROUTE_ORDER_TOP and at the edges; top 0 writes nothing. */
+static void top_matches(const char *key, size_t kl, const char *const *names,
+			const int *w, size_t n, const uint16_t *want)
+{
+	static const size_t tops[] = {0, 1, 2, 15, 16, 17, 100};
+	uint64_t seeds[SELECT_N_MAX];
+	uint16_t got[SELECT_N_MAX + 1];
+
+	for (size_t i = 0; i < n; i++)
+		seeds[i] = select_hash_seed(names[i]);
+	for (size_t t = 0; t < NELEM(tops) + 2; t++) {
+		size_t top = t < NELEM(tops) ? tops[t] : n - (t - NELEM(tops)),
+		       have = top < n ? top : n;
+		got[have] = 0xffff;
+		assert_int_equal(select_hash_order(key, kl, seeds, w, n, got,
+						   top),
+				 have);
+		assert_memory_equal(got, want, have * sizeof(got[0]));
+		assert_int_equal(got[have], 0xffff); /* nothing past it */
+	}
+}
+
 /* The order is exactly that of a plain sort by score, at every size up to
  * SELECT_N_MAX, also with equal scores (members of the same name and
  * weight), which keep their positions' order. */
@@ -489,9 +524,10 @@ static void test_hash_sorted(void **state)
 		for (int k = 0; k < 20; k++) {
 			char key[32];
 			size_t kl = key_of(k, key, sizeof(key));
-			select_hash_order(key, kl, names, w, sizes[z], got);
+			rank(key, kl, names, w, sizes[z], got);
 			ref_order(key, kl, names, w, sizes[z], want);
 			assert_memory_equal(got, want, sizes[z] * sizeof(got[0]));
+			top_matches(key, kl, names, w, sizes[z], want);
 		}
 }
 
