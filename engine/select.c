@@ -152,6 +152,13 @@ static void select_top(const uint64_t *key, size_t n, uint16_t *order,
 	}
 }
 
+double select_hash_unit(uint64_t h)
+{
+	/* 52 bits and a half step: the top value is 1 - 2^-53, exact (with
+	 * 53 bits it would round to 1) */
+	return ((double)(h >> 12) + 0.5) / 4503599627370496.0;
+}
+
 size_t select_hash_order(const char *key, size_t keylen,
 			 const uint64_t *seeds, const int *weights, size_t n,
 			 uint16_t *order, size_t top)
@@ -166,9 +173,8 @@ size_t select_hash_order(const char *key, size_t keylen,
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		XXH64_hash_t h = XXH64(key, keylen, seeds[i]);
-		/* u uniform in (0, 1); -w / ln(u) is weighted rendezvous */
-		double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
-		double score = -(double)weights[i] / log(u);
+		/* -w / ln(u) is weighted rendezvous */
+		double score = -(double)weights[i] / log(select_hash_unit(h));
 		uint64_t bits;
 		/* a positive double's bits order as it does (weights are at
 		 * least 1): the complement puts the highest score first */

@@ -44,6 +44,10 @@ long select_least(const long long *outstanding, const int *weights,
  * config, so a message hashes its key once per member, not the names). */
 uint64_t select_hash_seed(const char *name);
 
+/* The rendezvous unit of hash h: uniform in (0, 1), both ends excluded
+ * for every h (a 1 would score -inf, a 0 +inf). */
+double select_hash_unit(uint64_t h);
+
 /*
  * Ranks n members (seeds by select_hash_seed, weights) for key by weighted
  * rendezvous hashing and writes the first min(top, n) positions of that

@@ -469,8 +469,7 @@ static void ref_order(const char *key, size_t kl, const char *const *names,
 {
 	for (size_t i = 0; i < n; i++) {
 		XXH64_hash_t h = XXH64(key, kl, XXH64(names[i], strlen(names[i]), 0));
-		double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
-		ref_score[i] = -(double)w[i] / log(u);
+		ref_score[i] = -(double)w[i] / log(select_hash_unit(h));
 		order[i] = (uint16_t)i;
 	}
 	qsort(order, n, sizeof(*order), ref_cmp);
@@ -532,6 +531,27 @@ static void test_hash_sorted(void **state)
 }
 
 /* ---- walk and least outstanding ---- */
+
+/* The rendezvous unit stays inside (0, 1) at every hash, the ends
+ * included: a 1 would score -inf and rank its member first for that key
+ * whatever its weight. */
+static void test_hash_unit_bounds(void **state)
+{
+	static const uint64_t hs[] = {0, 1, 4095, 4096, UINT64_MAX - 4096,
+				      UINT64_MAX - 1, UINT64_MAX};
+	double prev = 0;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(hs); i++) {
+		double u = select_hash_unit(hs[i]);
+		assert_true(u > 0 && u < 1);
+		assert_true(u >= prev); /* it keeps the order of the hashes */
+		assert_true(isfinite(-1.0 / log(u)) && -1.0 / log(u) > 0);
+		prev = u;
+	}
+	assert_true(select_hash_unit(UINT64_MAX) == 1.0 - 0x1p-53);
+	assert_true(select_hash_unit(0) == 0x1p-53);
+}
 
 static void test_walk(void **state)
 {
@@ -657,6 +677,7 @@ int main(void)
 	    cmocka_unit_test(test_hash_remove),
 	    cmocka_unit_test(test_hash_deterministic),
 	    cmocka_unit_test(test_hash_sorted),
+	    cmocka_unit_test(test_hash_unit_bounds),
 	    cmocka_unit_test(test_walk),
 	    cmocka_unit_test(test_least),
 	    cmocka_unit_test(test_least_rotation),
