@@ -125,8 +125,9 @@ int store_sync_publish(struct store_sync *s, const char *channel,
 		       const char *message);
 /*
  * PSUBSCRIBE pattern: from then on s only waits for messages
- * (store_sync_message); any other call on it fails.  0 or a negative
- * STORE_E code (an ACL without the channel: -STORE_EREPLY).
+ * (store_sync_message); any other call on it fails.  0, -STORE_EREPLY
+ * when Redis refuses it (an ACL user without the channel), -STORE_EDOWN
+ * when the connection failed or timed out.
  */
 int store_sync_psubscribe(struct store_sync *s, const char *pattern);
 /*

@@ -381,8 +381,9 @@ int store_sync_psubscribe(struct store_sync *s, const char *pattern)
 	redisReply *r = store_sync_cmd(s, 2, av);
 	int ok;
 
-	if (r == NULL)
-		return -STORE_EREPLY;
+	if (r == NULL) /* refused (an error reply) or the connection failed */
+		return s->broken || s->c->err != 0 ? -STORE_EDOWN
+						   : -STORE_EREPLY;
 	ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 	     r->element[0]->type == REDIS_REPLY_STRING &&
 	     strcmp(r->element[0]->str, "psubscribe") == 0;

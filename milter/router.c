@@ -32,9 +32,16 @@
  * publishes (channel PREFIX m:NAME: the health scripts, postlbctl): each
  * ends every reservation at once and wakes the refresher, so a member
  * marked down gets no reserved pick once the push is in (about a
- * millisecond), not only after routing.reserve_time.  Without pushes
- * (Redis down, an ACL user without the channel) routing.refresh and
- * routing.reserve_time bound it as before.
+ * millisecond), not only after routing.reserve_time; picks a call
+ * brings back after a push that came while it was out are not kept.
+ * Without pushes (Redis down, an ACL user without the channel)
+ * routing.refresh and routing.reserve_time bound it as before.  A
+ * subscription refused is asked for again after 30 s or a reload, one
+ * lost with its connection after a second; each new subscription wakes
+ * the refresher (a push may have been missed), except after a failed
+ * refresh, which waits its period whatever comes but a push: a refresh
+ * refused while the rest works (an ACL without TIME) would otherwise
+ * flush the pool, the listener resubscribe, and the two loop.
  * State changes are logged once.  Config references are counted under
  * the router's lock.
  *
@@ -98,10 +105,12 @@ long long router_mono_ms(void)
 }
 
 /*
- * Waits ms under the lock, until the stop or, with kicked set, a kick
- * (which it takes).  Returns 1 when stopped.
+ * Waits ms, until the stop, a kick of a kind in kicks (which it takes:
+ * r->kick is cleared), or, with cfg_gen not NULL, a reload after
+ * *cfg_gen.  Returns 1 when stopped.
  */
-static int router_wait(struct router *r, long long ms, int kicked)
+static int router_wait(struct router *r, long long ms, int kicks,
+		       const unsigned long *cfg_gen)
 {
 	struct timespec until;
 	int stop;
@@ -114,10 +123,11 @@ static int router_wait(struct router *r, long long ms, int kicked)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&r->lock);
-	while (!r->stop && !(kicked && r->kick) &&
+	while (!r->stop && !(r->kick & kicks) &&
+	       (cfg_gen == NULL || r->cfg_gen == *cfg_gen) &&
 	       pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
 		;
-	if (kicked)
+	if (r->kick & kicks)
 		r->kick = 0;
 	stop = r->stop;
 	pthread_mutex_unlock(&r->lock);
@@ -143,6 +153,7 @@ static void *router_refresher(void *arg)
 		pthread_mutex_lock(&r->lock);
 		c = config_ref(r->cfg);
 		gen = r->cfg_gen;
+		r->kick = 0; /* a kick before this read is answered by it */
 		pthread_mutex_unlock(&r->lock);
 		period = c->state_refresh_ms;
 		if (s != NULL && s_gen != gen) { /* opened under another config */
@@ -163,22 +174,28 @@ static void *router_refresher(void *arg)
 		}
 		router_mark(r, s != NULL, err, t0);
 		config_unref(c);
-		/* sleep for the period, or until a push or the stop */
-		if (router_wait(r, period, 1))
+		/* sleep for the period, or until a push or the stop; after a
+		 * failure not for a resubscription: the listener's follows
+		 * this failure's flush, and answering it would fail again at
+		 * once, in a loop */
+		if (router_wait(r, period,
+				s != NULL ? KICK_PUSH | KICK_RESUB : KICK_PUSH,
+				NULL))
 			break;
 	}
 	store_sync_close(s);
 	return NULL;
 }
 
-/* A change was pushed (pushed set) or may have been missed: every
- * reservation ends, and the refresher reads the members now. */
+/* A change was pushed (pushed set) or may have been missed (the listener
+ * subscribed anew): every reservation ends, and the refresher reads the
+ * members now. */
 static void router_kick(struct router *r, int pushed)
 {
 	pthread_mutex_lock(&r->lock);
 	r->st.pushes += pushed != 0;
 	r->gen++;
-	r->kick = 1;
+	r->kick |= pushed ? KICK_PUSH : KICK_RESUB;
 	pthread_cond_broadcast(&r->wake);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -219,12 +236,13 @@ static void *router_listener(void *arg)
 
 	for (;;) {
 		struct config *c;
-		unsigned long epoch;
+		unsigned long epoch, cfg_gen;
 		char err[256] = "", pat[2 * 64 + 8], msg[300];
 		int stop, rc;
 		pthread_mutex_lock(&r->lock);
 		stop = r->stop;
 		epoch = r->epoch;
+		cfg_gen = r->cfg_gen;
 		c = config_ref(r->cfg);
 		pthread_mutex_unlock(&r->lock);
 		if (stop) {
@@ -240,17 +258,19 @@ static void *router_listener(void *arg)
 			    store_sync_open(c, 1000, &s, err, sizeof(err)) < 0) {
 				s = NULL;
 				pause = 1000;
-			} else if (store_sync_psubscribe(s, pat) < 0) {
-				if (!warned)
+			} else if ((rc = store_sync_psubscribe(s, pat)) < 0) {
+				/* refused (ACL): ask again later; a failed
+				 * connection: like a failed open */
+				if (rc == -STORE_EREPLY && !warned)
 					log_warn("redis: no member change "
 						 "pushes (PSUBSCRIBE %s: %s); "
 						 "changes reach routing within "
 						 "routing.refresh",
 						 pat, store_sync_error(s));
-				warned = 1;
+				warned |= rc == -STORE_EREPLY;
 				store_sync_close(s);
 				s = NULL;
-				pause = 30000; /* refused: ask again later */
+				pause = rc == -STORE_EREPLY ? 30000 : 1000;
 			} else {
 				if (warned)
 					log_info("redis: member change pushes "
@@ -263,8 +283,9 @@ static void *router_listener(void *arg)
 			}
 		}
 		config_unref(c);
-		if (s == NULL) { /* try again in a second (30 s if refused) */
-			if (router_wait(r, pause, 0))
+		if (s == NULL) { /* try again in a second (30 s if refused,
+				  * at once after a reload) */
+			if (router_wait(r, pause, 0, &cfg_gen))
 				break;
 			continue;
 		}
@@ -358,6 +379,7 @@ void router_set_config(struct router *r, struct config *c)
 	memset(r->giveback, 0, sizeof(r->giveback));
 	r->gen++;
 	r->cfg_gen++; /* the refresher reconnects */
+	pthread_cond_broadcast(&r->wake); /* a refused listener asks again */
 	pthread_mutex_unlock(&r->lock);
 	router_pool_flush(r); /* the Redis address may have changed */
 }

@@ -22,7 +22,8 @@ struct store_sync;
 
 /* The picks one Redis call reserved for a pool (see router.c). */
 struct reservation {
-	unsigned long gen;	/* router gen when taken */
+	unsigned long gen;	/* router gen when asked for: a change pushed
+				 * while the call was out ends it */
 	long long born_ms;	/* monotonic */
 	long long day;
 	size_t n, next;		/* picks, the next one to take */
@@ -38,6 +39,11 @@ struct plan_cache {
 	unsigned long gen;
 	long long day;
 	struct route_plan plan;
+};
+
+/* Why the refresher should read the members now (struct router kick). */
+enum { KICK_PUSH = 1, /* a change was pushed */
+       KICK_RESUB = 2 /* the listener subscribed anew: one may be missed */
 };
 
 struct router {
@@ -75,8 +81,8 @@ struct router {
 	unsigned long long call_errors;
 	pthread_t refresher;
 	pthread_t listener; /* member change pushes (router.c) */
-	int kick;	    /* a change was pushed: refresh now */
-	pthread_cond_t wake; /* the refresher waits on it (kick, stop) */
+	int kick;	    /* KICK_*: refresh now */
+	pthread_cond_t wake; /* the threads wait on it (kick, reload, stop) */
 	int stop;
 	struct metrics_table *routed; /* pool, member, rule, path */
 	struct metrics_hist latency;  /* router_route() */

@@ -180,6 +180,7 @@ static void reservation_next(struct router *r, const struct config *c,
 		reservation_end(r, v); /* used up */
 	*want = reservation_size(c, v, now);
 	v->fetching = *want > 1;
+	v->gen = r->gen; /* the states the call will be answered under */
 	if (*want == 1) { /* a reservation of one: this message */
 		v->size = v->used = 1;
 		v->born_ms = now;
@@ -189,14 +190,14 @@ static void reservation_next(struct router *r, const struct config *c,
 /*
  * Under the lock: keeps the want picks a reservation call returned
  * (candidate numbers of plan, up to the first slot no member could take)
- * and takes the first one; returns it, or 0.
+ * and takes the first one; returns it, or 0.  A change pushed while the
+ * call was out (r->gen moved on from v->gen) leaves the rest lapsed.
  */
-static int reservation_keep(struct router *r, const struct route_plan *plan,
+static int reservation_keep(const struct route_plan *plan,
 			    struct reservation *v, long long day,
 			    long long now, size_t want, const int *picks)
 {
-	v->gen = r->gen;
-	v->born_ms = now;
+	v->born_ms = now; /* v->gen: when it was asked for */
 	v->day = day;
 	v->size = want;
 	v->used = 0;
@@ -231,7 +232,7 @@ long router_pick_redis(struct router *r, struct config *c,
 		pthread_mutex_lock(&r->lock);
 		v->fetching = 0;
 		if (rc == 0 && c == r->cfg)
-			p = reservation_keep(r, plan, v, day, now, want, picks);
+			p = reservation_keep(plan, v, day, now, want, picks);
 		pthread_mutex_unlock(&r->lock);
 		if (rc < 0)
 			return -2;

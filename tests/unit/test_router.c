@@ -19,7 +19,11 @@
  * live 10 s, states re-read every 10 s), the listener subscribes to the
  * members' channels (glob characters of the prefix escaped) and follows a
  * reload to the new Redis; a Redis user without channels costs the
- * pushes, not the routing.
+ * pushes, not the routing, and is asked again after a reload; a change
+ * pushed while a reservation call is out ends what it brings back; a
+ * subscription lost to a failed connection is retried within a second; a
+ * refresh that keeps failing while Redis answers the rest opens one
+ * connection per try, not a loop of them.
  */
 #include "router.h"
 
@@ -59,7 +63,12 @@ static struct {
 	pthread_mutex_t mu;
 	int down;		/* opens fail */
 	long long skew_ms;	/* Redis's clock minus the host's */
-	int eval_sleep_ms;	/* each eval takes this long */
+	int eval_sleep_ms;	/* each eval's reply takes this long (the
+				 * script ran at once: states as of then) */
+	int eval_started;	/* evals whose script ran */
+	int time_refused;	/* TIME is refused (an ACL without it) */
+	int psub_io_fail;	/* PSUBSCRIBE times out */
+	int psubs;		/* PSUBSCRIBEs asked */
 	char state[10][16];	/* member mN's "state" field; "" none */
 	int opens, closes, evals, eval_errors;
 	int hgetall_a, hgetall_b; /* refresher reads per address */
@@ -83,6 +92,7 @@ static void fake_reset(void)
 	F.down = 0;
 	F.skew_ms = 0;
 	F.eval_sleep_ms = 0;
+	F.eval_started = F.time_refused = F.psub_io_fail = F.psubs = 0;
 	memset(F.state, 0, sizeof(F.state));
 	F.opens = F.closes = F.evals = F.eval_errors = 0;
 	F.hgetall_a = F.hgetall_b = 0;
@@ -204,6 +214,11 @@ int __wrap_store_sync_time_us(struct store_sync *s, long long *now_us)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	pthread_mutex_lock(&F.mu);
 	dead = fake_dead(fc);
+	if (!dead && F.time_refused) {
+		snprintf(fc->err, sizeof(fc->err), "NOPERM time");
+		pthread_mutex_unlock(&F.mu);
+		return -STORE_EREPLY;
+	}
 	*now_us = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
 		   F.skew_ms) *
 		  1000;
@@ -313,7 +328,12 @@ int __wrap_store_sync_psubscribe(struct store_sync *s, const char *pattern)
 	int rc = 0;
 
 	pthread_mutex_lock(&F.mu);
+	F.psubs++;
 	if (fake_dead(fc)) {
+		rc = -STORE_EDOWN;
+	} else if (F.psub_io_fail) {
+		snprintf(fc->err, sizeof(fc->err), "Resource temporarily "
+						   "unavailable");
 		rc = -STORE_EDOWN;
 	} else if (F.no_channels) {
 		snprintf(fc->err, sizeof(fc->err), "NOPERM");
@@ -372,6 +392,22 @@ static void fake_listener_addr(char *out, size_t outsz)
 	pthread_mutex_unlock(&F.mu);
 }
 
+/* The reply of an eval that ran, sleep_ms on its way (the connection may
+ * be cut meanwhile): rc, or the error. */
+static int fake_reply(struct fconn *fc, int sleep_ms, int rc)
+{
+	if (sleep_ms > 0)
+		usleep((useconds_t)sleep_ms * 1000);
+	pthread_mutex_lock(&F.mu);
+	F.evals++;
+	if (fake_dead(fc)) {
+		F.eval_errors++;
+		rc = -STORE_EDOWN;
+	}
+	pthread_mutex_unlock(&F.mu);
+	return rc;
+}
+
 /*
  * The route script as the fake runs it: {-1} while the plan's definition
  * was not written; else each pick is the next candidate (rotating) whose
@@ -401,12 +437,9 @@ int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 	}
 	pthread_mutex_lock(&F.mu);
 	sleep_ms = F.eval_sleep_ms;
-	pthread_mutex_unlock(&F.mu);
-	if (sleep_ms > 0)
-		usleep((useconds_t)sleep_ms * 1000);
-	pthread_mutex_lock(&F.mu);
-	F.evals++;
+	F.eval_started++;
 	if (fake_dead(fc)) {
+		F.evals++;
 		F.eval_errors++;
 		pthread_mutex_unlock(&F.mu);
 		return -STORE_EDOWN;
@@ -417,7 +450,7 @@ int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 	if (names == NULL) { /* the definition is missing */
 		pthread_mutex_unlock(&F.mu);
 		out[0] = -1;
-		return 1;
+		return fake_reply(fc, sleep_ms, 1);
 	}
 	/* ..., candidates, slots, prefix, day, picks (no slow start) */
 	n = (size_t)atoi(argv[argc - 5]);
@@ -444,7 +477,7 @@ int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 		F.k++;
 	}
 	pthread_mutex_unlock(&F.mu);
-	return (int)(1 + np);
+	return fake_reply(fc, sleep_ms, (int)(1 + np));
 }
 
 /* ---- helpers ---- */
@@ -1057,6 +1090,159 @@ static void test_no_channels(void **state)
 	config_unref(c);
 }
 
+
+static void fake_set(int *field, int v)
+{
+	pthread_mutex_lock(&F.mu);
+	*field = v;
+	pthread_mutex_unlock(&F.mu);
+}
+
+/* A change pushed while a reservation call is out (the script ran before
+ * the change, its reply comes after the push): the picks it brings are
+ * not kept past the push, so the next messages avoid the member at once,
+ * not only after routing.reserve_time. */
+static void test_push_during_reservation(void **state)
+{
+	static const char text[] =
+	    "redis = { address = \"unix:/fake/a\"; };\n"
+	    "members = { m1 = {}; m2 = {}; m3 = {}; };\n"
+	    "pools = { p = { members = [ \"m1\", \"m2\", \"m3\" ]; "
+	    "algorithm = \"round_robin\"; }; };\n"
+	    "routing = { default_pool = \"p\"; refresh = \"10s\"; "
+	    "budget = \"1s\"; reserve = 32; reserve_time = \"10s\"; };\n";
+	struct config *c = load_valid(NAME, text);
+	struct route_msg m = msg_from("a@x.example", "Q12");
+	struct router_result res;
+	struct route_job job;
+	struct router *r;
+	pthread_t th;
+	int reserved = 0, to_m2 = 0, started, evals;
+
+	(void)state;
+	fake_reset();
+	r = live_router(c);
+	wait_subscribed();
+	for (int i = 0; i < 40; i++) {
+		router_route(r, c, &m, &res);
+		reserved += res.reserved;
+	}
+	assert_true(reserved >= 20); /* picks are reserved up to 32 ahead */
+	/* a push with no change ends the reservation: the next message asks
+	 * for a new one, which is slow to come back */
+	pthread_mutex_lock(&F.mu);
+	F.pushes++;
+	F.eval_sleep_ms = 300;
+	started = F.eval_started;
+	pthread_mutex_unlock(&F.mu);
+	wait_pushes(r, 1);
+	job = (struct route_job){r, c, -1};
+	assert_int_equal(pthread_create(&th, NULL, route_thread, &job), 0);
+	wait_ge(&F.eval_started, started + 1); /* the script ran: m2 ready */
+	fake_set_state(2, "down");
+	pthread_mutex_lock(&F.mu);
+	F.pushes++;
+	pthread_mutex_unlock(&F.mu);
+	wait_pushes(r, 2);
+	fake_set(&F.eval_sleep_ms, 0);
+	pthread_join(th, NULL);
+	assert_true(job.member >= 0); /* that message had its pick */
+	pthread_mutex_lock(&F.mu);
+	evals = F.evals;
+	pthread_mutex_unlock(&F.mu);
+	for (int i = 0; i < 30; i++) {
+		router_route(r, c, &m, &res);
+		assert_true(res.member >= 0);
+		to_m2 += res.member == 1;
+	}
+	assert_int_equal(to_m2, 0);
+	/* the picks that call brought back lapsed with the push: one new
+	 * reservation serves the 30, not a call per pick of m2 refused */
+	pthread_mutex_lock(&F.mu);
+	evals = F.evals - evals;
+	pthread_mutex_unlock(&F.mu);
+	if (evals > 2)
+		fail_msg("%d Redis calls for 30 messages", evals);
+	end_router(r);
+	config_unref(c);
+	fake_set_state(2, "");
+}
+
+/* A refresh that fails while Redis answers the rest (an ACL without TIME,
+ * a full Redis refusing writes) empties the connection pool, and the
+ * listener subscribes anew: that must not wake the refresher to fail
+ * again at once, in a loop of new connections.  It tries once per
+ * routing.refresh, routing goes on (locally), and the refresher reads the
+ * members again once Redis lets it. */
+static void test_refresh_failure_paced(void **state)
+{
+	static const char text[] =
+	    "redis = { address = \"unix:/fake/a\"; };\n"
+	    "members = { m1 = {}; m2 = {}; m3 = {}; };\n"
+	    "pools = { p = { members = [ \"m1\", \"m2\" ]; }; };\n"
+	    "routing = { default_pool = \"p\"; refresh = \"1s\"; "
+	    "budget = \"100ms\"; reserve = 1; };\n";
+	struct config *c = load_valid(NAME, text);
+	struct route_msg m = msg_from("a@x.example", "Q13");
+	struct router_result res;
+	struct router *r;
+	int opens, reads;
+
+	(void)state;
+	fake_reset();
+	r = live_router(c);
+	wait_subscribed();
+	fake_set(&F.time_refused, 1);
+	usleep(1200000); /* a refresh has failed */
+	opens = fake_get(&F.opens);
+	usleep(2000000);
+	/* each failed refresh: its connection and the listener's new one */
+	opens = fake_get(&F.opens) - opens;
+	assert_true(opens >= 2);
+	if (opens > 8)
+		fail_msg("%d connections in 2 s of failing refreshes", opens);
+	for (int i = 0; i < 5; i++) {
+		router_route(r, c, &m, &res);
+		assert_true(res.member >= 0);
+	}
+	reads = fake_get(&F.hgetall_a);
+	fake_set(&F.time_refused, 0);
+	wait_ge(&F.hgetall_a, reads + 2);
+	end_router(r);
+	config_unref(c);
+}
+
+/* A PSUBSCRIBE that times out is a failed connection, asked again within
+ * a second, not a refusal (no warning, no 30 s pause); a refused one is
+ * asked again at once after a reload (the Redis user may have changed). */
+static void test_subscribe_failures(void **state)
+{
+	struct config *c = conf_at("a"), *b = conf_at("b");
+	struct router *r;
+	int psubs;
+
+	(void)state;
+	fake_reset();
+	fake_set(&F.psub_io_fail, 1);
+	r = live_router(c);
+	wait_ge(&F.psubs, 1);
+	psubs = fake_get(&F.psubs);
+	wait_ge(&F.psubs, psubs + 2); /* (at most 5 s) */
+	fake_set(&F.psub_io_fail, 0);
+	fake_set(&F.no_channels, 1);
+	psubs = fake_get(&F.psubs);
+	wait_ge(&F.psubs, psubs + 1);
+	usleep(100000); /* refused: the listener waits 30 s */
+	psubs = fake_get(&F.psubs);
+	fake_set(&F.no_channels, 0);
+	router_set_config(r, b);
+	wait_ge(&F.psubs, psubs + 1);
+	wait_subscribed();
+	end_router(r);
+	config_unref(c);
+	config_unref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1070,6 +1256,9 @@ int main(void)
 	    cmocka_unit_test_teardown(test_metrics_paths, teardown),
 	    cmocka_unit_test_teardown(test_push_ends_reservations, teardown),
 	    cmocka_unit_test_teardown(test_no_channels, teardown),
+	    cmocka_unit_test_teardown(test_push_during_reservation, teardown),
+	    cmocka_unit_test_teardown(test_refresh_failure_paced, teardown),
+	    cmocka_unit_test_teardown(test_subscribe_failures, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
