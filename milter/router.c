@@ -302,6 +302,35 @@ static void *router_listener(void *arg)
 	return NULL;
 }
 
+/* Frees r once its threads are stopped (or were never started). */
+static void router_release(struct router *r)
+{
+	router_pool_flush(r);
+	router_susp_free(r->susp, r->nsusp);
+	router_prov_free(r->prov, r->nprov);
+	for (size_t i = 0; i < CONFIG_POOLS_MAX; i++) {
+		free(r->plans[i][0]);
+		free(r->plans[i][1]);
+	}
+	router_metrics_free(r);
+	config_unref(r->cfg);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Stops the threads: the listener too when it was started. */
+static void router_stop(struct router *r, int listener)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->refresher, NULL);
+	if (listener)
+		pthread_join(r->listener, NULL);
+}
+
 struct router *router_new(struct config *c)
 {
 	struct router *r = calloc(1, sizeof(*r));
@@ -320,50 +349,26 @@ struct router *router_new(struct config *c)
 	r->epoch = 1;
 	r->redis_up = 1;
 	r->st.redis_up = 1;
-	if (router_metrics_init(r) < 0)
-		goto fail;
-	if (pthread_create(&r->refresher, NULL, router_refresher, r) != 0)
-		goto fail;
+	if (router_metrics_init(r) < 0 ||
+	    pthread_create(&r->refresher, NULL, router_refresher, r) != 0) {
+		router_release(r);
+		return NULL;
+	}
 	if (pthread_create(&r->listener, NULL, router_listener, r) != 0) {
-		pthread_mutex_lock(&r->lock);
-		r->stop = 1;
-		pthread_cond_broadcast(&r->wake);
-		pthread_mutex_unlock(&r->lock);
-		pthread_join(r->refresher, NULL);
-		goto fail;
+		/* what the refresher read is freed with the rest */
+		router_stop(r, 0);
+		router_release(r);
+		return NULL;
 	}
 	return r;
-fail:
-	router_metrics_free(r);
-	config_unref(r->cfg);
-	pthread_cond_destroy(&r->wake);
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-	return NULL;
 }
 
 void router_free(struct router *r)
 {
 	if (r == NULL)
 		return;
-	pthread_mutex_lock(&r->lock);
-	r->stop = 1;
-	pthread_cond_broadcast(&r->wake);
-	pthread_mutex_unlock(&r->lock);
-	pthread_join(r->refresher, NULL);
-	pthread_join(r->listener, NULL);
-	router_pool_flush(r);
-	router_susp_free(r->susp, r->nsusp);
-	router_prov_free(r->prov, r->nprov);
-	for (size_t i = 0; i < CONFIG_POOLS_MAX; i++) {
-		free(r->plans[i][0]);
-		free(r->plans[i][1]);
-	}
-	router_metrics_free(r);
-	config_unref(r->cfg);
-	pthread_cond_destroy(&r->wake);
-	pthread_mutex_destroy(&r->lock);
-	free(r);
+	router_stop(r, 1);
+	router_release(r);
 }
 
 void router_set_config(struct router *r, struct config *c)
