@@ -114,6 +114,12 @@ static void store_on_ask_disconnect(const redisAsyncContext *ac, int status)
 	(void)status;
 	if (a == NULL || a->sac != ac)
 		return;
+	/* a failed connect has its error on the context only (hiredis
+	 * copies it to ac after the connect callback) */
+	snprintf(a->why, sizeof(a->why), "sentinel: %.160s",
+		 ac->err != 0	? ac->errstr
+		 : ac->c.err != 0 ? ac->c.errstr
+				  : "connection closed");
 	a->sac = NULL; /* hiredis frees it */
 	a->i++;
 	store_ask_next(a);
@@ -142,6 +148,9 @@ static void store_ask_next(struct store_asker *a)
 			continue; /* refused by config validation */
 		a->sac = redisAsyncConnect(sa.host, sa.port);
 		if (a->sac == NULL || a->sac->err) {
+			snprintf(a->why, sizeof(a->why), "sentinel %.60s: %.100s",
+				 s, a->sac != NULL ? a->sac->errstr
+						   : "out of memory");
 			if (a->sac != NULL)
 				redisAsyncFree(a->sac);
 			a->sac = NULL;
@@ -177,6 +186,8 @@ void store_ask_tick(struct store_asker *a)
 {
 	if (a->sac != NULL &&
 	    store_sentinel_now_ms() - a->since_ms > SENTINEL_TIMEOUT_MS) {
+		snprintf(a->why, sizeof(a->why), "sentinel: no answer in %d ms",
+			 SENTINEL_TIMEOUT_MS);
 		store_ask_cancel(a);
 		a->i++;
 		store_ask_next(a);

@@ -20,6 +20,7 @@
 #     the old primary and missing on the new one are counted;
 #  0. a wrong sentinel_password: postlbctl and policyd say that the
 #     sentinels refused it (AUTH), and policyd answers from its fail mode;
+#     with no sentinel reachable it says the connection was refused;
 #  3. the primary demoted by hand (REPLICAOF): policyd, the milter and
 #     postlbctl leave it (READONLY / ROLE slave) and write nothing to it;
 #     promoted again (REPLICAOF NO ONE), all resume on their own.
@@ -87,6 +88,14 @@ wait_for 10 _log_count_ge "$(policyd_log bad)" "no sentinel named the primary: s
 assert_eq DUNNO "$(pol_eom "$RUN/policy-bad.sock" 1 probe@probe.example 2>&1)" \
 	"... and answers from its fail mode (open)"
 stop_policyd bad
+# sentinels that do not answer at all: said so too
+pick_port DEAD
+sed -e "s|sentinels = \[[^]]*\]|sentinels = [ \"127.0.0.1:$DEAD\" ]|" \
+	-e "s|$RUN/policy.sock|$RUN/policy-dead.sock|" "$CONF" >"$T/dead.conf"
+start_policyd dead "$T/dead.conf"
+wait_for 10 _log_count_ge "$(policyd_log dead)" "no sentinel named the primary: sentinel: Connection refused" 1 ||
+	fail "policyd with no sentinel reachable did not say why it has no Redis"
+stop_policyd dead
 start_milter mt "$CONF" "$RUN/milter.sock"
 start_postfix pf "$SMTP_PORT" "$RUN/policy.sock" "$SINK0"
 D=${POSTFIX_DIR[pf]}
