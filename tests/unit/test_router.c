@@ -501,6 +501,30 @@ static struct config *conf_at(const char *addr)
 	return load_valid(NAME, text);
 }
 
+/* A round robin pool p of members m1..mn that reserves up to 32 picks
+ * for 10 s, on fake Redis addr with key prefix prefix. */
+static struct config *rr_conf(const char *addr, const char *prefix, int n,
+			      const char *refresh, const char *budget)
+{
+	char text[1024], mem[256] = "", names[256] = "";
+	size_t lm = 0, ln = 0;
+
+	for (int i = 1; i <= n; i++) {
+		lm += (size_t)snprintf(mem + lm, sizeof(mem) - lm, "m%d = {}; ", i);
+		ln += (size_t)snprintf(names + ln, sizeof(names) - ln,
+				       "%s\"m%d\"", i > 1 ? ", " : "", i);
+	}
+	snprintf(text, sizeof(text),
+		 "redis = { address = \"unix:/fake/%s\"; prefix = \"%s\"; };\n"
+		 "members = { %s};\n"
+		 "pools = { p = { members = [ %s ]; "
+		 "algorithm = \"round_robin\"; }; };\n"
+		 "routing = { default_pool = \"p\"; refresh = \"%s\"; "
+		 "budget = \"%s\"; reserve = 32; reserve_time = \"10s\"; };\n",
+		 addr, prefix, mem, names, refresh, budget);
+	return load_valid(NAME, text);
+}
+
 static int cnt_ge(int *field, int n)
 {
 	return fake_get(field) >= n;
@@ -894,14 +918,7 @@ static unsigned long long routed_path(const char *text, const char *path)
 /* Each message is counted once, under the path that routed it. */
 static void test_metrics_paths(void **state)
 {
-	static const char text[] =
-	    "redis = { address = \"unix:/fake/a\"; };\n"
-	    "members = { m1 = {}; m2 = {}; };\n"
-	    "pools = { p = { members = [ \"m1\", \"m2\" ]; "
-	    "algorithm = \"round_robin\"; }; };\n"
-	    "routing = { default_pool = \"p\"; refresh = \"100ms\"; "
-	    "budget = \"100ms\"; reserve = 32; reserve_time = \"10s\"; };\n";
-	struct config *c = load_valid(NAME, text);
+	struct config *c = rr_conf("a", "postlb:", 2, "100ms", "100ms");
 	struct route_msg m = msg_from("a@x.example", "Q9");
 	struct router_result res;
 	struct metrics_buf b = {0};
@@ -1004,14 +1021,7 @@ static void wait_subscribed(void)
 
 static void test_push_ends_reservations(void **state)
 {
-	static const char text[] =
-	    "redis = { address = \"unix:/fake/%s\"; prefix = \"%s\"; };\n"
-	    "members = { m1 = {}; m2 = {}; m3 = {}; };\n"
-	    "pools = { p = { members = [ \"m1\", \"m2\", \"m3\" ]; "
-	    "algorithm = \"round_robin\"; }; };\n"
-	    "routing = { default_pool = \"p\"; refresh = \"10s\"; "
-	    "budget = \"100ms\"; reserve = 32; reserve_time = \"10s\"; };\n";
-	char buf[sizeof(text) + 64], addr[64], pat[64];
+	char addr[64], pat[64];
 	struct config *c, *b;
 	struct route_msg m = msg_from("a@x.example", "Q10");
 	struct router_result res;
@@ -1020,8 +1030,7 @@ static void test_push_ends_reservations(void **state)
 
 	(void)state;
 	fake_reset();
-	snprintf(buf, sizeof(buf), text, "a", "pl*[x]?:");
-	c = load_valid(NAME, buf);
+	c = rr_conf("a", "pl*[x]?:", 3, "10s", "100ms");
 	r = live_router(c);
 	wait_subscribed();
 	fake_pattern(pat, sizeof(pat));
@@ -1043,8 +1052,7 @@ static void test_push_ends_reservations(void **state)
 	}
 	assert_int_equal(to_m2, 0);
 	/* a reload onto another Redis subscribes there */
-	snprintf(buf, sizeof(buf), text, "b", "postlb:");
-	b = load_valid(NAME, buf);
+	b = rr_conf("b", "postlb:", 3, "10s", "100ms");
 	router_set_config(r, b);
 	for (int i = 0; i < 500; i++) {
 		fake_listener_addr(addr, sizeof(addr));
@@ -1104,14 +1112,7 @@ static void fake_set(int *field, int v)
  * not only after routing.reserve_time. */
 static void test_push_during_reservation(void **state)
 {
-	static const char text[] =
-	    "redis = { address = \"unix:/fake/a\"; };\n"
-	    "members = { m1 = {}; m2 = {}; m3 = {}; };\n"
-	    "pools = { p = { members = [ \"m1\", \"m2\", \"m3\" ]; "
-	    "algorithm = \"round_robin\"; }; };\n"
-	    "routing = { default_pool = \"p\"; refresh = \"10s\"; "
-	    "budget = \"1s\"; reserve = 32; reserve_time = \"10s\"; };\n";
-	struct config *c = load_valid(NAME, text);
+	struct config *c = rr_conf("a", "postlb:", 3, "10s", "1s");
 	struct route_msg m = msg_from("a@x.example", "Q12");
 	struct router_result res;
 	struct route_job job;
