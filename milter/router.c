@@ -261,16 +261,17 @@ static void *router_listener(void *arg)
 			} else if ((rc = store_sync_psubscribe(s, pat)) < 0) {
 				/* refused (ACL): ask again later; a failed
 				 * connection: like a failed open */
-				if (rc == -STORE_EREPLY && !warned)
+				int refused = rc == -STORE_EREPLY;
+				if (refused && !warned)
 					log_warn("redis: no member change "
 						 "pushes (PSUBSCRIBE %s: %s); "
 						 "changes reach routing within "
 						 "routing.refresh",
 						 pat, store_sync_error(s));
-				warned |= rc == -STORE_EREPLY;
+				warned |= refused;
 				store_sync_close(s);
 				s = NULL;
-				pause = rc == -STORE_EREPLY ? 30000 : 1000;
+				pause = refused ? 30000 : 1000;
 			} else {
 				if (warned)
 					log_info("redis: member change pushes "

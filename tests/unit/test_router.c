@@ -130,6 +130,13 @@ static int fake_get(int *field)
 	return v;
 }
 
+static void fake_set(int *field, int v)
+{
+	pthread_mutex_lock(&F.mu);
+	*field = v;
+	pthread_mutex_unlock(&F.mu);
+}
+
 static void fake_set_state(int member, const char *st)
 {
 	pthread_mutex_lock(&F.mu);
@@ -439,10 +446,8 @@ int __wrap_store_sync_eval(struct store_sync *s, const char *script,
 	sleep_ms = F.eval_sleep_ms;
 	F.eval_started++;
 	if (fake_dead(fc)) {
-		F.evals++;
-		F.eval_errors++;
 		pthread_mutex_unlock(&F.mu);
-		return -STORE_EDOWN;
+		return fake_reply(fc, 0, -STORE_EDOWN);
 	}
 	snprintf(F.last_addr, sizeof(F.last_addr), "%s", fc->addr);
 	assert_int_equal(nkeys, 3);
@@ -1098,14 +1103,6 @@ static void test_no_channels(void **state)
 	config_unref(c);
 }
 
-
-static void fake_set(int *field, int v)
-{
-	pthread_mutex_lock(&F.mu);
-	*field = v;
-	pthread_mutex_unlock(&F.mu);
-}
-
 /* A change pushed while a reservation call is out (the script ran before
  * the change, its reply comes after the push): the picks it brings are
  * not kept past the push, so the next messages avoid the member at once,
@@ -1148,9 +1145,7 @@ static void test_push_during_reservation(void **state)
 	fake_set(&F.eval_sleep_ms, 0);
 	pthread_join(th, NULL);
 	assert_true(job.member >= 0); /* that message had its pick */
-	pthread_mutex_lock(&F.mu);
-	evals = F.evals;
-	pthread_mutex_unlock(&F.mu);
+	evals = fake_get(&F.evals);
 	for (int i = 0; i < 30; i++) {
 		router_route(r, c, &m, &res);
 		assert_true(res.member >= 0);
@@ -1159,9 +1154,7 @@ static void test_push_during_reservation(void **state)
 	assert_int_equal(to_m2, 0);
 	/* the picks that call brought back lapsed with the push: one new
 	 * reservation serves the 30, not a call per pick of m2 refused */
-	pthread_mutex_lock(&F.mu);
-	evals = F.evals - evals;
-	pthread_mutex_unlock(&F.mu);
+	evals = fake_get(&F.evals) - evals;
 	if (evals > 2)
 		fail_msg("%d Redis calls for 30 messages", evals);
 	end_router(r);
